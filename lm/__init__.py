@@ -1,0 +1,25 @@
+"""Next-word models and the exact probability math behind them.
+
+A probability is a shape; sampling from it generates data. This package answers one question,
+p(next word | context), in two ways that return the same `Distribution` type:
+
+- `BigramModel`: explicit tables counted from a corpus. The joint p(x, z) of previous word z and
+  next word x, its marginals p(z) and p(x), the conditional p(x | z) and Bayes' flip p(z | x).
+- (the transformer side builds on the same `Distribution` and `lm.sampling.warp`.)
+
+Example:
+    >>> from lm import BigramModel
+    >>> m = BigramModel.from_text("the cat sat. the dog sat.", device="cpu")
+    >>> m.next_word_distribution("the").top()
+    [('cat', 0.5), ('dog', 0.5)]
+    >>> m.next_word_distribution("the").sample(4, temperature=0)
+    ['cat', 'cat', 'cat', 'cat']
+"""
+
+from lm.bigram import BigramModel
+from lm.distribution import Distribution
+from lm.sampling import warp
+from lm.smoothing import MLE, AddK, KneserNey, smoothing
+from lm.vocabulary import Vocabulary
+
+__all__ = ["BigramModel", "Distribution", "Vocabulary", "warp", "MLE", "AddK", "KneserNey", "smoothing"]

@@ -1,0 +1,360 @@
+"""`BigramModel`: the joint table p(x, z) of (previous word z, next word x) and what follows from it.
+
+Every number is exact for its definition, derived from one sparse matrix of counts c(z, x)
+(rows z, columns x) and its N = sum of all counts:
+
+    p(x, z)   = c(z, x) / N                      the joint table
+    p(z)      = sum_x c(z, x) / N                marginal of the first slot (the condition)
+    p(x)      = sum_z c(z, x) / N                marginal of the second slot (the outcome)
+    p(x | z)  = p(x, z) / p(z)                   a row of the joint table, renormalised
+    p(z | x)  = p(x | z) p(z) / p(x)             Bayes' flip: a column, renormalised
+
+Example (the seed's worked example):
+    >>> pairs = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")]
+    >>> m = BigramModel.from_pairs(pairs, device="cpu")
+    >>> m.joint_prob("graduated", "job"), m.cond_prob("job", "graduated"), m.next_prob("job")
+    (0.4, 0.8, 0.7)
+    >>> round(m.bayes_prob("graduated", "job"), 4)  # 0.4 / 0.7
+    0.5714
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+
+from lm import corpus, storage
+from lm.devices import resolve_device
+from lm.distribution import Distribution
+from lm.tokenize import BOS, EOS, SENTENCE_END_RE, WORD, last_word, normalise
+from lm.vocabulary import Vocabulary
+
+log = logging.getLogger(__name__)
+
+FORMAT = "nextword-bigram-v1"  # bump when the file layout or the tokenizer's rules change
+_TOKEN_RE = re.compile(rf"{WORD}|{SENTENCE_END_RE.pattern}")
+
+
+def count_pairs(prev_ids: np.ndarray, next_ids: np.ndarray, size: int) -> sp.csr_matrix:
+    """The ``size x size`` matrix of pair counts: entry (z, x) = how often ``(z, x)`` occurs.
+
+    Example:
+        >>> count_pairs(np.array([0, 0, 1]), np.array([1, 1, 0]), 2).toarray().tolist()
+        [[0, 2], [1, 0]]
+    """
+    codes, counts = np.unique(prev_ids * size + next_ids, return_counts=True)
+    rows, cols = np.divmod(codes, size)
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=size))))
+    return sp.csr_matrix((counts.astype(np.int64), cols, indptr), shape=(size, size))
+
+
+def _padded_pairs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (z, x) pairs of a token stream where -1 separates sentences.
+
+    ``a b -1 c`` pads to ``<s> a b </s> <s> c </s>``, exactly the pairs of nltk's order-2 padding;
+    in the result ``<s>`` is -2 and ``</s>`` is -1.
+
+    Example:
+        >>> [pairs.tolist() for pairs in _padded_pairs(np.array([0, 1, -1, 2]))]
+        [[-2, 0, 1, -2, 2], [0, 1, -1, 2, -1]]
+    """
+    stream = np.concatenate(([-1], codes, [-1]))
+    prev, next_ = stream[:-1], stream[1:]
+    inside = (prev >= 0) | (next_ >= 0)  # drop (boundary, boundary): no empty sentences
+    prev, next_ = prev[inside], next_[inside]
+    return np.where(prev >= 0, prev, -2), next_
+
+
+class BigramModel:
+    """Bigram counts over a vocabulary, with the exact probability tables derived from them.
+
+    Notation: z is the previous word (the condition), x the next word. Sentences are padded
+    ``<s> ... </s>``, so ``<s>`` is the z of a first word and ``</s>`` the x after a last word.
+
+    Example:
+        >>> m = BigramModel.from_text("the cat sat. the cat ran. the dog sat.", device="cpu")
+        >>> m.next_word_distribution("the").top()  # c(the, cat) = 2 of c(the) = 3
+        [('cat', 0.666...), ('dog', 0.333...)]
+    """
+
+    def __init__(self, vocab: Vocabulary, counts: sp.csr_matrix, device: str | torch.device = "auto"):
+        if counts.shape != (len(vocab), len(vocab)):
+            raise ValueError(f"`counts` must be {len(vocab)} x {len(vocab)}, but is {counts.shape}")
+        self.vocab = vocab
+        self.counts = counts  # (V, V) int64 CSR: rows z, columns x
+        self.total = int(counts.sum())  # N, the number of pairs
+        if self.total <= 0:
+            raise ValueError("`counts` is empty: a bigram model needs at least one pair of words")
+        self.prev_counts = np.asarray(counts.sum(axis=1)).ravel()  # c(z) = sum_x c(z, x)
+        self.next_counts = np.asarray(counts.sum(axis=0)).ravel()  # c(x) = sum_z c(z, x)
+        self.device = resolve_device(device)
+
+    def __repr__(self) -> str:
+        return f"BigramModel({len(self.vocab)} words, {self.counts.nnz} distinct pairs, {self.total} pairs)"
+
+    # ---- building -------------------------------------------------------------------------
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]], device="auto") -> "BigramModel":
+        """Count raw ``(z, x)`` pairs as given: no tokenizing, no padding.
+
+        Example:
+            >>> BigramModel.from_pairs([("a", "b"), ("a", "c")], device="cpu").cond_prob("b", "a")
+            0.5
+        """
+        pairs = list(pairs)
+        if not pairs:
+            raise ValueError("`pairs` is empty: give at least one (previous, next) pair")
+        vocab = Vocabulary(word for pair in pairs for word in pair)
+        prev_ids, next_ids = (vocab.ids(column) for column in zip(*pairs))
+        return cls(vocab, count_pairs(prev_ids, next_ids, len(vocab)), device)
+
+    @classmethod
+    def _from_stream(cls, codes: np.ndarray, words: Sequence[str], device) -> "BigramModel":
+        """Build from token codes into `words`, with -1 between sentences; pads every sentence."""
+        if not (codes >= 0).any():
+            raise ValueError("the text has no words: a bigram model needs at least one word")
+        vocab = Vocabulary([*words, BOS, EOS])
+        to_id = np.concatenate((vocab.ids(words), [vocab.id(BOS), vocab.id(EOS)]))  # codes -2, -1 index the end
+        prev, next_ = _padded_pairs(codes)
+        return cls(vocab, count_pairs(to_id[prev], to_id[next_], len(vocab)), device)
+
+    @classmethod
+    def from_sentences(cls, sentences: Iterable[Sequence[str]], device="auto") -> "BigramModel":
+        """Count pre-tokenized sentences, each padded ``<s> ... </s>`` (words taken as given).
+
+        Example:
+            >>> m = BigramModel.from_sentences([["the", "cat"], ["the", "dog"]], device="cpu")
+            >>> m.cond_prob("the", "<s>"), m.cond_prob("</s>", "cat")
+            (1.0, 1.0)
+        """
+        stream = []
+        for sentence in sentences:
+            stream.extend(sentence)
+            stream.append(None)
+        codes, uniques = pd.factorize(np.array(stream, dtype=object))  # None -> -1
+        return cls._from_stream(codes, uniques.tolist(), device)
+
+    @classmethod
+    def from_text(cls, text: str | Iterable[str], device="auto") -> "BigramModel":
+        """Tokenize text (one string or several documents) with `lm.tokenize` rules and count it.
+
+        Example:
+            >>> BigramModel.from_text("Who's there? Nay, answer me.", device="cpu").cond_prob("there", "who's")
+            1.0
+        """
+        texts = [text] if isinstance(text, str) else list(text)
+        tokens = _TOKEN_RE.findall(normalise("\n\n".join(texts)))
+        codes, uniques = pd.factorize(np.array(tokens, dtype=object))
+        is_end = np.array([token[0] in ".!?\n" for token in uniques], dtype=bool)  # ".", "?!", "\n\n"...
+        word_code = np.cumsum(~is_end) - 1  # code among the words alone
+        codes = np.where(is_end[codes], -1, word_code[codes])
+        return cls._from_stream(codes, uniques[~is_end].tolist(), device)
+
+    @classmethod
+    def from_corpus(cls, paths=None, device="auto", cache: bool = True) -> "BigramModel":
+        """Build from a corpus (default: the Shakespeare plays, see `lm.corpus`), cached on disk.
+
+        The cache file is keyed by the corpus text itself, so editing a file rebuilds it; a corrupt
+        cache file is rebuilt with a warning. `paths`: files, folders (recursive) or glob patterns.
+
+        Example:
+            >>> m = BigramModel.from_corpus(device="cpu")
+            >>> m.next_word_distribution("good").top(1)[0][0]
+            'lord'
+        """
+        documents = corpus.read_documents(paths)
+        if not cache:
+            return cls.from_text([doc.text for doc in documents], device)
+        path = storage.cache_dir() / f"bigram-{storage.content_key([FORMAT, *(d.text for d in documents)])}.npz"
+        if path.exists():
+            try:
+                return cls.load(path, device)
+            except ValueError as error:
+                log.warning("rebuilding the bigram cache: %s", error)
+        model = cls.from_text([doc.text for doc in documents], device)
+        model.save(path)
+        return model
+
+    # ---- saving ---------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model to an ``.npz`` file of plain arrays (atomically; no pickle)."""
+        words, word_ends = storage.encode_strings(self.vocab.words)
+        return storage.save_arrays(
+            path,
+            format=np.array(FORMAT),
+            words=words,
+            word_ends=word_ends,
+            data=self.counts.data,
+            indices=self.counts.indices,
+            indptr=self.counts.indptr,
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device="auto") -> "BigramModel":
+        """Read a model written by `save`; raises ``ValueError`` naming the file if it is corrupt."""
+        arrays = storage.load_arrays(path, ["format", "words", "word_ends", "data", "indices", "indptr"])
+        if str(arrays["format"]) != FORMAT:
+            raise ValueError(f"{str(path)!r} is not a {FORMAT} file (it says {str(arrays['format'])!r})")
+        try:
+            vocab = Vocabulary(storage.decode_strings(arrays["words"], arrays["word_ends"]))
+            size = len(vocab)
+            counts = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=(size, size))
+            counts.check_format(full_check=True)
+            if (counts.data <= 0).any():
+                raise ValueError("counts must be positive")
+        except (ValueError, UnicodeDecodeError, IndexError) as error:
+            raise ValueError(f"{str(path)!r} is not a valid bigram model file ({error})") from None
+        return cls(vocab, counts, device)
+
+    # ---- probabilities of single events ---------------------------------------------------
+
+    def count(self, prev: str, next: str) -> int:
+        """c(z=prev, x=next): how often `next` followed `prev` (0 for unknown words)."""
+        z, x = self.vocab.id(prev), self.vocab.id(next)
+        if z < 0 or x < 0:
+            return 0
+        start, stop = self.counts.indptr[z], self.counts.indptr[z + 1]
+        found = start + np.searchsorted(self.counts.indices[start:stop], x)
+        return int(self.counts.data[found]) if found < stop and self.counts.indices[found] == x else 0
+
+    def joint_prob(self, prev: str, next: str) -> float:
+        """p(z=prev, x=next) = c(z, x) / N."""
+        return self.count(prev, next) / self.total
+
+    def prev_prob(self, prev: str) -> float:
+        """p(z=prev): how often `prev` is the first word of a pair."""
+        z = self.vocab.id(prev)
+        return float(self.prev_counts[z]) / self.total if z >= 0 else 0.0
+
+    def next_prob(self, next: str) -> float:
+        """p(x=next): how often `next` is the second word of a pair."""
+        x = self.vocab.id(next)
+        return float(self.next_counts[x]) / self.total if x >= 0 else 0.0
+
+    def cond_prob(self, next: str, prev: str) -> float:
+        """p(x=next | z=prev) = p(x, z) / p(z); 0.0 when `prev` never came first."""
+        prev_prob = self.prev_prob(prev)
+        return self.joint_prob(prev, next) / prev_prob if prev_prob > 0 else 0.0
+
+    def bayes_prob(self, prev: str, next: str) -> float:
+        """p(z=prev | x=next) = p(x | z) p(z) / p(x), Bayes' flip; 0.0 when `next` never came second."""
+        next_prob = self.next_prob(next)
+        return self.cond_prob(next, prev) * self.prev_prob(prev) / next_prob if next_prob > 0 else 0.0
+
+    # ---- tables and distributions ---------------------------------------------------------
+
+    def joint_table(self, words: Sequence[str] | None = None, top: int = 20) -> pd.DataFrame:
+        """The joint table p(x, z) as a DataFrame: rows z (previous), columns x (next).
+
+        With `words`, rows and columns are those words (unknown ones are all zeros); otherwise the
+        `top` most likely z by p(z) and the `top` most likely x by p(x).
+
+        Example:
+            >>> m = BigramModel.from_pairs([("a", "b")] * 3 + [("b", "a")], device="cpu")
+            >>> m.joint_table().values.tolist()  # rows z = a, b; columns x = b, a
+            [[0.75, 0.0], [0.0, 0.25]]
+        """
+        if words is None:
+            if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+                raise ValueError(f"`top` has to be a positive integer, but is {top!r}")
+            rows, cols = (np.argsort(-marginal, kind="stable")[:top] for marginal in (self.prev_counts, self.next_counts))
+            row_words, col_words = self.vocab.words_at(rows), self.vocab.words_at(cols)
+        else:
+            row_words = col_words = list(words)
+        rows, cols = self.vocab.ids(row_words), self.vocab.ids(col_words)
+        table = np.zeros((len(rows), len(cols)))
+        known_rows, known_cols = np.flatnonzero(rows >= 0), np.flatnonzero(cols >= 0)
+        table[np.ix_(known_rows, known_cols)] = self.counts[rows[known_rows]][:, cols[known_cols]].toarray() / self.total
+        frame = pd.DataFrame(table, index=pd.Index(row_words, name="z (previous)"), columns=pd.Index(col_words, name="x (next)"))
+        return frame
+
+    def _condition(self, context: str | Sequence[str]) -> str:
+        """z for a context: the last word of a string (``<s>`` at a sentence start), or of a token list."""
+        if isinstance(context, str):
+            return last_word(context)
+        return context[-1] if len(context) else BOS
+
+    def _distribution(self, ids: np.ndarray, counts: np.ndarray, note: str = "") -> Distribution:
+        probs = torch.from_numpy(counts / counts.sum()) if len(counts) else torch.zeros(0, dtype=torch.float64)
+        return Distribution(self.vocab.words_at(ids), probs.to(self.device), note)
+
+    def _with_prefix(self, ids: np.ndarray, counts: np.ndarray, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+        """Only the entries whose word starts with `prefix` (`ids` sorted, so this is a slice)."""
+        if not prefix:
+            return ids, counts
+        keep = slice(*np.searchsorted(ids, self.vocab.prefix_range(normalise(prefix))))
+        return ids[keep], counts[keep]
+
+    def _next_counts(self, context, prefix: str) -> tuple[np.ndarray, np.ndarray, str]:
+        """(ids of x, c(z, x), note) for the row of the context's z, restricted to `prefix`."""
+        prev = self._condition(context)
+        z = self.vocab.id(prev)
+        start, stop = (self.counts.indptr[z], self.counts.indptr[z + 1]) if z >= 0 else (0, 0)
+        ids, counts = self._with_prefix(self.counts.indices[start:stop], self.counts.data[start:stop], prefix)
+        if len(ids):
+            return ids, counts, ""
+        if z < 0:
+            reason = "is not in the corpus"
+        elif start == stop:
+            reason = "was never followed by a word"
+        else:
+            reason = f"was never followed by a word starting with {prefix!r}"
+        seen = np.flatnonzero(self.next_counts)
+        ids, counts = self._with_prefix(seen, self.next_counts[seen], prefix)
+        return ids, counts, f"{prev!r} {reason}: showing p(x), how often each word comes second"
+
+    def next_word_distribution(self, context: str | Sequence[str], prefix: str = "") -> Distribution:
+        """p(x | z) for z = the context's last word, optionally only for words starting with `prefix`.
+
+        Falls back to the marginal p(x) (noted in ``Distribution.note``) when z is unknown or was
+        never followed by a matching word; an empty context or one ending a sentence uses z = ``<s>``.
+        With `prefix` the result is p(x | z, x starts with prefix), renormalised; it may be empty.
+
+        Example:
+            >>> m = BigramModel.from_text("the war. the way. the peace.", device="cpu")
+            >>> m.next_word_distribution("the", prefix="wa").top()
+            [('war', 0.5), ('way', 0.5)]
+        """
+        return self._distribution(*self._next_counts(context, prefix))
+
+    def top_next_words(self, context: str | Sequence[str], k: int = 3, prefix: str = "") -> list[tuple[str, float]]:
+        """The same numbers as ``next_word_distribution(context, prefix).top(k)``, without building it.
+
+        This is the keyboard's per-keystroke path; ties are broken alphabetically.
+
+        Example:
+            >>> BigramModel.from_text("a b. a c. a b.", device="cpu").top_next_words("a", k=1)
+            [('b', 0.666...)]
+        """
+        ids, counts, _ = self._next_counts(context, prefix)
+        total = counts.sum()
+        if len(ids) > k > 0:
+            best = np.argpartition(-counts, k - 1)[:k]
+            ids, counts = ids[best], counts[best]
+        order = np.lexsort((ids, -counts))[:k]
+        return [(word, count / int(total)) for word, count in zip(self.vocab.words_at(ids[order]), counts[order].tolist())]
+
+    def prev_word_distribution(self, next: str) -> Distribution:
+        """p(z | x=next), Bayes' flip: which words come before `next` (a column, renormalised).
+
+        Each value is c(z, x) / c(x), which equals p(x | z) p(z) / p(x). Empty if `next` is unknown.
+
+        Example:
+            >>> BigramModel.from_text("the cat. a cat. the dog.", device="cpu").prev_word_distribution("cat").top()
+            [('a', 0.5), ('the', 0.5)]
+        """
+        x = self.vocab.id(next)
+        if x < 0 or self.next_counts[x] == 0:
+            return self._distribution(np.zeros(0, dtype=np.int64), np.zeros(0), f"{next!r} never comes second")
+        column = self.counts[:, [x]].tocoo()
+        return self._distribution(column.row, column.data.astype(np.float64))

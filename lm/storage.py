@@ -1,0 +1,106 @@
+"""Files on disk: the cache folder, content keys, and atomic, pickle-free array files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+CACHE_ENV = "NEXTWORD_CACHE"  # set it to put the caches somewhere else
+
+
+def cache_dir() -> Path:
+    """Where built models are cached: ``$NEXTWORD_CACHE``, else ``$XDG_CACHE_HOME/nextword-demo``.
+
+    Example:
+        >>> cache_dir().name in ("nextword-demo", Path(os.environ.get(CACHE_ENV, "x")).name)
+        True
+    """
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "nextword-demo"
+
+
+def content_key(parts: Iterable[str]) -> str:
+    """A short hex digest of some strings, in order: equal content gives an equal key.
+
+    Example:
+        >>> content_key(["a", "b"]) == content_key(["a", "b"]) != content_key(["ab"])
+        True
+    """
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()[:24]
+
+
+def write_atomically(path: str | os.PathLike, write: Callable) -> Path:
+    """Call ``write(file)`` on a temporary file beside `path`, then rename it to `path`.
+
+    A crash mid-write leaves the old file (or none), never a half-written one.
+
+    Example:
+        >>> import tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "x.bin"
+        >>> write_atomically(target, lambda f: f.write(b"ok")).read_bytes()
+        b'ok'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_arrays(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
+    """Save named numeric arrays to an ``.npz`` file atomically (no pickled objects)."""
+    return write_atomically(path, lambda file: np.savez(file, **arrays))
+
+
+def load_arrays(path: str | os.PathLike, names: Iterable[str]) -> dict[str, np.ndarray]:
+    """Load the named arrays from an ``.npz`` file without unpickling anything.
+
+    Raises ``ValueError`` naming the file when it is corrupt or lacks one of `names`.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in names}
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise ValueError(f"{str(path)!r} is not a valid model file ({type(error).__name__}: {error})") from None
+
+
+def encode_strings(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as (UTF-8 bytes, end offsets): plain numeric arrays that any string survives.
+
+    Example:
+        >>> decode_strings(*encode_strings(["a", "", "héllo"]))
+        ['a', '', 'héllo']
+    """
+    encoded = [s.encode("utf-8", "surrogatepass") for s in strings]
+    ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), ends
+
+
+def decode_strings(data: np.ndarray, ends: np.ndarray) -> list[str]:
+    """The inverse of `encode_strings`."""
+    blob = data.tobytes()
+    starts = np.concatenate(([0], ends[:-1])).tolist()
+    return [blob[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends.tolist())]

@@ -1,0 +1,101 @@
+"""Words and sentences: the tokenizer both the bigram model and the word-level transformer use.
+
+A word is a maximal run of letters and digits, with inner apostrophes ("don't", "o'er"), lower-cased.
+A sentence ends at ``.``, ``!`` or ``?`` or at a blank line (the end of a speech or paragraph).
+Padding follows ``nltk.lm.preprocessing.padded_everygram_pipeline`` for order 2: every sentence
+becomes ``<s> w1 ... wn </s>``.
+
+Example:
+    >>> sentences("Who's there? Nay, answer me.")
+    [["who's", 'there'], ['nay', 'answer', 'me']]
+    >>> pad(["nay", "answer"])
+    ['<s>', 'nay', 'answer', '</s>']
+"""
+
+from __future__ import annotations
+
+import re
+
+BOS = "<s>"  # the start-of-sentence marker, the condition z of a sentence's first word
+EOS = "</s>"  # the end-of-sentence marker, the outcome x after a sentence's last word
+
+WORD = r"[^\W_]+(?:'[^\W_]+)*"
+WORD_RE = re.compile(WORD)
+SENTENCE_END_RE = re.compile(r"[.!?]+|\n[ \t]*\n")
+_TOKEN_RE = re.compile(rf"(?P<word>{WORD})|(?P<end>[.!?]|\n[ \t]*\n)")
+_PARTIAL_WORD_RE = re.compile(rf"{WORD}'?$")
+TAIL = 256  # characters looked at to find the last word; a longer "word" is cut to its last TAIL
+
+
+def normalise(text: str) -> str:
+    """Lower-case `text` and turn typographic apostrophes into ``'``.
+
+    Example:
+        >>> normalise("Don\u2019t")
+        "don't"
+    """
+    return text.lower().replace("\u2019", "'").replace("\u02bc", "'")
+
+
+def words(text: str) -> list[str]:
+    """The words of `text`, lower-cased, ignoring sentence boundaries.
+
+    Example:
+        >>> words("To be, or not to be: that is the question.")
+        ['to', 'be', 'or', 'not', 'to', 'be', 'that', 'is', 'the', 'question']
+    """
+    return WORD_RE.findall(normalise(text))
+
+
+def sentences(text: str) -> list[list[str]]:
+    """The sentences of `text` as lists of words; sentences without words are dropped.
+
+    Example:
+        >>> sentences("Long live the king!  He.")
+        [['long', 'live', 'the', 'king'], ['he']]
+    """
+    parts = SENTENCE_END_RE.split(normalise(text))
+    return [found for found in map(WORD_RE.findall, parts) if found]
+
+
+def pad(sentence: list[str]) -> list[str]:
+    """``<s>`` + `sentence` + ``</s>``, as nltk's order-2 padding does.
+
+    Example:
+        >>> pad(["he"])
+        ['<s>', 'he', '</s>']
+    """
+    return [BOS, *sentence, EOS]
+
+
+def last_word(context: str) -> str:
+    """The condition z for the next word: the context's last word, or ``<s>`` at a sentence start.
+
+    Example:
+        >>> last_word("Good night, sweet")
+        'sweet'
+        >>> last_word("Good night.  ")
+        '<s>'
+    """
+    tail = normalise(context[-TAIL:])
+    last = None
+    for last in _TOKEN_RE.finditer(tail):
+        pass
+    if last is None or last.group("word") is None:
+        return BOS
+    return last.group("word")
+
+
+def split_partial_word(text: str) -> tuple[str, str]:
+    """Split typed `text` into (context, the word being typed), as a keyboard sees it.
+
+    Example:
+        >>> split_partial_word("I hope you're hav")
+        ("I hope you're ", 'hav')
+        >>> split_partial_word("I hope ")
+        ('I hope ', '')
+    """
+    found = _PARTIAL_WORD_RE.search(text, max(0, len(text) - TAIL))
+    if found is None:
+        return text, ""
+    return text[: found.start()], text[found.start() :]
