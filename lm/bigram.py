@@ -73,6 +73,12 @@ def _padded_pairs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(prev >= 0, prev, -2), next_
 
 
+def _most_frequent(counts: np.ndarray, top: int) -> np.ndarray:
+    """The ids of the `top` largest non-zero counts, largest first (ties by id)."""
+    order = np.argsort(-counts, kind="stable")[:top]
+    return order[counts[order] > 0]
+
+
 class BigramModel:
     """Bigram counts over a vocabulary, with the exact probability tables derived from them.
 
@@ -242,14 +248,20 @@ class BigramModel:
         return float(self.next_counts[x]) / self.total if x >= 0 else 0.0
 
     def cond_prob(self, next: str, prev: str) -> float:
-        """p(x=next | z=prev) = p(x, z) / p(z); 0.0 when `prev` never came first."""
-        prev_prob = self.prev_prob(prev)
-        return self.joint_prob(prev, next) / prev_prob if prev_prob > 0 else 0.0
+        """p(x=next | z=prev) = p(x, z) / p(z) = c(z, x) / c(z); 0.0 when `prev` never came first.
+
+        Computed from the counts, so the float is the exact ratio rounded once.
+        """
+        z = self.vocab.id(prev)
+        return self.count(prev, next) / int(self.prev_counts[z]) if z >= 0 and self.prev_counts[z] else 0.0
 
     def bayes_prob(self, prev: str, next: str) -> float:
-        """p(z=prev | x=next) = p(x | z) p(z) / p(x), Bayes' flip; 0.0 when `next` never came second."""
-        next_prob = self.next_prob(next)
-        return self.cond_prob(next, prev) * self.prev_prob(prev) / next_prob if next_prob > 0 else 0.0
+        """p(z=prev | x=next) = p(x | z) p(z) / p(x) = c(z, x) / c(x), Bayes' flip; 0.0 when `next` never came second.
+
+        Computed from the counts, so the float is the exact ratio rounded once.
+        """
+        x = self.vocab.id(next)
+        return self.count(prev, next) / int(self.next_counts[x]) if x >= 0 and self.next_counts[x] else 0.0
 
     # ---- tables and distributions ---------------------------------------------------------
 
@@ -267,7 +279,7 @@ class BigramModel:
         if words is None:
             if isinstance(top, bool) or not isinstance(top, int) or top < 1:
                 raise ValueError(f"`top` has to be a positive integer, but is {top!r}")
-            rows, cols = (np.argsort(-marginal, kind="stable")[:top] for marginal in (self.prev_counts, self.next_counts))
+            rows, cols = (_most_frequent(marginal, top) for marginal in (self.prev_counts, self.next_counts))
             row_words, col_words = self.vocab.words_at(rows), self.vocab.words_at(cols)
         else:
             row_words = col_words = list(words)

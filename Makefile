@@ -1,0 +1,28 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything installs into .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install demo test bench clean
+
+install: $(INSTALLED)
+
+# Re-install whenever a requirements file changes.
+$(INSTALLED): requirements.txt requirements-nodeps.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	touch $(INSTALLED)
+
+demo: install
+	$(PY) app.py $(ARGS)
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) -m bench.bench_bigram
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

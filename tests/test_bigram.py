@@ -1,0 +1,251 @@
+"""`BigramModel`: every table checked against hand-worked numbers and independent counts."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from nltk.lm import MLE as NltkMLE
+from nltk.lm.preprocessing import padded_everygram_pipeline
+
+from lm import BigramModel
+from lm.corpus import read_documents
+from lm.tokenize import BOS, EOS, pad, sentences
+
+TINY = "the cat sat. the cat ran. the dog sat. a dog ran!"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return BigramModel.from_text(TINY, device="cpu")
+
+
+# ---- the seed's worked example ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "method, args, expected",
+    [
+        ("joint_prob", ("graduated", "job"), 0.4),  # 4 of 10 pairs
+        ("joint_prob", ("not", "job"), 0.3),
+        ("joint_prob", ("not", "no job"), 0.2),
+        ("joint_prob", ("graduated", "no job"), 0.1),
+        ("prev_prob", ("graduated",), 0.5),  # 0.4 + 0.1
+        ("prev_prob", ("not",), 0.5),
+        ("next_prob", ("job",), 0.7),  # 0.4 + 0.3
+        ("next_prob", ("no job",), 0.3),
+        ("cond_prob", ("job", "graduated"), 0.8),  # 0.4 / 0.5
+        ("cond_prob", ("job", "not"), 0.6),  # 0.3 / 0.5
+        ("bayes_prob", ("graduated", "job"), 0.4 / 0.7),  # 0.8 * 0.5 / 0.7
+        ("bayes_prob", ("not", "no job"), 0.2 / 0.3),
+    ],
+)
+def test_seed_example(seed_model, method, args, expected):
+    assert getattr(seed_model, method)(*args) == pytest.approx(expected, rel=1e-12)
+
+
+def test_seed_joint_table(seed_model):
+    table = seed_model.joint_table()
+    assert table.loc["graduated", "job"] == pytest.approx(0.4)
+    assert table.values.sum() == pytest.approx(1.0)
+    assert table.index.name == "z (previous)" and table.columns.name == "x (next)"
+
+
+def test_seed_distributions(seed_model):
+    assert seed_model.next_word_distribution(["graduated"]).top() == [("job", 0.8), ("no job", pytest.approx(0.2))]
+    flipped = seed_model.prev_word_distribution("job")
+    assert flipped.prob("graduated") == pytest.approx(0.4 / 0.7)
+    assert flipped.prob("not") == pytest.approx(0.3 / 0.7)
+
+
+# ---- a tiny corpus, by hand -------------------------------------------------------------------
+# padded: <s> the cat sat </s> | <s> the cat ran </s> | <s> the dog sat </s> | <s> a dog ran </s>
+# 16 pairs; c(<s>) = 4, c(the) = 3, c(cat) = 2, c(dog) = 2, c(the, cat) = 2, c(dog, ran) = 1
+
+
+@pytest.mark.parametrize(
+    "prev, next, expected",
+    [
+        ("the", "cat", 2 / 3),  # c(the, cat) = 2 of c(the) = 3
+        ("the", "dog", 1 / 3),
+        ("<s>", "the", 3 / 4),
+        ("<s>", "a", 1 / 4),
+        ("dog", "ran", 1 / 2),
+        ("sat", "</s>", 1.0),
+        ("the", "ran", 0.0),  # never seen together
+        ("the", "unicorn", 0.0),  # unknown next word
+        ("unicorn", "the", 0.0),  # unknown previous word
+    ],
+)
+def test_tiny_conditionals(tiny, prev, next, expected):
+    assert tiny.cond_prob(next, prev) == pytest.approx(expected)
+
+
+def test_tiny_marginals(tiny):
+    assert tiny.total == 16
+    assert tiny.prev_prob("<s>") == 4 / 16 and tiny.next_prob("</s>") == 4 / 16
+    assert tiny.next_prob("<s>") == 0.0 and tiny.prev_prob("</s>") == 0.0
+    assert tiny.joint_prob("the", "cat") == 2 / 16
+
+
+def test_bayes_flip_by_hand(tiny):
+    # p(z = the | x = cat): cat follows only "the" -> 1; p(z = the | x = dog) = c(the, dog) / c(dog) = 1/2
+    assert tiny.bayes_prob("the", "cat") == pytest.approx(1.0)
+    assert tiny.prev_word_distribution("dog").top() == [("a", 0.5), ("the", 0.5)]
+
+
+def test_prefix_keeps_matching_words_renormalised(tiny):
+    d = tiny.next_word_distribution("the", prefix="c")
+    assert d.top() == [("cat", 1.0)]
+    assert tiny.next_word_distribution("the", prefix="C").top() == [("cat", 1.0)]  # typed in capitals
+
+
+def test_prefix_no_continuation_falls_back_to_the_marginal_with_a_note(tiny):
+    d = tiny.next_word_distribution("the", prefix="r")  # "the" is never followed by r...
+    assert d.top() == [("ran", 1.0)] and "never followed by a word starting with 'r'" in d.note
+
+
+def test_prefix_that_no_word_has_gives_an_empty_distribution(tiny):
+    d = tiny.next_word_distribution("the", prefix="zz")
+    assert len(d) == 0 and d.top(3) == []
+
+
+def test_unknown_previous_word_falls_back_to_the_marginal(tiny):
+    d = tiny.next_word_distribution("the unicorn")
+    assert "not in the corpus" in d.note
+    assert d.prob("</s>") == pytest.approx(4 / 16) and d.prob("cat") == pytest.approx(2 / 16)
+    assert float(d.probs.sum()) == pytest.approx(1.0)
+
+
+def test_empty_context_and_sentence_end_condition_on_start(tiny):
+    for context in ("", "The cat sat. ", ["x", BOS][-1:]):
+        assert tiny.next_word_distribution(context).top() == [("the", 0.75), ("a", 0.25)]
+
+
+def test_distributions_have_no_nan_and_sum_to_one(tiny):
+    for context in ["", "the", "dog", "unicorn", "sat."]:
+        d = tiny.next_word_distribution(context)
+        assert not d.probs.isnan().any() and float(d.probs.sum()) == pytest.approx(1.0)
+
+
+def test_joint_table_with_words_and_unknowns(tiny):
+    table = tiny.joint_table(words=["the", "cat", "zebra"])
+    assert table.loc["the", "cat"] == 2 / 16
+    assert table.loc["zebra"].sum() == 0 and table["zebra"].sum() == 0
+
+
+@pytest.mark.parametrize("top", [0, -1, 2.5])
+def test_joint_table_rejects_bad_top(tiny, top):
+    with pytest.raises(ValueError, match="`top`"):
+        tiny.joint_table(top=top)
+
+
+# ---- independent computations on real text ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hamlet_sentences():
+    return [s for doc in read_documents([__import__("lm").corpus.play_files()["hamlet"]]) for s in sentences(doc.text)]
+
+
+def test_counts_equal_a_brute_force_counter(hamlet_sentences):
+    model = BigramModel.from_sentences(hamlet_sentences, device="cpu")
+    brute = Counter(pair for s in hamlet_sentences for pair in zip(pad(s)[:-1], pad(s)[1:]))
+    assert model.total == sum(brute.values())
+    assert model.counts.nnz == len(brute)
+    for (prev, next), count in brute.most_common(300) + list(brute.items())[-300:]:
+        assert model.count(prev, next) == count
+
+
+def test_fast_text_path_equals_sentence_path(hamlet_sentences):
+    text = "\n\n".join(doc.text for doc in read_documents([__import__("lm").corpus.play_files()["hamlet"]]))
+    fast, slow = BigramModel.from_text(text, device="cpu"), BigramModel.from_sentences(hamlet_sentences, device="cpu")
+    assert fast.vocab.words == slow.vocab.words
+    assert (fast.counts != slow.counts).nnz == 0
+
+
+def test_conditionals_equal_nltk_mle(hamlet_sentences):
+    train, vocab = padded_everygram_pipeline(2, hamlet_sentences)
+    nltk_model = NltkMLE(2)
+    nltk_model.fit(train, vocab)
+    ours = BigramModel.from_sentences(hamlet_sentences, device="cpu")
+    for prev in ["<s>", "the", "my", "lord", "to", "ophelia"]:
+        for next, p in ours.next_word_distribution([prev]).top(15):
+            assert p == pytest.approx(nltk_model.score(next, [prev]), rel=1e-12)
+
+
+def test_bayes_identity_holds_everywhere(tiny, seed_model):
+    for model in (tiny, seed_model):
+        for prev in model.vocab.words:
+            for next in model.vocab.words:
+                joint = model.joint_prob(prev, next)
+                assert model.cond_prob(next, prev) * model.prev_prob(prev) == pytest.approx(joint, abs=1e-15)
+                assert model.bayes_prob(prev, next) * model.next_prob(next) == pytest.approx(joint, abs=1e-15)
+
+
+def test_top_next_words_equals_the_distribution_top(shakespeare):
+    for context, prefix in [("good", ""), ("I hope you're having a ", ""), ("to be or not to", "b"), ("xyzzy", ""), ("the", "qu")]:
+        fast = shakespeare.top_next_words(context, k=5, prefix=prefix)
+        full = shakespeare.next_word_distribution(context, prefix).top(5)
+        assert [p for _, p in fast] == pytest.approx([p for _, p in full], rel=1e-12)
+        assert {w for w, _ in fast} == {w for w, _ in full}
+
+
+def test_shakespeare_favourites(shakespeare):
+    assert shakespeare.next_word_distribution("my good").top(1)[0][0] == "lord"
+    assert shakespeare.next_word_distribution("to be or not to", prefix="b").top(1)[0][0] == "be"
+    assert shakespeare.next_word_distribution("", prefix="ham").top(1)[0][0] == "hamlet"
+
+
+def test_shakespeare_size(shakespeare):
+    assert 20_000 < len(shakespeare.vocab) < 30_000
+    assert 700_000 < shakespeare.total < 1_000_000
+    assert shakespeare.counts.dtype == np.int64 and shakespeare.counts.format == "csr"
+
+
+# ---- building, saving, caching ------------------------------------------------------------------
+
+
+def test_empty_inputs_are_refused():
+    with pytest.raises(ValueError, match="no words"):
+        BigramModel.from_text("... !!! ???", device="cpu")
+    with pytest.raises(ValueError, match="`pairs`"):
+        BigramModel.from_pairs([], device="cpu")
+    with pytest.raises(ValueError, match="no words"):
+        BigramModel.from_sentences([[], []], device="cpu")
+
+
+def test_save_and_load_round_trip(tmp_path, tiny):
+    path = tiny.save(tmp_path / "tiny.npz")
+    loaded = BigramModel.load(path, device="cpu")
+    assert loaded.vocab.words == tiny.vocab.words and (loaded.counts != tiny.counts).nnz == 0
+    with np.load(path, allow_pickle=False) as data:  # nothing in it needs pickle
+        assert all(data[name].dtype != object for name in data.files)
+
+
+def test_save_keeps_any_word(tmp_path):
+    model = BigramModel.from_pairs([("new\nline", "é"), ("é", "")], device="cpu")
+    assert BigramModel.load(model.save(tmp_path / "odd.npz"), device="cpu").vocab.words == model.vocab.words
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a zip at all", None])
+def test_corrupt_files_are_refused_by_name(tmp_path, tiny, damage):
+    path = tiny.save(tmp_path / "broken.npz")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage is None else damage)
+    with pytest.raises(ValueError, match="broken.npz"):
+        BigramModel.load(path, device="cpu")
+
+
+def test_from_corpus_caches_by_content_and_rebuilds_a_corrupt_cache(tmp_path, private_cache):
+    source = tmp_path / "corpus.txt"
+    source.write_text("one fish two fish. red fish blue fish.", encoding="utf-8")
+    first = BigramModel.from_corpus([source], device="cpu")
+    cached = sorted(private_cache.glob("bigram-*.npz"))
+    assert cached, "the first build writes a cache file"
+    newest = max(cached, key=lambda p: p.stat().st_mtime)
+    newest.write_bytes(b"garbage")
+    rebuilt = BigramModel.from_corpus([source], device="cpu")
+    assert rebuilt.cond_prob("fish", "two") == first.cond_prob("fish", "two") == 1.0
+    assert BigramModel.load(newest, device="cpu").total == first.total  # the cache was rewritten
+    source.write_text("one fish.", encoding="utf-8")  # new content, new key
+    assert BigramModel.from_corpus([source], device="cpu").total == 3
