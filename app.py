@@ -1,45 +1,75 @@
-"""Next-word demo entry point: load the models and show their suggestions.
+"""Next-word demo: load both models and serve the keyboard UI.
 
-    python app.py [--corpus PATH ...] [--context TEXT]
+    python app.py [--model ID|PATH] [--corpus PATH ...] [--device auto|cpu|cuda] [--host 127.0.0.1]
+                  [--port 7860] [--share]
 
-Until the keyboard UI lands this prints the bigram model's suggestions for a sample context, then
-reads contexts from the terminal (one per line) when it is interactive.
+Defaults: the embedded SmolLM2-135M-Instruct, Shakespeare's plays, this machine only, no share link.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import time
 
-from lm import BigramModel
+from lm import BigramModel, TransformerModel
+from lm.devices import DEVICE_CHOICES
+from lm.keyboard import Keyboard
+from lm.loading import DTYPES
+from lm.prefetch import Prefetcher
 
-SAMPLE_CONTEXT = "I hope you're having a"
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Next-word suggestions from a bigram model and a transformer.")
+    parser.add_argument("--model", default=None, help="hub id, model folder or .gguf file (default: embedded SmolLM2)")
+    parser.add_argument("--corpus", nargs="+", default=None, help="text files, folders or globs (default: Shakespeare)")
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="where the models run")
+    parser.add_argument("--dtype", default="auto", choices=("auto", *DTYPES), help="transformer weights' dtype")
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1 = this machine only)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    parser.add_argument("--no-prefetch", action="store_true", help="do not warm caches between keystrokes")
+    return parser.parse_args(argv)
 
 
-def format_suggestions(model: BigramModel, context: str, k: int = 5) -> str:
-    """One line: the context, then the k most likely next words with p(x | z)."""
-    distribution = model.next_word_distribution(context)
-    chips = "  ".join(f"{word} ({p:.3f})" for word, p in distribution.top(k))
-    note = f"  [{distribution.note}]" if distribution.note else ""
-    return f"{context!r} -> {chips}{note}"
+def step(what: str):
+    """Print what is loading and, when done, how long it took."""
+
+    class Step:
+        def __enter__(self):
+            self.start = time.perf_counter()
+            print(f"loading {what}...", flush=True)
+
+        def __exit__(self, *exc):
+            if exc[0] is None:
+                print(f"  done in {time.perf_counter() - self.start:.1f} s", flush=True)
+
+    return Step()
+
+
+def load(args: argparse.Namespace) -> Keyboard:
+    with step("the bigram model (" + (" ".join(args.corpus) if args.corpus else "Shakespeare's plays") + ")"):
+        bigram = BigramModel.from_corpus(args.corpus, device=args.device)
+        print(f"  {bigram}")
+    with step("the transformer (" + (args.model or "embedded SmolLM2-135M-Instruct") + ")"):
+        transformer = TransformerModel.from_pretrained(args.model, device=args.device, dtype=args.dtype)
+        print(f"  {transformer}")
+    return Keyboard(bigram, transformer, None if args.no_prefetch else Prefetcher(transformer))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Next-word suggestions from a bigram model.")
-    parser.add_argument("--corpus", nargs="+", help="text files, folders or globs (default: Shakespeare)")
-    parser.add_argument("--context", default=SAMPLE_CONTEXT, help="the text to suggest a next word for")
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        model = BigramModel.from_corpus(args.corpus)
+        keyboard = load(args)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"bigram model: {model}")
-    print(format_suggestions(model, args.context))
-    if sys.stdin.isatty():
-        print("type a context and press Enter (Ctrl-D to quit)")
-        for line in sys.stdin:
-            print(format_suggestions(model, line.rstrip("\n")))
+    from demo.ui import build_demo, launch  # imported late: gradio is slow to import
+
+    print(f"serving on http://{args.host}:{args.port}" + (" and a public share link" if args.share else ""), flush=True)
+    launch(build_demo(keyboard), host=args.host, port=args.port, share=args.share)
     return 0
 
 

@@ -5,7 +5,8 @@ p(next word | context), in two ways that return the same `Distribution` type:
 
 - `BigramModel`: explicit tables counted from a corpus. The joint p(x, z) of previous word z and
   next word x, its marginals p(z) and p(x), the conditional p(x | z) and Bayes' flip p(z | x).
-- (the transformer side builds on the same `Distribution` and `lm.sampling.warp`.)
+- `TransformerModel`: any Hugging Face causal LM (embedded default: SmolLM2-135M-Instruct), with
+  exact whole-word probabilities assembled from its sub-word tokens.
 
 Example:
     >>> from lm import BigramModel
@@ -20,6 +21,7 @@ from lm.bigram import BigramModel
 from lm.distribution import Distribution
 from lm.sampling import warp
 from lm.smoothing import MLE, AddK, KneserNey, smoothing
+from lm.transformer import TransformerModel
 from lm.vocabulary import Vocabulary
 
-__all__ = ["BigramModel", "Distribution", "Vocabulary", "warp", "MLE", "AddK", "KneserNey", "smoothing"]
+__all__ = ["BigramModel", "TransformerModel", "Distribution", "Vocabulary", "warp", "MLE", "AddK", "KneserNey", "smoothing"]

@@ -20,6 +20,16 @@ import torch
 NEG_INF = float("-inf")
 
 
+def is_whole_number(value) -> bool:
+    """True for finite integral numbers (3, 3.0), False for anything else (2.5, "3", True, nan).
+
+    Example:
+        >>> is_whole_number(3.0), is_whole_number(2.5), is_whole_number("3")
+        (True, False, False)
+    """
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and float(value).is_integer()
+
+
 def check_temperature(temperature) -> float:
     """Return `temperature` as a float, or raise ``ValueError`` naming it.
 
@@ -41,8 +51,7 @@ def check_top_k(top_k) -> int:
         >>> check_top_k(3.0)
         3
     """
-    is_number = isinstance(top_k, numbers.Real) and not isinstance(top_k, bool)
-    if not is_number or not math.isfinite(top_k) or top_k != int(top_k) or top_k < 0:
+    if not is_whole_number(top_k) or top_k < 0:
         raise ValueError(f"`top_k` has to be a non-negative integer (0 = off), but is {top_k!r}")
     return int(top_k)
 
@@ -156,6 +165,6 @@ def draw(probs: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tenso
         >>> draw(torch.tensor([0.0, 1.0]), 3, make_generator(0, "cpu")).tolist()
         [1, 1, 1]
     """
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+    if not is_whole_number(n) or n < 1:
         raise ValueError(f"`n` has to be a positive integer, but is {n!r}")
     return torch.multinomial(probs, int(n), replacement=True, generator=generator)

@@ -23,7 +23,7 @@ WORD = r"[^\W_]+(?:'[^\W_]+)*"
 WORD_RE = re.compile(WORD)
 SENTENCE_END_RE = re.compile(r"[.!?]+|\n[ \t]*\n")
 _TOKEN_RE = re.compile(rf"(?P<word>{WORD})|(?P<end>[.!?]|\n[ \t]*\n)")
-_PARTIAL_WORD_RE = re.compile(rf"{WORD}'?$")
+_PARTIAL_WORD_RE = re.compile(rf"{WORD}'?\Z")
 TAIL = 256  # characters looked at to find the last word; a longer "word" is cut to its last TAIL
 
 

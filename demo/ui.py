@@ -1,0 +1,243 @@
+"""The Gradio app: layout and wiring only. Every handler calls plain, tested functions in
+`lm.keyboard` and `demo.views`, and turns any error into a message (the user's text is never lost)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no phoning home
+
+import gradio as gr  # noqa: E402
+
+from demo import views  # noqa: E402
+from lm.keyboard import MODES, SLOTS, Keyboard, Settings, clean_text, generate_bigram, insert_word, join_word  # noqa: E402
+from lm.tokenize import split_partial_word  # noqa: E402
+from lm.transformer import SearchBudget  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+CHART_BUDGET = SearchBudget(k=views.CHART_WORDS, batch_size=16, fanout=16, max_steps=2, min_prob=1e-3)
+CSS = """
+.strip { gap: 6px !important; }
+.chip { white-space: pre-line; line-height: 1.15; min-height: 3.2em; border-radius: 999px !important; }
+.chip.centre { font-weight: 700; }
+.joint-table table { border-collapse: collapse; font-size: 0.85em; }
+.joint-table th, .joint-table td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
+.joint-table td.marginal { background: #eef; }
+#keyboard-input textarea { font-size: 1.15em; }
+"""
+SEED_PAIRS = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")]
+
+
+def safely(*fallback):
+    """Wrap a handler: an error becomes a message in the last output; the other outputs keep `fallback`."""
+
+    def wrap(handler):
+        @functools.wraps(handler)
+        def run(*args):
+            try:
+                return handler(*args)
+            except ValueError as error:
+                message = f"⚠️ {error}"
+            except Exception as error:  # never let one request take the app down
+                log.warning("%s failed: %s: %s", handler.__name__, type(error).__name__, error)
+                message = f"⚠️ something went wrong ({type(error).__name__}); the app keeps running"
+            return (*[gr.update() if value is KEEP else value for value in fallback], message)
+
+        return run
+
+    return wrap
+
+
+KEEP = object()  # "leave this output as it is" in a fallback
+
+
+def _settings(mode, temperature, top_k, top_p, seed) -> Settings:
+    return Settings(mode or MODES[0], temperature, top_k, top_p, None if seed in (None, "") else seed)
+
+
+def _chip_updates(chips: list[dict]) -> list:
+    return [gr.update(value=label or " ", interactive=bool(label)) for label in views.chip_labels(chips)]
+
+
+def build_demo(keyboard: Keyboard) -> gr.Blocks:
+    """The whole app for a `Keyboard` (its bigram model and transformer)."""
+    bigram, transformer = keyboard.bigram, keyboard.transformer
+
+    def suggest(text, mode, temperature, top_k, top_p, seed):
+        suggestions = keyboard.suggest(text, _settings(mode, temperature, top_k, top_p, seed))
+        chips = {"bigram": suggestions["bigram"], "transformer": suggestions["transformer"]}
+        return (*_chip_updates(chips["bigram"]), *_chip_updates(chips["transformer"]), chips, suggestions["message"])
+
+    def distributions(text, temperature, top_k, top_p):
+        context, prefix = split_partial_word(clean_text(text)[0])
+        shown = {"bigram": keyboard.bigram_distribution(context, prefix)}
+        shown["transformer"] = transformer.next_word_distribution(context, prefix, CHART_BUDGET)
+        frames = []
+        for name in ("bigram", "transformer"):
+            frames += [views.bar_frame(shown[name]), views.warped_bar_frame(shown[name], temperature, top_k, top_p)]
+        return (*frames, "")
+
+    def insert(index, text, chips, model):
+        options = (chips or {}).get(model, [])
+        if index >= len(options):
+            return text, ""
+        return insert_word(text, options[index]["word"]), ""
+
+    def sample_next(model, text, temperature, top_k, top_p, seed, generated):
+        settings = _settings(MODES[1], temperature, top_k, top_p, seed)
+        context, prefix = split_partial_word(clean_text(text)[0])
+        source = keyboard.bigram_distribution if model == "bigram" else keyboard.transformer_distribution
+        word = source(context, prefix).sample(1, settings.temperature, settings.top_k, settings.top_p, settings.seed)
+        return join_word(generated or "", f"[{model}] {word[0]}"), ""
+
+    def generate(model, text, n_words, temperature, top_k, top_p, seed, generated):
+        settings = _settings(MODES[1], temperature, top_k, top_p, seed)
+        if model == "bigram":
+            words = generate_bigram(bigram, text, n_words, settings)
+        else:
+            words = transformer.generate_words(clean_text(text)[0], int(n_words), settings.temperature, settings.top_k, settings.top_p, settings.seed)
+        return join_word(generated or "", f"[{model}] {words}"), ""
+
+    with gr.Blocks(title="Next-word demo") as demo:
+        gr.Markdown(
+            "# Next word: counting vs. a transformer\n"
+            "Type below. Both models suggest the next word, *x ~ p(x | context)*: a bigram model counted "
+            "from Shakespeare, and a small pretrained transformer. Click a chip to insert it."
+        )
+        with gr.Tab("Keyboard"):
+            text = gr.Textbox(label="Type here", lines=3, elem_id="keyboard-input", autofocus=True,
+                              placeholder="I hope you're having a ")
+            strips = {}
+            for name, title in (("bigram", "Bigram p(x | z)"), ("transformer", "Transformer p(w | context)")):
+                gr.Markdown(f"**{title}**")
+                with gr.Row(elem_classes="strip"):
+                    buttons = {}
+                    for index in views.DISPLAY_ORDER:
+                        classes = ["chip", "centre"] if index == 0 else ["chip"]
+                        buttons[index] = gr.Button(" ", elem_id=f"{name}-{index}", elem_classes=classes, interactive=False)
+                strips[name] = [buttons[i] for i in range(SLOTS)]
+            message = gr.Markdown(elem_id="keyboard-message")
+            chips = gr.JSON(visible=False, label="suggestions")
+            with gr.Row():
+                mode = gr.Radio(list(MODES), value=MODES[0], label="Chips show")
+                temperature = gr.Slider(0, 2, value=1.0, step=0.05, label="Temperature (0 = greedy)")
+                top_k = gr.Slider(0, 50, value=0, step=1, label="Top-k (0 = off)")
+                top_p = gr.Slider(0.05, 1, value=1.0, step=0.05, label="Top-p (1 = off)")
+                seed = gr.Number(value=None, precision=0, label="Seed (empty = random)")
+            with gr.Row():
+                n_words = gr.Slider(1, 50, value=10, step=1, label="Words to generate")
+                buttons_row = {}
+                for name in ("bigram", "transformer"):
+                    buttons_row[name] = (gr.Button(f"Sample next word ({name})"), gr.Button(f"Generate N words ({name})"))
+            generated = gr.Textbox(label="Sampled text (x ~ p(x | context), one draw at a time)", lines=3, interactive=False)
+            with gr.Accordion("p(next word | context): raw and after temperature / top-k / top-p", open=True):
+                with gr.Row():
+                    plots = [
+                        gr.BarPlot(x="word", y="p", title=title, sort="-y", height=260)
+                        for title in ("Bigram: raw", "Bigram: warped", "Transformer: raw", "Transformer: warped")
+                    ]
+                refresh = gr.Button("Refresh the charts")
+
+        with gr.Tab("Tables (Bayes)"):
+            gr.Markdown("The joint table p(x, z) of previous word z and next word x, counted from the corpus.")
+            top_words = [w for w in bigram.joint_table(top=30).index if w not in ("<s>", "</s>")]
+            size = gr.Slider(4, 20, value=10, step=1, label="Words in the table")
+            joint = gr.HTML(views.joint_table_html(bigram.joint_table(top=10)))
+            with gr.Row():
+                prev_pick = gr.Dropdown(top_words, value=top_words[0], label="Pick z (previous word)")
+                next_pick = gr.Dropdown(top_words, value=top_words[1], label="Pick x (next word)")
+            with gr.Row():
+                conditional = gr.BarPlot(x="word", y="p", title="p(x | z): a row of the joint table, renormalised", sort="-y", height=260)
+                flipped = gr.BarPlot(x="word", y="p", title="p(z | x): Bayes' flip, which words come before x", sort="-y", height=260)
+            identity = gr.Markdown()
+            gr.Markdown("**The seed's example**: graduated / not vs. job / no job, computed by the same code.")
+            seed_model = type(bigram).from_pairs(SEED_PAIRS, device=bigram.device)
+            gr.HTML(views.joint_table_html(seed_model.joint_table()))
+            gr.Markdown(views.bayes_identity(seed_model, "graduated", "job").replace("\n", "  \n"))
+            tables_message = gr.Markdown()
+
+        with gr.Tab("Sampling"):
+            gr.Markdown("Drop marbles on the shape: draw N words and watch the histogram approach the target.")
+            with gr.Row():
+                source = gr.Radio(["bigram p(x | z)", "transformer p(x | context)"], value="bigram p(x | z)", label="Distribution")
+                marble_z = gr.Dropdown(top_words, value="my" if "my" in top_words else top_words[0], label="z (bigram)")
+                marble_context = gr.Textbox(value="I hope you're having a ", label="Context (transformer)")
+            with gr.Row():
+                marble_n = gr.Number(value=1000, precision=0, label=f"N marbles (1 to {views.MAX_MARBLES:,})")
+                marble_button = gr.Button("Drop marbles", variant="primary")
+            marble_plot = gr.BarPlot(x="word", y="p", color="series", title="marbles vs. target (warped)", height=300)
+            marble_summary = gr.Markdown()
+            sampling_message = gr.Markdown()
+            gr.Markdown("Two-step generation: z ~ p(z), then x ~ p(x | z).")
+            with gr.Row():
+                pair_n = gr.Number(value=1000, precision=0, label=f"Pairs (1 to {views.MAX_PAIRS:,})")
+                pair_button = gr.Button("Generate pairs")
+            pair_table = gr.Dataframe(label="the first 20 pairs", interactive=False)
+            pair_summary = gr.Markdown()
+
+        # ---- events -------------------------------------------------------------------------
+        settings = [mode, temperature, top_k, top_p, seed]
+        chip_outputs = [*strips["bigram"], *strips["transformer"], chips, message]
+        suggest_safely = safely(*[KEEP] * (2 * SLOTS + 1))(suggest)
+        chart_inputs = [text, temperature, top_k, top_p]
+        charts_safely = safely(*[KEEP] * 4)(distributions)
+        text.input(suggest_safely, [text, *settings], chip_outputs, trigger_mode="always_last", api_name="suggest",
+                   show_progress="hidden")
+        text.input(charts_safely, chart_inputs, [*plots, message], trigger_mode="always_last", api_name="distributions",
+                   show_progress="hidden")
+        for control in settings:
+            control.change(suggest_safely, [text, *settings], chip_outputs, trigger_mode="always_last", api_visibility="private")
+        for control in (temperature, top_k, top_p):
+            control.change(charts_safely, chart_inputs, [*plots, message], trigger_mode="always_last", api_visibility="private")
+        refresh.click(charts_safely, chart_inputs, [*plots, message], api_name="refresh_charts")
+        demo.load(suggest_safely, [text, *settings], chip_outputs, api_visibility="private")
+        for name in ("bigram", "transformer"):
+            for index, button in enumerate(strips[name]):
+                button.click(
+                    safely(KEEP)(functools.partial(lambda i, m, t, c: insert(i, t, c, m), index, name)),
+                    [text, chips], [text, message], api_name=f"insert_{name}_{index}",
+                ).then(suggest_safely, [text, *settings], chip_outputs, api_visibility="private")
+            sample_button, generate_button = buttons_row[name]
+            sample_button.click(safely(KEEP)(functools.partial(sample_next, name)),
+                                [text, temperature, top_k, top_p, seed, generated], [generated, message],
+                                api_name=f"sample_{name}")
+            generate_button.click(safely(KEEP)(functools.partial(generate, name)),
+                                  [text, n_words, temperature, top_k, top_p, seed, generated], [generated, message],
+                                  api_name=f"generate_{name}")
+
+        def table(size):
+            return views.joint_table_html(bigram.joint_table(top=int(size))), ""
+
+        def slices(prev, next):
+            return (views.bar_frame(bigram.next_word_distribution([prev])), views.bar_frame(bigram.prev_word_distribution(next)),
+                    views.bayes_identity(bigram, prev, next).replace("\n", "  \n"), "")
+
+        size.change(safely(KEEP)(table), size, [joint, tables_message], api_name="joint_table")
+        pick_outputs = [conditional, flipped, identity, tables_message]
+        for pick in (prev_pick, next_pick):
+            pick.change(safely(KEEP, KEEP, KEEP)(slices), [prev_pick, next_pick], pick_outputs, api_visibility="private")
+        demo.load(safely(KEEP, KEEP, KEEP)(slices), [prev_pick, next_pick], pick_outputs, api_name="slices")
+
+        def drop(source_name, z, context, n, temperature, top_k, top_p, seed):
+            settings = _settings(MODES[1], temperature, top_k, top_p, seed)
+            if source_name.startswith("bigram"):
+                distribution = bigram.next_word_distribution([z])
+            else:
+                distribution = keyboard.transformer_distribution(*split_partial_word(clean_text(context)[0]))
+            return views.marbles(distribution, n, settings.temperature, settings.top_k, settings.top_p, settings.seed)
+
+        marble_button.click(safely(KEEP, KEEP)(lambda *a: (*drop(*a), "")),
+                            [source, marble_z, marble_context, marble_n, temperature, top_k, top_p, seed],
+                            [marble_plot, marble_summary, sampling_message], api_name="marbles")
+        pair_button.click(safely(KEEP, KEEP)(lambda n, s: (*views.two_step_pairs(bigram, n, None if s in (None, "") else int(s)), "")),
+                          [pair_n, seed], [pair_table, pair_summary, sampling_message], api_name="two_step")
+    return demo
+
+
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **options):
+    """Serve the app: localhost and no public link unless asked."""
+    demo.queue(default_concurrency_limit=1, max_size=256)
+    return demo.launch(server_name=host, server_port=port, share=share, css=CSS, **options)

@@ -1,0 +1,153 @@
+"""Plain functions that turn model outputs into what the UI shows: tables, HTML, chart data.
+
+Nothing here imports Gradio, so every view is tested without a browser.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lm.distribution import Distribution
+from lm.keyboard import SLOTS
+from lm.sampling import is_whole_number
+
+CHART_WORDS = 10  # bars per chart
+MAX_MARBLES = 1_000_000  # samples one "drop marbles" click may draw
+MAX_PAIRS = 20_000  # pairs one two-step generation may draw
+DISPLAY_ORDER = (1, 0, 2)  # chip 0 (the most likely) sits in the centre of the strip, as on Gboard
+
+
+def chip_labels(chips: list[dict]) -> list[str]:
+    """Labels for the `SLOTS` chips, most likely first: the word and its probability beneath.
+
+    Example:
+        >>> chip_labels([{"word": "great", "p": 0.6296}])
+        ['great\\n63.0%', '', '']
+    """
+    labels = [f"{chip['word']}\n{chip['p']:.1%}" for chip in chips[:SLOTS]]
+    return labels + [""] * (SLOTS - len(labels))
+
+
+def bar_frame(distribution: Distribution, top: int = CHART_WORDS) -> pd.DataFrame:
+    """The `top` most likely words as a two-column frame (word, p), most likely first.
+
+    Example:
+        >>> import torch
+        >>> bar_frame(Distribution(["a", "b"], torch.tensor([0.25, 0.75], dtype=torch.float64))).values.tolist()
+        [['b', 0.75], ['a', 0.25]]
+    """
+    return pd.DataFrame(distribution.top(top), columns=["word", "p"])
+
+
+def warped_bar_frame(distribution: Distribution, temperature: float, top_k: int, top_p: float, top: int = CHART_WORDS):
+    """The same words as `bar_frame`, with their probabilities after temperature/top-k/top-p."""
+    warped = distribution.warp(temperature, top_k, top_p)
+    words = [word for word, _ in distribution.top(top)]
+    return pd.DataFrame({"word": words, "p": [warped.prob(word) for word in words]})
+
+
+def _cell(p: float, peak: float) -> str:
+    shade = 0.0 if peak == 0 else min(1.0, p / peak)
+    return f'<td style="background: rgba(220, 38, 38, {shade:.2f})" title="{p:.6f}">{p:.4f}</td>'
+
+
+def joint_table_html(table: pd.DataFrame) -> str:
+    """A heatmap of a joint table p(x, z) with its row sums p(z) and column sums p(x) (over the shown words).
+
+    Example:
+        >>> "p(z)" in joint_table_html(pd.DataFrame([[0.4, 0.1], [0.3, 0.2]], index=["g", "n"], columns=["j", "nj"]))
+        True
+    """
+    peak = float(table.values.max()) if table.size else 0.0
+    head = "".join(f"<th>{html.escape(str(x))}</th>" for x in table.columns)
+    rows = []
+    for z, row in table.iterrows():
+        cells = "".join(_cell(float(p), peak) for p in row.values)
+        rows.append(f"<tr><th>{html.escape(str(z))}</th>{cells}<td class='marginal'>{row.sum():.4f}</td></tr>")
+    sums = "".join(f"<td class='marginal'>{s:.4f}</td>" for s in table.sum(axis=0).values)
+    return (
+        "<div class='joint-table'><table><thead><tr><th>z \\ x</th>" + head + "<th>p(z) shown</th></tr></thead>"
+        f"<tbody>{''.join(rows)}<tr><th>p(x) shown</th>{sums}<td class='marginal'>{table.values.sum():.4f}</td></tr>"
+        "</tbody></table></div>"
+    )
+
+
+def bayes_identity(model, prev: str, next: str) -> str:
+    """The identity p(x|z) p(z) = p(z|x) p(x) = p(x, z), in numbers, for one pair (Markdown).
+
+    Example:
+        >>> from lm import BigramModel
+        >>> m = BigramModel.from_pairs([("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")], device="cpu")
+        >>> print(bayes_identity(m, "graduated", "job").splitlines()[1])
+        p(x | z) p(z) = 0.800000 × 0.500000 = 0.400000
+    """
+    cond, prior = model.cond_prob(next, prev), model.prev_prob(prev)
+    flip, evidence = model.bayes_prob(prev, next), model.next_prob(next)
+    return (
+        f"**z = {prev!r}, x = {next!r}**\n"
+        f"p(x | z) p(z) = {cond:.6f} × {prior:.6f} = {cond * prior:.6f}\n"
+        f"p(z | x) p(x) = {flip:.6f} × {evidence:.6f} = {flip * evidence:.6f}\n"
+        f"p(x, z) = c(z, x) / N = {model.count(prev, next)} / {model.total} = {model.joint_prob(prev, next):.6f}"
+    )
+
+
+def marbles(distribution: Distribution, n: int, temperature: float, top_k: int, top_p: float, seed=None):
+    """Drop `n` marbles: draw n words from the warped distribution and compare counts with the target.
+
+    Returns (frame with word, empirical, target for the most likely words; a one-line summary).
+    The summary gives the total variation distance between the empirical and target distributions.
+    """
+    if not is_whole_number(n) or not 1 <= n <= MAX_MARBLES:
+        raise ValueError(f"`n` (marbles) has to be a whole number from 1 to {MAX_MARBLES:,}, but is {n!r}")
+    warped = distribution.warp(temperature, top_k, top_p)
+    draws = warped.sample(int(n), seed=seed)
+    counts = pd.Series(draws).value_counts()
+    empirical = counts / counts.sum()
+    target = pd.Series(warped.probs.double().cpu().numpy(), index=warped.words)
+    target = target / target.sum()
+    distance = 0.5 * float(np.abs(empirical.reindex(target.index, fill_value=0.0) - target).sum())
+    shown = [word for word, _ in warped.top(CHART_WORDS)]
+    frame = pd.DataFrame({
+        "word": shown * 2,
+        "p": [float(empirical.get(word, 0.0)) for word in shown] + [float(target[word]) for word in shown],
+        "series": ["marbles"] * len(shown) + ["target"] * len(shown),
+    })
+    return frame, f"{int(n):,} marbles; total variation distance to the target: {distance:.4f}"
+
+
+def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFrame, str]:
+    """Generate n pairs the seed's way: z ~ p(z), then x ~ p(x | z); return the first `show` and a summary.
+
+    Example:
+        >>> from lm import BigramModel
+        >>> m = BigramModel.from_pairs([("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")], device="cpu")
+        >>> frame, summary = two_step_pairs(m, 1000, seed=0)
+        >>> list(frame.columns), summary.split(";")[0]
+        (['z ~ p(z)', 'x ~ p(x | z)'], '1,000 pairs')
+    """
+    if not is_whole_number(n) or not 1 <= n <= MAX_PAIRS:
+        raise ValueError(f"`n` (pairs) has to be a whole number from 1 to {MAX_PAIRS:,}, but is {n!r}")
+    n = int(n)
+    prev_ids = np.flatnonzero(model.prev_counts)
+    prev_probs = torch.from_numpy(model.prev_counts[prev_ids] / model.total).to(model.device)
+    zs = Distribution(model.vocab.words_at(prev_ids), prev_probs).sample(n, seed=seed)
+    positions = defaultdict(list)
+    for i, z in enumerate(zs):
+        positions[z].append(i)
+    xs = [""] * n
+    for j, (z, where) in enumerate(positions.items()):  # all draws for one z at once: x ~ p(x | z)
+        draws = model.next_word_distribution([z]).sample(len(where), seed=None if seed is None else seed + j + 1)
+        for i, x in zip(where, draws):
+            xs[i] = x
+    counts = pd.Series(list(zip(zs, xs))).value_counts()
+    (top_z, top_x), top_count = counts.index[0], int(counts.iloc[0])
+    frame = pd.DataFrame(list(zip(zs, xs))[:show], columns=["z ~ p(z)", "x ~ p(x | z)"])
+    return frame, (
+        f"{n:,} pairs; the most frequent, ({top_z!r}, {top_x!r}), is {top_count / n:.4f} of them; "
+        f"its p(x, z) = {model.joint_prob(top_z, top_x):.4f}"
+    )

@@ -1,0 +1,180 @@
+"""`Keyboard`: what a suggestion strip needs, from both models, for the text typed so far.
+
+No UI here: plain functions and one class the Gradio demo (and its tests) call.
+
+Example:
+    >>> from lm import BigramModel
+    >>> keyboard = Keyboard(BigramModel.from_text("the cat sat. the cat ran. the dog sat.", device="cpu"))
+    >>> keyboard.suggest("the c")["bigram"]
+    [{'word': 'cat', 'p': 1.0}]
+    >>> insert_word("the c", "cat")
+    'the cat '
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+from lm.distribution import Distribution
+from lm.sampling import check_temperature, check_top_k, check_top_p, is_whole_number
+from lm.tokenize import BOS, EOS, split_partial_word
+
+MODES = ("most likely", "sampled")
+SLOTS = 3  # chips per strip, like a phone keyboard
+MAX_CONTEXT_CHARS = 4_000  # only the last characters typed are read as context (the text itself is kept)
+SAMPLED_DRAWS = 64  # draws taken to fill the chips in "sampled" mode (first distinct words win)
+MAX_GENERATED_WORDS = 200  # words one "generate" click may add
+_MARKERS = {BOS, EOS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the chips are chosen: the most likely words, or words drawn from the warped distribution."""
+
+    mode: str = "most likely"  # one of MODES
+    temperature: float = 1.0  # 0 = greedy
+    top_k: int = 0  # 0 = off
+    top_p: float = 1.0  # 1 = off
+    seed: int | None = None  # None = a fresh draw each time
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"`mode` has to be one of {MODES}, but is {self.mode!r}")
+        object.__setattr__(self, "temperature", check_temperature(self.temperature))
+        object.__setattr__(self, "top_k", check_top_k(self.top_k))
+        object.__setattr__(self, "top_p", check_top_p(self.top_p))
+        if self.seed is not None and (not is_whole_number(self.seed) or self.seed < 0):
+            raise ValueError(f"`seed` has to be a non-negative integer or empty, but is {self.seed!r}")
+        if self.seed is not None:
+            object.__setattr__(self, "seed", int(self.seed))
+
+
+def clean_text(text: str) -> tuple[str, str]:
+    """(the text the models read, a message about what was changed, or "").
+
+    Control characters other than line breaks and tabs become spaces, and only the last
+    `MAX_CONTEXT_CHARS` characters are read. The user's own text is never changed.
+
+    Example:
+        >>> clean_text("a\\x00b")
+        ('a b', 'control characters were read as spaces')
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"`text` has to be a string, but is {type(text).__name__}")
+    notes = []
+    if len(text) > MAX_CONTEXT_CHARS:
+        text = text[-MAX_CONTEXT_CHARS:]
+        notes.append(f"only the last {MAX_CONTEXT_CHARS:,} characters are read as context")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+        text = "".join(" " if unicodedata.category(ch) == "Cc" and ch not in "\n\t" else ch for ch in text)
+        notes.append("control characters were read as spaces")
+    return text, "; ".join(notes)
+
+
+def insert_word(text: str, word: str) -> str:
+    """`text` with the word being typed completed to `word` (or `word` appended), then a space.
+
+    The case of the first letter typed is kept, as a phone keyboard does.
+
+    Example:
+        >>> insert_word("I hope you're hav", "having"), insert_word("Hello,", "world"), insert_word("Ho", "hope")
+        ("I hope you're having ", 'Hello, world ', 'Hope ')
+    """
+    context, partial = split_partial_word(text)
+    if partial[:1].isupper():
+        word = word[:1].upper() + word[1:]
+    if not partial and context and not context[-1].isspace():
+        context += " "
+    return f"{context}{word} "
+
+
+def _as_chips(pairs) -> list[dict]:
+    return [{"word": word, "p": float(p)} for word, p in pairs]
+
+
+def _drawn(distribution: Distribution, settings: Settings) -> list[tuple[str, float]]:
+    """Up to `SLOTS` distinct words drawn from the warped distribution, with their warped probabilities."""
+    if len(distribution) == 0:
+        return []
+    warped = distribution.warp(settings.temperature, settings.top_k, settings.top_p)
+    draws = warped.sample(SAMPLED_DRAWS, seed=settings.seed)
+    distinct = list(dict.fromkeys(draws))[:SLOTS]
+    return [(word, warped.prob(word)) for word in distinct]
+
+
+class Keyboard:
+    """Suggestions from a bigram model and (optionally) a transformer for the same typed text."""
+
+    def __init__(self, bigram, transformer=None, prefetcher=None):
+        self.bigram, self.transformer, self.prefetcher = bigram, transformer, prefetcher
+
+    def bigram_distribution(self, context: str, prefix: str) -> Distribution:
+        """p(x | z) (or given the prefix) over real words: the sentence markers are left out, renormalised."""
+        return self.bigram.next_word_distribution(context, prefix).where(lambda word: word not in _MARKERS)
+
+    def transformer_distribution(self, context: str, prefix: str) -> Distribution:
+        return self.transformer.next_word_distribution(context, prefix)
+
+    def _bigram_chips(self, context: str, prefix: str, settings: Settings) -> list[tuple[str, float]]:
+        if settings.mode == "sampled":
+            return _drawn(self.bigram_distribution(context, prefix), settings)
+        ranked = self.bigram.top_next_words(context, SLOTS + len(_MARKERS), prefix)
+        return [(word, p) for word, p in ranked if word not in _MARKERS][:SLOTS]
+
+    def _transformer_chips(self, context: str, prefix: str, settings: Settings) -> list[tuple[str, float]]:
+        if settings.mode == "sampled":
+            return _drawn(self.transformer_distribution(context, prefix), settings)
+        foreground = self.prefetcher.foreground(context, prefix) if self.prefetcher else nullcontext()
+        with foreground:
+            return self.transformer.top_next_words(context, SLOTS, prefix)
+
+    def suggest(self, text: str, settings: Settings = Settings()) -> dict:
+        """``{"bigram": [{"word", "p"}, ...], "transformer": [...], "context": ..., "prefix": ..., "message": ...}``.
+
+        Chip probabilities are exact: p(x | z) for the bigram (given the prefix when one is typed),
+        the whole-word p(w | context) for the transformer; in "sampled" mode, the warped ones.
+        """
+        readable, message = clean_text(text)
+        context, prefix = split_partial_word(readable)
+        result = {"bigram": _as_chips(self._bigram_chips(context, prefix, settings)), "transformer": []}
+        if self.transformer is not None:
+            result["transformer"] = _as_chips(self._transformer_chips(context, prefix, settings))
+        if prefix and not (result["bigram"] or result["transformer"]):
+            message = "; ".join(filter(None, [message, f"no word starting with {prefix!r} is known to either model"]))
+        return {**result, "context": context, "prefix": prefix, "message": message}
+
+
+def join_word(text: str, word: str) -> str:
+    """`text` followed by `word`, with a space between unless the text already ends in whitespace.
+
+    Example:
+        >>> join_word("Good", "night"), join_word("Good ", "night"), join_word("", "Hi")
+        ('Good night', 'Good night', 'Hi')
+    """
+    return f"{text}{word}" if not text or text[-1].isspace() else f"{text} {word}"
+
+
+def generate_bigram(bigram, text: str, n_words: int, settings: Settings) -> str:
+    """n words drawn one at a time, x ~ p(x | z) warped, each becoming the next z; ``</s>`` ends a sentence.
+
+    Example:
+        >>> from lm import BigramModel
+        >>> generate_bigram(BigramModel.from_text("the cat sat.", device="cpu"), "the", 3, Settings(temperature=0))
+        'cat sat.'
+    """
+    if not is_whole_number(n_words) or not 0 <= n_words <= MAX_GENERATED_WORDS:
+        raise ValueError(f"`n_words` has to be a whole number from 0 to {MAX_GENERATED_WORDS}, but is {n_words!r}")
+    context, words = clean_text(text)[0], []
+    for i in range(int(n_words)):
+        distribution = bigram.next_word_distribution(context)
+        seed = None if settings.seed is None else settings.seed + i
+        word = distribution.sample(1, settings.temperature, settings.top_k, settings.top_p, seed)[0]
+        if word == EOS:
+            context += "."
+            words[-1:] = [words[-1] + "."] if words else ["."]
+            continue
+        context = join_word(context, word)
+        words.append(word)
+    return " ".join(words)

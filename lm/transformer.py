@@ -1,0 +1,188 @@
+"""`TransformerModel`: p(next token) and exact whole-word p(next word | context) from any causal LM.
+
+Example:
+    >>> from lm import TransformerModel
+    >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")  # the embedded SmolLM2-135M
+    >>> tm.next_word_distribution("I hope you're having a").top(1)[0][0]
+    'great'
+    >>> tm.next_word_distribution("I hope you're having a ", prefix="wond").top(1)[0][0]
+    'wonderful'
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from lm.context_states import ContextStates
+from lm.distribution import Distribution
+from lm.loading import load_causal_lm
+from lm.token_text import TokenText
+from lm.word_search import SearchBudget, WordSearchResult, search_words
+
+KEYBOARD = SearchBudget(k=3, batch_size=8, fanout=8, max_steps=4, min_prob=1e-3)  # three chips, while typing
+FULL = SearchBudget(k=10, batch_size=32, fanout=32, max_steps=8, min_prob=1e-4)  # charts, sampling, evaluation
+MAX_CONTEXT_TOKENS = 1024  # the context is cut from the left to this many tokens (or the model's window)
+
+
+class TransformerModel:
+    """A causal LM with its tokenizer, answering next-token and whole-next-word questions.
+
+    It is safe to share between threads: each forward pass and cache update holds the lock of its
+    `ContextStates`, so a keyboard's requests and a `lm.prefetch.Prefetcher` interleave.
+    """
+
+    def __init__(self, tokenizer, model, device: torch.device, name: str = "model"):
+        self.tokenizer, self.model, self.device, self.name = tokenizer, model, device, name
+        vocab_size = model.get_output_embeddings().weight.shape[0]
+        self.tokens = TokenText.from_tokenizer(tokenizer, vocab_size)
+        self.states = ContextStates(model)
+        window = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", 1024)
+        self.max_context_tokens = min(MAX_CONTEXT_TOKENS, window - 16)
+        self.start_token = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        self.prob_dtype = torch.float32 if device.type == "mps" else torch.float64
+
+    def __repr__(self) -> str:
+        return f"TransformerModel({self.name!r}, {type(self.model).__name__}, {self.model.dtype}, {self.device})"
+
+    @classmethod
+    def from_pretrained(cls, name_or_path=None, device: str = "auto", dtype: str = "auto") -> "TransformerModel":
+        """Load the embedded default (``None``), a ``.gguf`` file, a local folder or a hub id.
+
+        device: ``"auto"`` (cuda, else mps, else cpu) or a device name; dtype: ``"auto"``,
+        ``"float32"``, ``"bfloat16"`` or ``"float16"``. Raises `lm.loading.ModelLoadError` (a
+        ``ValueError``) naming the model when it cannot be loaded.
+        """
+        tokenizer, model, device = load_causal_lm(name_or_path, device, dtype)
+        return cls(tokenizer, model, device, "SmolLM2-135M-Instruct" if name_or_path in (None, "default") else str(name_or_path))
+
+    # ---- contexts --------------------------------------------------------------------------
+
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False)
+
+    def _context(self, context: str) -> tuple[tuple[int, ...], str]:
+        """(token ids, separator) for the text before the next word.
+
+        A trailing space is folded into the next word's first token (separator ``" "``); after a
+        line break or at the very start the word follows directly (``""``), and after anything
+        else a space is assumed. An empty context is the start token (BOS, else EOS).
+        """
+        text = context[-8 * self.max_context_tokens:]
+        separator = " "
+        if text.endswith(" "):
+            text = text[:-1]
+        elif not text.strip() or text[-1] in "\n\r\t":
+            separator = ""
+        ids = self._encode(text)[-self.max_context_tokens:] if text.strip() else []
+        if not ids:
+            if self.start_token is None:
+                raise ValueError(f"model {self.name!r} has no BOS or EOS token to start an empty context with")
+            ids, separator = [self.start_token], ""
+        return tuple(ids), separator
+
+    # ---- distributions ---------------------------------------------------------------------
+
+    def next_token_distribution(self, context: str) -> Distribution:
+        """p(next token | context) over the whole vocabulary; words are the tokens' decoded texts.
+
+        Example:
+            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
+            >>> tm.next_token_distribution("The capital of France is").top(1)[0][0]
+            ' Paris'
+        """
+        ids = tuple(self._encode(context)[-self.max_context_tokens:]) or (self.start_token,)
+        logprobs = self.states.state(ids).logprobs
+        return Distribution(self.tokens.texts, logprobs.exp().to(self.prob_dtype))
+
+    def word_search(
+        self, context: str, prefix: str = "", budget: SearchBudget = FULL, before_each_pass: Callable[[], None] | None = None
+    ) -> WordSearchResult:
+        """Run the whole-word search (see `lm.word_search`) after `context`, for words starting with `prefix`.
+
+        `before_each_pass` is called before every batched forward pass (a prefetcher raises there to stop).
+        """
+        ids, separator = self._context(context)
+        state = self.states.state(ids)
+
+        def expand(paths):
+            if before_each_pass is not None:
+                before_each_pass()
+            return self.states.expand(state, paths)
+
+        return search_words(state.logprobs, expand, self.tokens, separator, prefix, budget)
+
+    def next_word_distribution(self, context: str, prefix: str = "", budget: SearchBudget = FULL) -> Distribution:
+        """p(w | context) for the most likely whole words w (or p(w | context, w starts with prefix)).
+
+        Sums to less than 1: punctuation and other non-words are not words, and the search
+        enumerates only the likely words (see `lm.word_search` for the exact definition).
+
+        Example:
+            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
+            >>> tm.next_word_distribution("The capital of France is").top(1)[0][0]
+            'Paris'
+        """
+        result = self.word_search(context, prefix, budget)
+        ranked = sorted(result.words.items(), key=lambda item: -item[1])
+        note = "" if ranked or not prefix else f"no likely word starts with {prefix!r}"
+        probs = torch.tensor([p for _, p in ranked], dtype=self.prob_dtype, device=self.device)
+        return Distribution([word for word, _ in ranked], probs, note)
+
+    def top_next_words(self, context: str, k: int = 3, prefix: str = "") -> list[tuple[str, float]]:
+        """The keyboard's path: the `k` most likely next words, searched only as far as needed."""
+        budget = KEYBOARD if k == KEYBOARD.k else SearchBudget(k=k, batch_size=8, fanout=max(8, k), max_steps=4, min_prob=1e-3)
+        result = self.word_search(context, prefix, budget)
+        return sorted(result.words.items(), key=lambda item: -item[1])[:k]
+
+    # ---- scoring and generating ------------------------------------------------------------
+
+    def log_likelihood(self, text: str, context: str = "") -> float:
+        """Natural-log probability of `text`'s tokens after `context` (each encoded without special tokens).
+
+        With an empty context the first token is conditioned on the BOS token when the tokenizer
+        has one; otherwise it cannot be conditioned on anything and is not scored.
+
+        Example:
+            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
+            >>> tm.log_likelihood(" Paris", "The capital of France is") > tm.log_likelihood(" Rome", "The capital of France is")
+            True
+        """
+        context_ids, text_ids = self._encode(context), self._encode(text)
+        if not context_ids:
+            bos = self.tokenizer.bos_token_id
+            context_ids, text_ids = ([bos], text_ids) if bos is not None else (text_ids[:1], text_ids[1:])
+        if not text_ids:
+            return 0.0
+        ids = context_ids + text_ids
+        window = self.max_context_tokens + 16
+        if len(ids) > window:
+            raise ValueError(f"`text` and `context` hold {len(ids)} tokens; the model's window is {window}")
+        with torch.inference_mode():
+            logits = self.model(input_ids=torch.tensor([ids], device=self.device)).logits[0, len(context_ids) - 1 : -1]
+        logprobs = torch.log_softmax(logits.double(), dim=-1)
+        return float(logprobs.gather(1, torch.tensor(text_ids, device=logits.device)[:, None]).sum())
+
+    def generate_words(
+        self, context: str, n_words: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int | None = None
+    ) -> str:
+        """Sample `n_words` words one at a time, x ~ p(x | context so far), warped as asked.
+
+        Example:
+            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
+            >>> tm.generate_words("The capital of France is", 1, temperature=0)
+            'Paris'
+        """
+        if isinstance(n_words, bool) or not isinstance(n_words, int) or n_words < 0:
+            raise ValueError(f"`n_words` has to be a non-negative integer, but is {n_words!r}")
+        text, words = context, []
+        for i in range(n_words):
+            distribution = self.next_word_distribution(text)
+            if len(distribution) == 0:
+                break
+            word = distribution.sample(1, temperature, top_k, top_p, None if seed is None else seed + i)[0]
+            text += word if not text or text[-1].isspace() else " " + word
+            words.append(word)
+        return " ".join(words)
+

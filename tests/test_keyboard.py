@@ -1,0 +1,96 @@
+"""`lm.keyboard`: suggestions, insertion and generation, without any UI."""
+
+import pytest
+
+from lm import BigramModel
+from lm.keyboard import MAX_CONTEXT_CHARS, Keyboard, Settings, clean_text, generate_bigram, insert_word, join_word
+
+
+@pytest.fixture(scope="module")
+def keyboard():
+    return Keyboard(BigramModel.from_text("the cat sat. the cat ran. the dog sat. a dog ran!", device="cpu"))
+
+
+def test_most_likely_chips_are_exact_conditionals(keyboard):
+    # after "the": c(the, cat) = 2, c(the, dog) = 1 of c(the) = 3
+    assert keyboard.suggest("the ")["bigram"] == [{"word": "cat", "p": 2 / 3}, {"word": "dog", "p": 1 / 3}]
+
+
+def test_chips_complete_the_word_being_typed(keyboard):
+    result = keyboard.suggest("the d")
+    assert result["bigram"] == [{"word": "dog", "p": 1.0}] and result["prefix"] == "d"
+
+
+def test_sentence_markers_never_become_chips(keyboard):
+    words = [chip["word"] for chip in keyboard.suggest("the cat sat ")["bigram"]]
+    assert "</s>" not in words and "<s>" not in words
+
+
+def test_sampled_chips_are_distinct_and_reproducible(keyboard):
+    settings = Settings(mode="sampled", temperature=1.5, seed=3)
+    first = keyboard.suggest("the ", settings)["bigram"]
+    assert first == keyboard.suggest("the ", settings)["bigram"]
+    assert len({chip["word"] for chip in first}) == len(first) <= 3
+
+
+def test_unknown_prefix_gets_a_message(keyboard):
+    result = keyboard.suggest("the zq")
+    assert result["bigram"] == [] and "'zq'" in result["message"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "x" * 1_000_000, "🙂🙂 the ", "他们的 ", "שלום ", "e\u0301 ", "the\x00\x07 ca", "?!.,;", "the xyzzy "],
+)
+def test_bad_input_never_raises(keyboard, text):
+    result = keyboard.suggest(text)
+    assert set(result) >= {"bigram", "transformer", "message"}
+
+
+def test_long_text_is_cut_with_a_message():
+    text, message = clean_text("a " * MAX_CONTEXT_CHARS)
+    assert len(text) == MAX_CONTEXT_CHARS and "last" in message
+
+
+@pytest.mark.parametrize(
+    "arguments, named",
+    [
+        ({"mode": "random"}, "mode"),
+        ({"temperature": float("nan")}, "temperature"),
+        ({"top_k": -2}, "top_k"),
+        ({"top_p": 0}, "top_p"),
+        ({"seed": -1}, "seed"),
+        ({"seed": 1.5}, "seed"),
+    ],
+)
+def test_settings_validate_by_name(arguments, named):
+    with pytest.raises(ValueError, match=f"`{named}`"):
+        Settings(**arguments)
+
+
+@pytest.mark.parametrize(
+    "text, word, expected",
+    [
+        ("I hope you're hav", "having", "I hope you're having "),
+        ("I hope ", "you", "I hope you "),
+        ("Hello,", "world", "Hello, world "),
+        ("", "The", "The "),
+        ("Ho", "hope", "Hope "),
+        ("line one\n", "two", "line one\ntwo "),
+    ],
+)
+def test_insert_word(text, word, expected):
+    assert insert_word(text, word) == expected
+
+
+def test_join_word():
+    assert join_word("Good", "night") == "Good night" and join_word("", "Hi") == "Hi"
+
+
+def test_generate_bigram_follows_the_chain(keyboard):
+    # greedy from "the": cat (2/3), then sat (1/2, tie broken by order), then </s> ends the sentence
+    text = generate_bigram(keyboard.bigram, "the", 3, Settings(temperature=0))
+    assert text.startswith("cat ")
+    assert generate_bigram(keyboard.bigram, "the", 5, Settings(seed=1)) == generate_bigram(keyboard.bigram, "the", 5, Settings(seed=1))
+    with pytest.raises(ValueError, match="`n_words`"):
+        generate_bigram(keyboard.bigram, "the", -1, Settings())

@@ -1,0 +1,286 @@
+"""`TransformerModel`: whole-word probabilities checked by brute force on a tiny model, and the
+embedded SmolLM2 checked against transformers' own outputs."""
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from lm import TransformerModel
+from lm.loading import ModelLoadError
+from lm.prefetch import Prefetcher
+from lm.word_search import SearchBudget
+from tests.tiny_lm import save_tiny_model
+
+FLOAT32 = 2e-5  # cached, batched float32 forward passes vs one plain pass: equal to float32 rounding
+# Follow every path of up to two tokens: the brute force below is then comparable word for word.
+EXHAUSTIVE_TWO_TOKENS = SearchBudget(k=10**6, batch_size=10**6, fanout=10**6, max_steps=2, min_prob=0.0)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = save_tiny_model(tmp_path_factory.mktemp("tiny-gpt2"))
+    return TransformerModel.from_pretrained(folder, device="cpu", dtype="float32")
+
+
+# ---- an independent brute force ------------------------------------------------------------
+
+
+def next_probs(tm, ids):
+    """p(next token | ids) from one plain forward pass over the whole sequence (no cache)."""
+    with torch.no_grad():
+        logits = tm.model(input_ids=torch.tensor([ids])).logits[0, -1]
+    return torch.softmax(logits.double(), -1)
+
+
+def spellings(tm, text, first=True):
+    """Every token path that spells `text` exactly: a word-starting token, then continuing ones."""
+    role = (tm.tokens.starts_after_space if text.startswith(" ") else tm.tokens.starts_bare) if first else tm.tokens.continues
+    paths = []
+    for token, piece in enumerate(tm.tokens.texts):
+        if role[token] and piece and text.startswith(piece):
+            rest = text[len(piece):]
+            paths += [[token]] if not rest else [[token] + tail for tail in spellings(tm, rest, first=False)]
+    return paths
+
+
+def brute_word_prob(tm, ids, separator, word):
+    """sum over spellings of p(path | context) * p(a word-ending token next)."""
+    ends = torch.as_tensor(tm.tokens.ends)
+    total = 0.0
+    for path in spellings(tm, separator + word):
+        p, sequence = 1.0, list(ids)
+        for token in path:
+            p *= float(next_probs(tm, sequence)[token])
+            sequence.append(token)
+        total += p * float(next_probs(tm, sequence)[ends].sum())
+    return total, max(map(len, spellings(tm, separator + word)), default=0)
+
+
+def brute_prefix_mass(tm, ids, target, text="", p=1.0, first=True):
+    """P(the next word starts with `target`): paths that agree with it until they cover it."""
+    role = (tm.tokens.starts_after_space if target.startswith(" ") else tm.tokens.starts_bare) if first else tm.tokens.continues
+    probs, total = next_probs(tm, ids), 0.0
+    for token, piece in enumerate(tm.tokens.texts):
+        spelled = (text + piece).lower()
+        if not role[token] or not piece:
+            continue
+        if spelled.startswith(target):
+            total += p * float(probs[token])
+        elif target.startswith(spelled):
+            total += brute_prefix_mass(tm, ids + [token], target, spelled, p * float(probs[token]), first=False)
+    return total
+
+
+@pytest.mark.parametrize("context", ["the cat sat on the", "what a great ", "we went to the park and", ""])
+def test_word_probabilities_equal_brute_force(tiny, context):
+    ids, separator = tiny._context(context)
+    found = tiny.word_search(context, "", EXHAUSTIVE_TWO_TOKENS).words
+    compared = 0
+    for word, p in found.items():
+        expected, longest = brute_word_prob(tiny, list(ids), separator, word)
+        if longest <= 2:  # every spelling was followed: the sums must agree
+            assert p == pytest.approx(expected, rel=FLOAT32, abs=1e-12), word
+            compared += 1
+        else:  # longer spellings were cut off by the budget: never more than the truth
+            assert p <= expected * (1 + FLOAT32)
+    assert compared >= 20
+
+
+@pytest.mark.parametrize("prefix", ["w", "wo", "gr", "th"])
+def test_prefix_completion_equals_brute_force(tiny, prefix):
+    context = "the dog sat on the"
+    ids, separator = tiny._context(context)
+    result = tiny.word_search(context, prefix, EXHAUSTIVE_TWO_TOKENS)
+    mass = brute_prefix_mass(tiny, list(ids), (separator + prefix).lower())
+    assert result.prefix_mass == pytest.approx(mass, rel=FLOAT32)
+    compared = 0
+    for word, p in result.words.items():
+        assert word.lower().startswith(prefix)
+        expected, longest = brute_word_prob(tiny, list(ids), separator, word)
+        if longest <= 2:
+            assert p == pytest.approx(expected / mass, rel=FLOAT32, abs=1e-12), word
+            compared += 1
+    assert compared >= 1
+
+
+def test_token_distribution_is_the_softmax_of_the_logits(tiny):
+    ids = tiny._encode("the cat sat")
+    assert torch.allclose(tiny.next_token_distribution("the cat sat").probs, next_probs(tiny, ids), atol=1e-6)
+
+
+def test_context_longer_than_the_window_is_cut_from_the_left(tiny):
+    long_context = "the cat sat on the mat. " * 200  # far more than the 64 positions
+    assert len(tiny.next_word_distribution(long_context)) > 0
+    assert len(tiny._context(long_context)[0]) <= tiny.max_context_tokens
+
+
+def test_incremental_contexts_equal_fresh_computation(tiny):
+    ids = tuple(tiny._encode("the dog sat on the log and the cat"))
+    tiny.states.state(ids[:4])
+    incremental = tiny.states.state(ids)  # starts from the cached 4 tokens
+    fresh = TransformerModel(tiny.tokenizer, tiny.model, tiny.device).states.state(ids)
+    assert torch.allclose(incremental.logprobs, fresh.logprobs, atol=1e-5)
+
+
+def test_a_typed_word_that_was_expanded_costs_no_forward_pass_and_stays_exact(tiny):
+    tm = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
+    base = tm.states.state(tuple(tm._encode("the dog")))
+    word = tuple(tm._encode(" sat"))
+    child = tuple(tm._encode(" on"))
+    tm.states.expand(base, [word])
+    extended = tm.states.state(base.ids + word)
+    assert extended.pending == word  # no forward pass yet: the word's tokens ride along
+    after_child = tm.states.expand(extended, [child])[0]
+    assert extended.pending == ()  # the expansion brought the KV cache up to date
+    expected = torch.log_softmax(next_probs(tm, list(base.ids + word + child)).log(), -1)
+    assert torch.allclose(after_child.double(), expected, atol=1e-5)
+
+
+def test_log_likelihood_sums_token_log_probs(tiny):
+    context, text = tiny._encode("the cat"), tiny._encode(" sat on the mat")
+    expected = 0.0
+    for i, token in enumerate(text):
+        expected += math.log(float(next_probs(tiny, context + text[:i])[token]))
+    assert tiny.log_likelihood(" sat on the mat", "the cat") == pytest.approx(expected, rel=1e-6)
+
+
+def test_log_likelihood_with_empty_context_conditions_on_bos(tiny):
+    text = tiny._encode("the cat")
+    bos = tiny.tokenizer.bos_token_id
+    expected = sum(math.log(float(next_probs(tiny, [bos] + text[:i])[token])) for i, token in enumerate(text))
+    assert tiny.log_likelihood("the cat") == pytest.approx(expected, rel=1e-6)
+
+
+def test_generate_words_goes_through_warp(tiny):
+    greedy = tiny.generate_words("the cat sat on the", 3, temperature=0)
+    assert greedy == tiny.generate_words("the cat sat on the", 3, top_k=1)
+    assert len(greedy.split()) == 3
+    assert tiny.generate_words("the", 4, seed=5) == tiny.generate_words("the", 4, seed=5)
+    with pytest.raises(ValueError, match="`temperature`"):
+        tiny.generate_words("the", 1, temperature=-1)
+
+
+def test_prefetching_never_changes_the_answers(tiny):
+    plain = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
+    warmed = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
+    with Prefetcher(warmed) as prefetcher:
+        for prefix in ["", "w", "wo"]:
+            with prefetcher.foreground("the dog sat on the ", prefix):
+                got = warmed.top_next_words("the dog sat on the ", 3, prefix)
+            expected = plain.top_next_words("the dog sat on the ", 3, prefix)
+            assert [word for word, _ in got] == [word for word, _ in expected]
+            assert [p for _, p in got] == pytest.approx([p for _, p in expected], rel=FLOAT32)
+            assert prefetcher.wait_idle(timeout=60)
+
+
+# ---- loading errors ---------------------------------------------------------------------------
+
+
+def test_missing_model_folder_is_named(tmp_path):
+    with pytest.raises(ModelLoadError, match="missing-model.*embedded"):
+        TransformerModel.from_pretrained(str(tmp_path / "missing-model" / "x.gguf"), device="cpu")
+
+
+def test_a_plain_file_is_refused(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not a model")
+    with pytest.raises(ModelLoadError, match="notes.txt"):
+        TransformerModel.from_pretrained(path, device="cpu")
+
+
+def test_corrupt_gguf_is_refused(tmp_path):
+    path = tmp_path / "broken.gguf"
+    path.write_bytes(b"GGUF" + bytes(100))
+    with pytest.raises(ModelLoadError, match="broken.gguf"):
+        TransformerModel.from_pretrained(path, device="cpu")
+
+
+def test_a_folder_that_is_not_a_causal_lm_is_refused(tmp_path):
+    from transformers import T5Config
+
+    T5Config(d_model=8, num_layers=1, num_heads=1, d_kv=8, d_ff=8, vocab_size=10).save_pretrained(tmp_path)
+    with pytest.raises(ModelLoadError, match="not a causal language model"):
+        TransformerModel.from_pretrained(tmp_path, device="cpu")
+
+
+def test_a_folder_without_a_model_is_refused(tmp_path):
+    with pytest.raises(ModelLoadError, match=str(tmp_path.name)):
+        TransformerModel.from_pretrained(tmp_path, device="cpu")
+
+
+def test_a_hub_id_while_offline_says_how_to_use_the_default():
+    code = "from lm.loading import load_causal_lm\ntry:\n    load_causal_lm('gpt2', device='cpu')\nexcept ValueError as e:\n    print(e)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert "'gpt2'" in result.stdout and "embedded" in result.stdout
+
+
+# ---- the embedded default: SmolLM2-135M-Instruct ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def smollm():
+    return TransformerModel.from_pretrained(device="cpu", dtype="float32")
+
+
+def test_default_model_loads_from_the_packaged_gguf(smollm):
+    assert type(smollm.model).__name__ == "LlamaForCausalLM"
+    assert smollm.tokenizer.decode(smollm.tokenizer.encode(" great")) == " great"
+
+
+@pytest.mark.parametrize(
+    "context, prefix, expected",
+    [
+        ("I hope you're having a", "", "great"),
+        ("I hope you're having a ", "", "great"),
+        ("The capital of France is", "", "Paris"),
+        ("I hope you're having a ", "wond", "wonderful"),
+    ],
+)
+def test_default_model_favourites(smollm, context, prefix, expected):
+    assert smollm.next_word_distribution(context, prefix).top(1)[0][0] == expected
+    assert smollm.top_next_words(context, 3, prefix)[0][0] == expected
+
+
+def test_default_model_word_probability_by_hand(smollm):
+    # p(great | c) = p(" great" | c) * p(a word-ending token | c, " great"), from plain forward passes
+    ids = smollm._encode("I hope you're having a")
+    great = smollm._encode(" great")
+    assert len(great) == 1
+    ends = torch.as_tensor(smollm.tokens.ends)
+    expected = float(next_probs(smollm, ids)[great[0]]) * float(next_probs(smollm, ids + great)[ends].sum())
+    assert smollm.next_word_distribution("I hope you're having a").prob("great") == pytest.approx(expected, rel=1e-4)
+
+
+def test_default_token_probabilities_equal_transformers_softmax(smollm):
+    ids = smollm._encode("The capital of France is")
+    distribution = smollm.next_token_distribution("The capital of France is")
+    assert torch.allclose(distribution.probs, next_probs(smollm, ids), atol=1e-6)
+    assert distribution.top(1)[0][0] == " Paris"
+
+
+def test_default_prefix_across_token_boundaries(smollm):
+    # " wond" is no token sequence the model would write for "wonderful": completion must heal it
+    words = [word for word, _ in smollm.next_word_distribution("I hope you're having a ", "wond").top(5)]
+    assert words[0] == "wonderful" and all(word.lower().startswith("wond") for word in words)
+
+
+def test_sampling_words_is_reproducible_on_the_models_device(smollm):
+    distribution = smollm.next_word_distribution("I hope you're having a")
+    assert distribution.device == smollm.device
+    assert distribution.sample(5, temperature=0.7, top_k=3, seed=1) == distribution.sample(5, temperature=0.7, top_k=3, seed=1)
+    assert set(distribution.sample(200, top_k=2, seed=0)) <= {"great", "good"}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_default_model_on_the_gpu():
+    tm = TransformerModel.from_pretrained(device="cuda")
+    distribution = tm.next_word_distribution("I hope you're having a")
+    assert distribution.probs.device.type == "cuda" and distribution.top(1)[0][0] == "great"

@@ -1,0 +1,113 @@
+"""The app end to end: served by Gradio, called through gradio_client, and driven in a real browser.
+
+Browser tests need Debian's Chromium (`/usr/bin/chromium`); they skip with a reason where it is
+absent, except in CI (CI=true), where `.ci/run` installs it and a missing browser is a failure.
+Screenshots of every tab at desktop and phone width land in `artifacts/screenshots/` (git-ignored).
+"""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from demo.ui import build_demo, launch
+from lm import BigramModel, TransformerModel
+from lm.keyboard import Keyboard
+from lm.prefetch import Prefetcher
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+needs_browser = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
+    reason=f"no Chromium at {CHROMIUM} (apt-get install chromium chromium-driver); CI installs it",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    transformer = TransformerModel.from_pretrained()
+    keyboard = Keyboard(BigramModel.from_corpus(), transformer, Prefetcher(transformer))
+    demo = build_demo(keyboard)
+    port = free_port()
+    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+    keyboard.prefetcher.stop()
+
+
+def test_suggest_endpoint_returns_both_models(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    outputs = client.predict("I hope you're having a ", api_name="/suggest")
+    chips = next(output for output in outputs if isinstance(output, dict))
+    assert chips["transformer"][0]["word"] == "great"
+    assert 0 < chips["transformer"][0]["p"] <= 1
+    assert len(chips["bigram"]) == 3 and all(0 < chip["p"] <= 1 for chip in chips["bigram"])
+
+
+@pytest.mark.parametrize("text", ["", "🙂" * 50, "\x00\x01\x02", "a" * 200_000, "?!?"])
+def test_bad_input_through_the_api_gives_a_message_not_an_error(app_url, text):
+    from gradio_client import Client
+
+    outputs = Client(app_url, verbose=False).predict(text, api_name="/suggest")
+    assert isinstance(outputs[-1], str)  # the message box; the server answered
+    assert Client(app_url, verbose=False).predict("the ", api_name="/suggest")  # and keeps serving
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"CI=true but no Chromium at {CHROMIUM}: .ci/run should have installed it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@needs_browser
+def test_typing_shows_chips_and_clicking_inserts_the_word(app_url, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url)
+    box = page.locator("#keyboard-input textarea")
+    expect(page.locator("#bigram-0")).not_to_have_text(" ", timeout=15_000)  # first suggestions on load
+    box.press_sequentially("I hope you're having a ", delay=40)
+    expect(page.locator("#transformer-0")).to_contain_text("great", timeout=30_000)
+    page.locator("#transformer-0").click()
+    expect(box).to_have_value("I hope you're having a great ", timeout=10_000)
+    expect(page.locator("#transformer-0")).not_to_contain_text("great", timeout=30_000)  # refreshed for the next word
+    page.close()
+
+
+@needs_browser
+@pytest.mark.parametrize("width, height", [(1280, 900), (400, 900)])
+def test_screenshots_of_every_tab(app_url, browser, width, height):
+    from playwright.sync_api import expect
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(app_url)
+    page.locator("#keyboard-input textarea").press_sequentially("I hope you're having a wond", delay=20)
+    expect(page.locator("#transformer-0")).to_contain_text("wonderful", timeout=30_000)
+    page.wait_for_timeout(1500)  # let the charts draw
+    page.screenshot(path=str(SCREENSHOTS / f"keyboard-{width}.png"), full_page=True)
+    for tab in ("Tables (Bayes)", "Sampling"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SCREENSHOTS / f"{tab.split()[0].lower()}-{width}.png"), full_page=True)
+    page.close()

@@ -1,0 +1,53 @@
+"""`demo.views`: what the UI shows, checked without a browser."""
+
+import pytest
+import torch
+
+from demo import views
+from lm import BigramModel, Distribution
+
+
+@pytest.fixture(scope="module")
+def distribution():
+    return Distribution(["a", "b", "c"], torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64))
+
+
+def test_chip_labels_fill_three_slots():
+    assert views.chip_labels([{"word": "great", "p": 0.63}, {"word": "good", "p": 0.135}]) == ["great\n63.0%", "good\n13.5%", ""]
+
+
+def test_warped_bars_follow_the_raw_words(distribution):
+    frame = views.warped_bar_frame(distribution, temperature=0, top_k=0, top_p=1.0)
+    assert frame.values.tolist() == [["a", 1.0], ["b", 0.0], ["c", 0.0]]
+
+
+def test_marbles_converge_to_the_target(distribution):
+    frame, summary = views.marbles(distribution, 200_000, 1.0, 0, 1.0, seed=0)
+    empirical = frame[frame.series == "marbles"].set_index("word").p
+    assert empirical["a"] == pytest.approx(0.5, abs=0.01) and "total variation" in summary
+    few, _ = views.marbles(distribution, 10, 1.0, 2, 1.0, seed=0)
+    assert few[(few.series == "marbles") & (few.word == "c")].p.item() == 0.0  # top-k = 2 removed "c"
+
+
+@pytest.mark.parametrize("n", [0, -5, 10**7, 2.5, "many"])
+def test_marbles_reject_bad_counts(distribution, n):
+    with pytest.raises(ValueError, match="`n`"):
+        views.marbles(distribution, n, 1.0, 0, 1.0)
+
+
+def test_joint_table_html_shows_marginals(seed_model):
+    page = views.joint_table_html(seed_model.joint_table())
+    assert "0.4000" in page and "0.7000" in page and "0.5000" in page  # p(job, graduated), p(job), p(graduated)
+
+
+def test_bayes_identity_in_numbers(seed_model):
+    text = views.bayes_identity(seed_model, "graduated", "job")
+    assert "0.800000 × 0.500000 = 0.400000" in text
+    assert f"{0.4 / 0.7:.6f} × 0.700000 = 0.400000" in text
+
+
+def test_two_step_pairs_match_the_joint_table(seed_model):
+    frame, summary = views.two_step_pairs(seed_model, 20_000, seed=0)
+    assert len(frame) == 20 and "('graduated', 'job')" in summary  # the most likely pair, p = 0.4
+    share = float(summary.split("is ")[1].split(" of")[0])
+    assert share == pytest.approx(0.4, abs=0.02)
