@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 CHART_BUDGET = SearchBudget(k=views.CHART_WORDS, batch_size=16, fanout=16, max_steps=2, min_prob=1e-3)
 CSS = """
-.strip { gap: 6px !important; }
+.strip { gap: 6px !important; flex-wrap: nowrap !important; }
+.strip > * { min-width: 0 !important; flex: 1 1 0 !important; }
 .chip { white-space: pre-line; line-height: 1.15; min-height: 3.2em; border-radius: 999px !important; }
 .chip.centre { font-weight: 700; }
 .joint-table table { border-collapse: collapse; font-size: 0.85em; }
@@ -52,14 +53,28 @@ def safely(*fallback):
 
 
 KEEP = object()  # "leave this output as it is" in a fallback
+RANDOM_SEED = -1  # the seed box's value for "a fresh random draw each time"
+
+
+def _seed(seed):
+    return None if seed in (None, "", RANDOM_SEED) else seed
 
 
 def _settings(mode, temperature, top_k, top_p, seed) -> Settings:
-    return Settings(mode or MODES[0], temperature, top_k, top_p, None if seed in (None, "") else seed)
+    return Settings(mode or MODES[0], temperature, top_k, top_p, _seed(seed))
 
 
 def _chip_updates(chips: list[dict]) -> list:
     return [gr.update(value=label or " ", interactive=bool(label)) for label in views.chip_labels(chips)]
+
+
+def _pick(words: list[str], preferred: str, fallback: int) -> str:
+    return preferred if preferred in words else words[min(fallback, len(words) - 1)]
+
+
+def _also(bigram, word: str) -> list[str]:
+    """`word` as an extra choice when the corpus knows it."""
+    return [word] if bigram.next_prob(word) > 0 else []
 
 
 def build_demo(keyboard: Keyboard) -> gr.Blocks:
@@ -117,7 +132,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                     buttons = {}
                     for index in views.DISPLAY_ORDER:
                         classes = ["chip", "centre"] if index == 0 else ["chip"]
-                        buttons[index] = gr.Button(" ", elem_id=f"{name}-{index}", elem_classes=classes, interactive=False)
+                        buttons[index] = gr.Button(" ", elem_id=f"{name}-{index}", elem_classes=classes, interactive=False, min_width=0)
                 strips[name] = [buttons[i] for i in range(SLOTS)]
             message = gr.Markdown(elem_id="keyboard-message")
             chips = gr.JSON(visible=False, label="suggestions")
@@ -126,7 +141,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                 temperature = gr.Slider(0, 2, value=1.0, step=0.05, label="Temperature (0 = greedy)")
                 top_k = gr.Slider(0, 50, value=0, step=1, label="Top-k (0 = off)")
                 top_p = gr.Slider(0.05, 1, value=1.0, step=0.05, label="Top-p (1 = off)")
-                seed = gr.Number(value=None, precision=0, label="Seed (empty = random)")
+                seed = gr.Number(value=RANDOM_SEED, precision=0, label=f"Seed ({RANDOM_SEED} = random)")
             with gr.Row():
                 n_words = gr.Slider(1, 50, value=10, step=1, label="Words to generate")
                 buttons_row = {}
@@ -136,7 +151,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             with gr.Accordion("p(next word | context): raw and after temperature / top-k / top-p", open=True):
                 with gr.Row():
                     plots = [
-                        gr.BarPlot(x="word", y="p", title=title, sort="-y", height=260)
+                        gr.BarPlot(x="word", y="p", title=title, sort="-y", height=260, y_lim=[0, None], min_width=240)
                         for title in ("Bigram: raw", "Bigram: warped", "Transformer: raw", "Transformer: warped")
                     ]
                 refresh = gr.Button("Refresh the charts")
@@ -147,11 +162,14 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             size = gr.Slider(4, 20, value=10, step=1, label="Words in the table")
             joint = gr.HTML(views.joint_table_html(bigram.joint_table(top=10)))
             with gr.Row():
-                prev_pick = gr.Dropdown(top_words, value=top_words[0], label="Pick z (previous word)")
-                next_pick = gr.Dropdown(top_words, value=top_words[1], label="Pick x (next word)")
+                prev_pick = gr.Dropdown(top_words, value=_pick(top_words, "my", 0), label="Pick z (previous word)")
+                next_pick = gr.Dropdown(top_words + _also(bigram, "lord"), value=_pick(top_words + _also(bigram, "lord"), "lord", 1),
+                                        label="Pick x (next word)", allow_custom_value=True)
             with gr.Row():
-                conditional = gr.BarPlot(x="word", y="p", title="p(x | z): a row of the joint table, renormalised", sort="-y", height=260)
-                flipped = gr.BarPlot(x="word", y="p", title="p(z | x): Bayes' flip, which words come before x", sort="-y", height=260)
+                conditional = gr.BarPlot(x="word", y="p", title="p(x | z): a row of the joint table, renormalised", sort="-y",
+                                         height=260, y_lim=[0, None], min_width=320)
+                flipped = gr.BarPlot(x="word", y="p", title="p(z | x): Bayes' flip, which words come before x", sort="-y",
+                                     height=260, y_lim=[0, None], min_width=320)
             identity = gr.Markdown()
             gr.Markdown("**The seed's example**: graduated / not vs. job / no job, computed by the same code.")
             seed_model = type(bigram).from_pairs(SEED_PAIRS, device=bigram.device)
@@ -160,7 +178,8 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             tables_message = gr.Markdown()
 
         with gr.Tab("Sampling"):
-            gr.Markdown("Drop marbles on the shape: draw N words and watch the histogram approach the target.")
+            gr.Markdown("Drop marbles on the shape: draw N words and watch the histogram approach the target. "
+                        "Temperature, top-k, top-p and seed are the ones set on the Keyboard tab.")
             with gr.Row():
                 source = gr.Radio(["bigram p(x | z)", "transformer p(x | context)"], value="bigram p(x | z)", label="Distribution")
                 marble_z = gr.Dropdown(top_words, value="my" if "my" in top_words else top_words[0], label="z (bigram)")
@@ -168,7 +187,11 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             with gr.Row():
                 marble_n = gr.Number(value=1000, precision=0, label=f"N marbles (1 to {views.MAX_MARBLES:,})")
                 marble_button = gr.Button("Drop marbles", variant="primary")
-            marble_plot = gr.BarPlot(x="word", y="p", color="series", title="marbles vs. target (warped)", height=300)
+            with gr.Row():
+                marble_plot = gr.BarPlot(x="word", y="p", title="marbles: how often each word was drawn", height=280,
+                                         y_lim=[0, None], sort="-y", min_width=320)
+                target_plot = gr.BarPlot(x="word", y="p", title="target: the warped distribution", height=280,
+                                         y_lim=[0, None], sort="-y", min_width=320)
             marble_summary = gr.Markdown()
             sampling_message = gr.Markdown()
             gr.Markdown("Two-step generation: z ~ p(z), then x ~ p(x | z).")
@@ -227,13 +250,18 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                 distribution = bigram.next_word_distribution([z])
             else:
                 distribution = keyboard.transformer_distribution(*split_partial_word(clean_text(context)[0]))
-            return views.marbles(distribution, n, settings.temperature, settings.top_k, settings.top_p, settings.seed)
+            frame, summary = views.marbles(distribution, n, settings.temperature, settings.top_k, settings.top_p, settings.seed)
+            by_series = [frame[frame.series == name][["word", "p"]] for name in ("marbles", "target")]
+            return (*by_series, summary)
 
-        marble_button.click(safely(KEEP, KEEP)(lambda *a: (*drop(*a), "")),
-                            [source, marble_z, marble_context, marble_n, temperature, top_k, top_p, seed],
-                            [marble_plot, marble_summary, sampling_message], api_name="marbles")
-        pair_button.click(safely(KEEP, KEEP)(lambda n, s: (*views.two_step_pairs(bigram, n, None if s in (None, "") else int(s)), "")),
-                          [pair_n, seed], [pair_table, pair_summary, sampling_message], api_name="two_step")
+        marble_inputs = [source, marble_z, marble_context, marble_n, temperature, top_k, top_p, seed]
+        drop_safely = safely(KEEP, KEEP, KEEP)(lambda *a: (*drop(*a), ""))
+        marble_outputs = [marble_plot, target_plot, marble_summary, sampling_message]
+        marble_button.click(drop_safely, marble_inputs, marble_outputs, api_name="marbles")
+        pairs_safely = safely(KEEP, KEEP)(lambda n, s: (*views.two_step_pairs(bigram, n, _seed(s)), ""))
+        pair_button.click(pairs_safely, [pair_n, seed], [pair_table, pair_summary, sampling_message], api_name="two_step")
+        demo.load(drop_safely, marble_inputs, marble_outputs, api_visibility="private")
+        demo.load(pairs_safely, [pair_n, seed], [pair_table, pair_summary, sampling_message], api_visibility="private")
     return demo
 
 

@@ -89,7 +89,7 @@ def bayes_identity(model, prev: str, next: str) -> str:
     cond, prior = model.cond_prob(next, prev), model.prev_prob(prev)
     flip, evidence = model.bayes_prob(prev, next), model.next_prob(next)
     return (
-        f"**z = {prev!r}, x = {next!r}**\n"
+        f"**z = `{prev}`, x = `{next}`**\n"
         f"p(x | z) p(z) = {cond:.6f} × {prior:.6f} = {cond * prior:.6f}\n"
         f"p(z | x) p(x) = {flip:.6f} × {evidence:.6f} = {flip * evidence:.6f}\n"
         f"p(x, z) = c(z, x) / N = {model.count(prev, next)} / {model.total} = {model.joint_prob(prev, next):.6f}"
@@ -148,6 +148,6 @@ def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFra
     (top_z, top_x), top_count = counts.index[0], int(counts.iloc[0])
     frame = pd.DataFrame(list(zip(zs, xs))[:show], columns=["z ~ p(z)", "x ~ p(x | z)"])
     return frame, (
-        f"{n:,} pairs; the most frequent, ({top_z!r}, {top_x!r}), is {top_count / n:.4f} of them; "
+        f"{n:,} pairs; the most frequent, `({top_z!r}, {top_x!r})`, is {top_count / n:.4f} of them; "
         f"its p(x, z) = {model.joint_prob(top_z, top_x):.4f}"
     )

@@ -48,6 +48,6 @@ def test_bayes_identity_in_numbers(seed_model):
 
 def test_two_step_pairs_match_the_joint_table(seed_model):
     frame, summary = views.two_step_pairs(seed_model, 20_000, seed=0)
-    assert len(frame) == 20 and "('graduated', 'job')" in summary  # the most likely pair, p = 0.4
+    assert len(frame) == 20 and "`('graduated', 'job')`" in summary  # the most likely pair, p = 0.4
     share = float(summary.split("is ")[1].split(" of")[0])
     assert share == pytest.approx(0.4, abs=0.02)
