@@ -80,6 +80,7 @@ def _also(bigram, word: str) -> list[str]:
 def build_demo(keyboard: Keyboard) -> gr.Blocks:
     """The whole app for a `Keyboard` (its bigram model and transformer)."""
     bigram, transformer = keyboard.bigram, keyboard.transformer
+    initial = keyboard.suggest("")  # rendered with the page: chips show before any request
 
     def suggest(text, mode, temperature, top_k, top_p, seed):
         suggestions = keyboard.suggest(text, _settings(mode, temperature, top_k, top_p, seed))
@@ -132,10 +133,12 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                     buttons = {}
                     for index in views.DISPLAY_ORDER:
                         classes = ["chip", "centre"] if index == 0 else ["chip"]
-                        buttons[index] = gr.Button(" ", elem_id=f"{name}-{index}", elem_classes=classes, interactive=False, min_width=0)
+                        label = views.chip_labels(initial[name])[index]
+                        buttons[index] = gr.Button(label or " ", elem_id=f"{name}-{index}", elem_classes=classes,
+                                                   interactive=bool(label), min_width=0)
                 strips[name] = [buttons[i] for i in range(SLOTS)]
             message = gr.Markdown(elem_id="keyboard-message")
-            chips = gr.JSON(visible=False, label="suggestions")
+            chips = gr.JSON({"bigram": initial["bigram"], "transformer": initial["transformer"]}, visible=False, label="suggestions")
             with gr.Row():
                 mode = gr.Radio(list(MODES), value=MODES[0], label="Chips show")
                 temperature = gr.Slider(0, 2, value=1.0, step=0.05, label="Temperature (0 = greedy)")
@@ -216,7 +219,6 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         for control in (temperature, top_k, top_p):
             control.change(charts_safely, chart_inputs, [*plots, message], trigger_mode="always_last", api_visibility="private")
         refresh.click(charts_safely, chart_inputs, [*plots, message], api_name="refresh_charts")
-        demo.load(suggest_safely, [text, *settings], chip_outputs, api_visibility="private")
         for name in ("bigram", "transformer"):
             for index, button in enumerate(strips[name]):
                 button.click(

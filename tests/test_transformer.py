@@ -30,11 +30,17 @@ def tiny(tmp_path_factory):
 # ---- an independent brute force ------------------------------------------------------------
 
 
+_PLAIN_PASSES = {}
+
+
 def next_probs(tm, ids):
-    """p(next token | ids) from one plain forward pass over the whole sequence (no cache)."""
-    with torch.no_grad():
-        logits = tm.model(input_ids=torch.tensor([ids])).logits[0, -1]
-    return torch.softmax(logits.double(), -1)
+    """p(next token | ids) from one plain forward pass over the whole sequence (no cache; memoised)."""
+    key = (id(tm.model), tuple(ids))
+    if key not in _PLAIN_PASSES:
+        with torch.no_grad():
+            logits = tm.model(input_ids=torch.tensor([list(ids)])).logits[0, -1]
+        _PLAIN_PASSES[key] = torch.softmax(logits.double(), -1)
+    return _PLAIN_PASSES[key]
 
 
 def spellings(tm, text, first=True):

@@ -5,8 +5,10 @@ absent, except in CI (CI=true), where `.ci/run` installs it and a missing browse
 Screenshots of every tab at desktop and phone width land in `artifacts/screenshots/` (git-ignored).
 """
 
+import json
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -83,9 +85,12 @@ def test_typing_shows_chips_and_clicking_inserts_the_word(app_url, browser):
     from playwright.sync_api import expect
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    opened = time.perf_counter()
     page.goto(app_url)
     box = page.locator("#keyboard-input textarea")
     expect(page.locator("#bigram-0")).not_to_have_text(" ", timeout=15_000)  # first suggestions on load
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # measured, not asserted: timings do not belong in tests
+    (SCREENSHOTS.parent / "first-suggestions.json").write_text(json.dumps({"seconds": time.perf_counter() - opened}))
     box.press_sequentially("I hope you're having a ", delay=40)
     expect(page.locator("#transformer-0")).to_contain_text("great", timeout=30_000)
     page.locator("#transformer-0").click()
