@@ -12,6 +12,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import gradio as gr  # noqa: E402
 
 from demo import views  # noqa: E402
+from lm.corpus import held_out_text  # noqa: E402
+from lm.evaluate import evaluate  # noqa: E402
 from lm.keyboard import MODES, SLOTS, Keyboard, Settings, clean_text, generate_bigram, insert_word, join_word  # noqa: E402
 from lm.tokenize import split_partial_word  # noqa: E402
 from lm.transformer import SearchBudget  # noqa: E402
@@ -54,6 +56,7 @@ def safely(*fallback):
 
 KEEP = object()  # "leave this output as it is" in a fallback
 RANDOM_SEED = -1  # the seed box's value for "a fresh random draw each time"
+MAX_COMPARE_WORDS = 500  # words one Compare run may evaluate in the app (the command line has no limit)
 
 
 def _seed(seed):
@@ -81,6 +84,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
     """The whole app for a `Keyboard` (its bigram model and transformer)."""
     bigram, transformer = keyboard.bigram, keyboard.transformer
     initial = keyboard.suggest("")  # rendered with the page: chips show before any request
+    held_out_sample = held_out_text(MAX_COMPARE_WORDS)
 
     def suggest(text, mode, temperature, top_k, top_p, seed):
         suggestions = keyboard.suggest(text, _settings(mode, temperature, top_k, top_p, seed))
@@ -204,6 +208,26 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             pair_table = gr.Dataframe(label="the first 20 pairs", interactive=False)
             pair_summary = gr.Markdown()
 
+        with gr.Tab("Compare"):
+            gr.Markdown(
+                "Which model suggests better, and where? Paste a text (or use the held-out play, which the bigram "
+                "model never saw) and run both models over it word by word: recall@1 and @3 of the next word with "
+                "nothing typed, keystroke savings with a 3-slot strip, and per-word perplexity."
+            )
+            compare_text = gr.Textbox(label="Text to compare on", lines=6, value=held_out_sample)
+            with gr.Row():
+                compare_words = gr.Slider(20, MAX_COMPARE_WORDS, value=150, step=10, label="Words to evaluate")
+                compare_button = gr.Button("Run the comparison", variant="primary")
+            compare_table = gr.Markdown()
+            with gr.Row():
+                found_plot = gr.LinePlot(x="letters typed", y="share suggested", color="model", height=280, min_width=320,
+                                         title="share of words in the strip after typing n letters", y_lim=[0, 1])
+                along_plot = gr.LinePlot(x="word position", y="p(true word)", color="model", height=280, min_width=320,
+                                         title="p(the word actually typed) along the text")
+            gr.Markdown("Where the models disagree most (|log10 of their probability ratio| for the true word):")
+            disagreements = gr.Dataframe(interactive=False, wrap=True)
+            compare_message = gr.Markdown()
+
         # ---- events -------------------------------------------------------------------------
         settings = [mode, temperature, top_k, top_p, seed]
         chip_outputs = [*strips["bigram"], *strips["transformer"], chips, message]
@@ -264,6 +288,17 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         pair_button.click(pairs_safely, [pair_n, seed], [pair_table, pair_summary, sampling_message], api_name="two_step")
         demo.load(drop_safely, marble_inputs, marble_outputs, api_visibility="private")
         demo.load(pairs_safely, [pair_n, seed], [pair_table, pair_summary, sampling_message], api_visibility="private")
+        def compare(text, words, progress=gr.Progress()):
+            try:
+                readable = clean_text(text)[0]
+                report = evaluate(readable, bigram, transformer, max_words=int(words),
+                                  progress=lambda name, done, total: progress(done / total, desc=f"{name}: word {done} of {total}"))
+                return (*views.comparison_views(report, readable), "")
+            except ValueError as error:
+                return gr.update(), gr.update(), gr.update(), gr.update(), f"⚠️ {error}"
+
+        compare_button.click(compare, [compare_text, compare_words],
+                             [compare_table, found_plot, along_plot, disagreements, compare_message], api_name="compare")
     return demo
 
 

@@ -6,6 +6,7 @@ Nothing here imports Gradio, so every view is tested without a browser.
 from __future__ import annotations
 
 import html
+import math
 from collections import defaultdict
 
 import numpy as np
@@ -19,6 +20,7 @@ from lm.sampling import is_whole_number
 CHART_WORDS = 10  # bars per chart
 MAX_MARBLES = 1_000_000  # samples one "drop marbles" click may draw
 MAX_PAIRS = 20_000  # pairs one two-step generation may draw
+DISAGREEMENTS_SHOWN = 10  # rows in the Compare tab's "where they disagree most"
 DISPLAY_ORDER = (1, 0, 2)  # chip 0 (the most likely) sits in the centre of the strip, as on Gboard
 
 
@@ -151,3 +153,28 @@ def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFra
         f"{n:,} pairs; the most frequent, `({top_z!r}, {top_x!r})`, is {top_count / n:.4f} of them; "
         f"its p(x, z) = {model.joint_prob(top_z, top_x):.4f}"
     )
+
+
+def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """What the Compare tab shows for an `lm.evaluate` report: the summary table, the share of words
+    suggested by letters typed, p(true word) along the text, and where the models disagree most."""
+    from lm.evaluate import summary_table, word_spans
+
+    models = ("bigram", "transformer")
+    found = pd.DataFrame(
+        [(int(k), share, name) for name in models for k, share in report[name]["found_within"].items()],
+        columns=["letters typed", "share suggested", "model"],
+    )
+    along = pd.DataFrame(
+        [(i, p["p"], name) for name in models for i, p in enumerate(report[name]["positions"])],
+        columns=["word position", "p(true word)", "model"],
+    )
+    spans = word_spans(text)
+    gaps = []
+    for i, (b, t) in enumerate(zip(report["bigram"]["positions"], report["transformer"]["positions"])):
+        gap = math.log10(max(t["p"], 1e-300)) - math.log10(max(b["p"], 1e-300))
+        before = text[max(0, spans[i].start - 40) : spans[i].start].replace("\n", " ")
+        gaps.append((abs(gap), "…" + before, spans[i].word, b["p"], t["p"], ", ".join(b["top3"]), ", ".join(t["top3"])))
+    columns = ["|log10 ratio|", "context", "word", "p bigram", "p transformer", "bigram top 3", "transformer top 3"]
+    worst = pd.DataFrame(sorted(gaps, reverse=True)[:DISAGREEMENTS_SHOWN], columns=columns).round(4)
+    return summary_table(report), found, along, worst

@@ -140,8 +140,9 @@ class ContextStates:
     def _expand_missing(self, state: ContextState, paths: list[tuple[int, ...]]):
         missing = list(dict.fromkeys(path for path in paths if path not in state.paths))
         if missing:
-            if len(state.paths) + len(missing) > self.max_paths:
+            if len(state.paths) + len(missing) > self.max_paths:  # full: start afresh, keeping what is asked for
                 state.paths.clear()
+                missing = list(dict.fromkeys(paths))
             full = [state.pending + path for path in missing]
             width = max(map(len, full))
             rows = torch.tensor([row + (row[-1],) * (width - len(row)) for row in full], device=self.device)

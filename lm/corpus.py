@@ -159,3 +159,17 @@ def read_documents(paths=None) -> list[Document]:
     if paths is not None and not any(doc.text.strip() for doc in documents):
         raise ValueError(f"the corpus {[str(p) for p in paths]} is empty: its files hold no text")
     return documents
+
+
+def held_out_text(max_words: int | None = None) -> str:
+    """The spoken text of the held-out play, blank runs collapsed, cut after `max_words` words.
+
+    Example:
+        >>> held_out_text(4)
+        'Boatswain!  \\n\\nHere, master: what'
+    """
+    text = re.sub(r"\n[ \t]*(?:\n[ \t]*)+", "\n\n", strip_play_markdown(read_text_file(held_out_file())).strip())
+    if max_words is None:
+        return text
+    ends = [match.end() for match in re.finditer(r"[^\W_]+(?:['\u2019][^\W_]+)*", text)]
+    return text[: ends[max_words - 1]] if 0 < max_words <= len(ends) else text

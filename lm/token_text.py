@@ -3,7 +3,8 @@
 A word (as in `lm.tokenize`) is a maximal run of letters and digits with inner apostrophes. Over a
 sub-word vocabulary every token is sorted into the roles the word search needs:
 
-- starts a word after a space: ``" great"``, ``" wond"`` (the separator, then word characters);
+- starts a word after a space: ``" great"``, ``" wond"`` (the separator, then word characters), or
+  the bare separator ``" "`` when word pieces follow it;
 - starts a word with no separator (at the start of a text or a line): ``"Hello"``;
 - continues a word: ``"ful"``, ``"'re"`` (word characters, or an apostrophe and word characters);
 - ends a word: anything that begins with another character (``" "``, ``","``, ``"\\n"``, special
@@ -65,7 +66,8 @@ class TokenText:
     def __init__(self, texts: list[str]):
         self.texts = texts
         broken = np.array(["\ufffd" in text for text in texts])
-        self.starts_after_space = np.array([t[:1] == " " and bool(_START.fullmatch(t[1:])) for t in texts]) & ~broken
+        # " great", or a bare " " that word pieces then follow (tokenizers without a " great" token)
+        self.starts_after_space = np.array([t == " " or t[:1] == " " and bool(_START.fullmatch(t[1:])) for t in texts])
         self.starts_bare = np.array([bool(_START.fullmatch(t)) for t in texts]) & ~broken
         self.continues = np.array([bool(_PIECE.fullmatch(t)) for t in texts]) & ~broken
         self.ends = np.array([not _CONTINUES_AT_START.match(t) for t in texts]) & ~broken

@@ -68,6 +68,13 @@ def test_bad_input_through_the_api_gives_a_message_not_an_error(app_url, text):
     assert Client(app_url, verbose=False).predict("the ", api_name="/suggest")  # and keeps serving
 
 
+def test_compare_endpoint_runs_both_models(app_url):
+    from gradio_client import Client
+
+    outputs = Client(app_url, verbose=False).predict("I hope you are having a great day. Thanks!", 20, api_name="/compare")
+    assert "recall@3" in outputs[0] and outputs[-1] == ""
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM):
@@ -111,7 +118,7 @@ def test_screenshots_of_every_tab(app_url, browser, width, height):
     expect(page.locator("#transformer-0")).to_contain_text("wonderful", timeout=30_000)
     page.wait_for_timeout(1500)  # let the charts draw
     page.screenshot(path=str(SCREENSHOTS / f"keyboard-{width}.png"), full_page=True)
-    for tab in ("Tables (Bayes)", "Sampling"):
+    for tab in ("Tables (Bayes)", "Sampling", "Compare"):
         page.get_by_role("tab", name=tab).click()
         page.wait_for_timeout(1500)
         page.screenshot(path=str(SCREENSHOTS / f"{tab.split()[0].lower()}-{width}.png"), full_page=True)

@@ -1,0 +1,155 @@
+"""`lm.evaluate`: the metrics by hand, and the report on a tiny model."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lm import BigramModel, TransformerModel
+from lm.evaluate import (
+    _token_scores,
+    evaluate,
+    js_divergence,
+    keystroke_savings,
+    main,
+    perplexity,
+    recall_at_k,
+    summary_table,
+    typing_cost,
+    word_spans,
+)
+from lm.word_search import SearchBudget
+from tests.tiny_lm import save_tiny_model
+
+
+def test_recall_at_k_by_hand():
+    ranks = [1, 3, None, 2, 5]
+    assert recall_at_k(ranks, 1) == 1 / 5 and recall_at_k(ranks, 3) == 3 / 5 and recall_at_k([], 3) == 0.0
+
+
+def test_perplexity_is_exp_of_minus_mean_log_prob():
+    probs = [0.5, 0.25, 0.125, 0.1]
+    expected = math.exp(-sum(math.log(p) for p in probs) / len(probs))
+    assert perplexity([math.log(p) for p in probs]) == pytest.approx(expected)
+    assert perplexity([math.log(0.5), -math.inf]) == math.inf
+    with pytest.raises(ValueError, match="`log_probs`"):
+        perplexity([])
+
+
+def test_js_divergence_identical_is_zero_and_disjoint_is_ln2():
+    assert js_divergence({"a": 0.3, "b": 0.7}, {"a": 0.3, "b": 0.7}) == pytest.approx(0.0, abs=1e-12)
+    assert js_divergence({"a": 0.3, "b": 0.7}, {"c": 0.5, "d": 0.5}) == pytest.approx(math.log(2))
+    assert 0 < js_divergence({"a": 0.9, "b": 0.1}, {"a": 0.1, "b": 0.9}) < math.log(2)
+
+
+def test_keystroke_savings_on_a_tiny_vocabulary_by_hand():
+    # A strip of 2 slots showing the first words of the ranked vocabulary [the, dot, cat, car] that
+    # start with what is typed. Words typed: "the cat car dog".
+    #   the: in the strip (the, dot) with nothing typed -> 0 letters + 1 select = 1 key  (4 without)
+    #   cat: not in (the, dot); after "c": (cat, car)   -> 1 letter + 1 select  = 2 keys (4 without)
+    #   car: after "c" too                              -> 2 keys                       (4 without)
+    #   dog: "", "d", "do" show dot, "dog" shows nothing -> typed: 3 letters + space = 4 (4 without)
+    # KSR = 1 - (1 + 2 + 2 + 4) / 16 = 7 / 16
+    def strip(prefix):
+        return [w for w in ["the", "dot", "cat", "car"] if w.startswith(prefix)][:2]
+
+    words = ["the", "cat", "car", "dog"]
+    costs = [typing_cost(word, strip)[0] for word in words]
+    assert costs == [1, 2, 2, 4]
+    assert keystroke_savings(costs, words) == pytest.approx(7 / 16)
+    assert typing_cost("cat", lambda prefix: ["The", "Cat"]) == (1, 0)  # compared case-insensitively
+
+
+def test_word_spans_keep_case_and_offsets():
+    assert [(s.word, s.start) for s in word_spans("Hello, World! It's 2pm.")] == [
+        ("Hello", 0), ("World", 7), ("It's", 14), ("2pm", 19),
+    ]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = save_tiny_model(tmp_path_factory.mktemp("tiny-eval"))
+    transformer = TransformerModel.from_pretrained(folder, device="cpu", dtype="float32")
+    bigram = BigramModel.from_text("the cat sat on the mat. the dog sat on the log. a wonderful day.", device="cpu")
+    return bigram, transformer
+
+
+def test_token_scores_equal_plain_forward_passes_even_in_windows(models):
+    _, tm = models
+    ids = tm._encode("the cat sat on the mat. " * 12)
+    window = tm.max_context_tokens
+    assert len(ids) > window  # the text spans several windows
+    logprob, end = _token_scores(tm, ids, from_start=2)
+    ends = torch.as_tensor(tm.tokens.ends)
+
+    def plain(context):  # p(next token | context), one plain pass over at most a window of context
+        with torch.no_grad():
+            return torch.softmax(tm.model(input_ids=torch.tensor([context[-window:]])).logits[0, -1].double(), -1)
+
+    start = [tm.start_token]
+    assert logprob[0] == pytest.approx(math.log(float(plain(start)[ids[0]])), abs=1e-4)  # the first word: after BOS
+    assert logprob[1] == pytest.approx(math.log(float(plain(start + ids[:1])[ids[1]])), abs=1e-4)
+    assert end[1] == pytest.approx(float(plain(start + ids[:2])[ends].sum()), abs=1e-5)
+    for i in [5, window - 2, window - 1]:  # within the first window: after the text alone
+        assert logprob[i] == pytest.approx(math.log(float(plain(ids[:i])[ids[i]])), abs=1e-4)
+        assert end[i] == pytest.approx(float(plain(ids[: i + 1])[ends].sum()), abs=1e-5)
+    assert np.isfinite(logprob).all() and ((end > 0) & (end <= 1)).all()
+
+
+def test_transformer_word_probability_matches_the_word_search(models):
+    bigram, tm = models
+    text = "the cat sat on the mat"
+    report = evaluate(text, bigram, tm)
+    everything = SearchBudget(k=10**6, batch_size=10**6, fanout=10**6, max_steps=3, min_prob=0.0)
+    for position, span in zip(report["transformer"]["positions"][1:], word_spans(text)[1:]):
+        result = tm.word_search(text[: span.start], span.word, everything)
+        searched = result.words.get(span.word, 0.0) * result.prefix_mass  # every spelling of up to 3 tokens
+        assert 0 < position["p"] <= searched * (1 + 2e-5)  # the text's own (canonical) tokens are one of them
+
+
+def test_report_has_every_metric_and_position(models, tmp_path):
+    bigram, tm = models
+    text = "The cat sat on the mat. A wonderful day!"
+    report = evaluate(text, bigram, tm, slots=3)
+    for name in ("bigram", "transformer"):
+        side = report[name]
+        assert set(side) >= {"perplexity", "top1_accuracy", "top3_accuracy", "keystroke_savings", "words", "seconds"}
+        assert side["words"] == 9 == len(side["positions"])
+        assert 0 <= side["top1_accuracy"] <= side["top3_accuracy"] <= 1
+        assert math.isfinite(side["perplexity"]) and side["perplexity"] > 1
+        assert -1 < side["keystroke_savings"] < 1
+    bigram_side = report["bigram"]
+    # independent: Kneser-Ney probabilities of each word given the previous one
+    from lm.smoothing import KneserNey
+
+    kn = KneserNey(bigram)
+    previous = ["<s>", "the", "cat", "sat", "on", "the", "<s>", "a", "wonderful"]
+    words = ["the", "cat", "sat", "on", "the", "mat", "a", "wonderful", "day"]
+    expected = math.exp(-np.mean([math.log(kn.prob(x, z)) for z, x in zip(previous, words)]))
+    assert bigram_side["perplexity"] == pytest.approx(expected)
+    assert 0 <= report["agreement"]["top3_share_a_word"] <= 1
+    assert "recall@3" in summary_table(report)
+
+
+def test_bad_arguments(models):
+    bigram, tm = models
+    with pytest.raises(ValueError, match="`text`"):
+        evaluate("   ", bigram, tm)
+    with pytest.raises(ValueError, match="`slots`"):
+        evaluate("the cat", bigram, tm, slots=0)
+
+
+def test_command_line_writes_json_and_markdown(models, tmp_path, monkeypatch):
+    bigram, tm = models
+    text_file = tmp_path / "text.txt"
+    text_file.write_text("the cat sat on the mat.", encoding="utf-8")
+    monkeypatch.setattr("lm.BigramModel.from_corpus", classmethod(lambda cls, *a, **k: bigram))
+    monkeypatch.setattr("lm.TransformerModel.from_pretrained", classmethod(lambda cls, *a, **k: tm))
+    out, table = tmp_path / "report.json", tmp_path / "report.md"
+    assert main(["--text", str(text_file), "--json", str(out), "--markdown", str(table), "--plots", str(tmp_path / "plots")]) == 0
+    report = json.loads(out.read_text())
+    assert report["bigram"]["words"] == 6 and "transformer" in report and "agreement" in report
+    assert (tmp_path / "plots" / "found_within.png").stat().st_size > 1000
+    assert main(["--text", str(tmp_path / "missing.txt")]) == 2
