@@ -56,6 +56,8 @@ def safely(*fallback):
 
 KEEP = object()  # "leave this output as it is" in a fallback
 RANDOM_SEED = -1  # the seed box's value for "a fresh random draw each time"
+QUEUE_SIZE = 512  # requests waiting in the queue at most (a class of 50 typing at once fits)
+KEYSTROKE_CONCURRENCY = 4  # keystroke requests served at once, across users (see the events below)
 MAX_COMPARE_WORDS = 500  # words one Compare run may evaluate in the app (the command line has no limit)
 
 
@@ -88,7 +90,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
 
     def suggest(text, mode, temperature, top_k, top_p, seed):
         suggestions = keyboard.suggest(text, _settings(mode, temperature, top_k, top_p, seed))
-        chips = {"bigram": suggestions["bigram"], "transformer": suggestions["transformer"]}
+        chips = {key: suggestions[key] for key in ("bigram", "transformer", "prefix")}  # prefix: which word they complete
         return (*_chip_updates(chips["bigram"]), *_chip_updates(chips["transformer"]), chips, suggestions["message"])
 
     def distributions(text, temperature, top_k, top_p):
@@ -234,8 +236,11 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         suggest_safely = safely(*[KEEP] * (2 * SLOTS + 1))(suggest)
         chart_inputs = [text, temperature, top_k, top_p]
         charts_safely = safely(*[KEEP] * 4)(distributions)
+        # Keystrokes from many users may run together (concurrency_limit=KEYSTROKE_CONCURRENCY): the bigram
+        # lookups and Gradio's own work overlap, while the transformer's forward passes still go one at a
+        # time under its ContextStates lock. Within one browser, "always_last" drops stale keystrokes.
         text.input(suggest_safely, [text, *settings], chip_outputs, trigger_mode="always_last", api_name="suggest",
-                   show_progress="hidden")
+                   show_progress="hidden", concurrency_limit=KEYSTROKE_CONCURRENCY, concurrency_id="keystrokes")
         text.input(charts_safely, chart_inputs, [*plots, message], trigger_mode="always_last", api_name="distributions",
                    show_progress="hidden")
         for control in settings:
@@ -303,6 +308,11 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
 
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **options):
-    """Serve the app: localhost and no public link unless asked."""
-    demo.queue(default_concurrency_limit=1, max_size=256)
+    """Serve the app: localhost and no public link unless asked.
+
+    Every other event runs one request at a time (default_concurrency_limit=1): charts, sampling and
+    comparisons are heavy and would only slow each other down on a small CPU. The queue holds at most
+    QUEUE_SIZE waiting requests; past that a user is told the app is busy instead of waiting forever.
+    """
+    demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     return demo.launch(server_name=host, server_port=port, share=share, css=CSS, **options)

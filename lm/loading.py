@@ -91,7 +91,7 @@ def _from_pretrained(source: str | Path, dtype: torch.dtype, device: torch.devic
             source, dtype=dtype, trust_remote_code=False, use_safetensors=None if "gguf_file" in options else True,
             **placement, **options,
         )
-    except (OSError, ValueError, RuntimeError, KeyError) as error:
+    except Exception as error:  # a damaged file fails in many libraries' own ways (safetensors, gguf, json...)
         raise ModelLoadError(f"could not load model {str(source)!r} ({_first_line(error)}); {HOW_TO_USE_THE_DEFAULT}") from None
     if not placement:
         model.to(device)
@@ -138,7 +138,14 @@ def load_causal_lm(name_or_path: str | os.PathLike | None = None, device: str = 
     device = resolve_device(device)
     torch_dtype = choose_dtype(dtype, device)
     if name_or_path is None or str(name_or_path) == "default":
-        return (*_from_pretrained(_converted_default(embedded_gguf()), torch_dtype, device), device)
+        gguf = embedded_gguf()
+        folder = _converted_default(gguf)
+        try:
+            return (*_from_pretrained(folder, torch_dtype, device), device)
+        except ModelLoadError as error:  # a damaged cache must not break every later start: convert again
+            log.warning("the converted model in %s is unusable (%s); converting it again", folder, error)
+            shutil.rmtree(folder, ignore_errors=True)
+            return (*_from_pretrained(_converted_default(gguf), torch_dtype, device), device)
     path = Path(name_or_path).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():

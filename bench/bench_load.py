@@ -1,0 +1,41 @@
+"""Load benchmark: 50 concurrent gradio_client users x 20 keystrokes each, on loopback, with the real
+models, beside a single user measured in the same run.
+
+    python -m bench.bench_load [--users 50] [--requests 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.common import write_report
+from bench.load import free_port, run_users
+from demo.ui import build_demo, launch
+from lm import BigramModel, TransformerModel
+from lm.keyboard import Keyboard
+from lm.prefetch import Prefetcher
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=20)
+    args = parser.parse_args()
+    transformer = TransformerModel.from_pretrained()
+    keyboard = Keyboard(BigramModel.from_corpus(), transformer, Prefetcher(transformer))
+    demo = build_demo(keyboard)
+    port = free_port()
+    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        single = run_users(url, 1, args.requests)
+        crowd = run_users(url, args.users, args.requests)
+    finally:
+        demo.close()
+        keyboard.prefetcher.stop()
+    crowd["p50_vs_single_user"] = crowd["p50_ms"] / single["p50_ms"] if crowd["p50_ms"] and single["p50_ms"] else None
+    write_report("load", {"single_user": single, "concurrent": crowd})
+
+
+if __name__ == "__main__":
+    main()
