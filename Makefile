@@ -23,6 +23,8 @@ test: install
 
 bench: install
 	$(PY) -m bench.bench_bigram
+	$(PY) -m bench.bench_transformer
+	$(PY) -m bench.bench_load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
