@@ -7,22 +7,10 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from bench.load import free_port
-from demo.ui import build_demo, launch
-from lm import BigramModel, TransformerModel
-from lm.keyboard import Keyboard
-from tests.tiny_lm import save_tiny_model
-
-
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    transformer = TransformerModel.from_pretrained(save_tiny_model(tmp_path_factory.mktemp("tiny-bad")), device="cpu")
-    demo = build_demo(Keyboard(BigramModel.from_text("the cat sat. the dog ran. a cat ran!", device="cpu"), transformer))
-    port = free_port()
-    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
-    yield Client(f"http://127.0.0.1:{port}/", verbose=False)
-    demo.close()
+def client(tiny_app):
+    return Client(tiny_app, verbose=False)
 
 
 TEXTS = ["", "   \n\t ", "x" * 1_000_000, "🙂🎉 the ", "他们的猫 ", "שלום עולם ", "e\u0301te\u0301 ", "the\x00\x07\x1b c",
