@@ -23,7 +23,7 @@ from lm.word_search import SearchBudget, WordSearchResult, search_words
 
 KEYBOARD = SearchBudget(k=3, batch_size=8, fanout=8, max_steps=4, min_prob=1e-3)  # three chips, while typing
 FULL = SearchBudget(k=10, batch_size=32, fanout=32, max_steps=8, min_prob=1e-4)  # charts, sampling, evaluation
-MAX_CONTEXT_TOKENS = 1024  # the context is cut from the left to this many tokens (or the model's window)
+MAX_CONTEXT_TOKENS = 256  # tokens of context the keyboard reads (each row of a batch copies their KV cache)
 
 
 class TransformerModel:
@@ -39,7 +39,8 @@ class TransformerModel:
         self.tokens = TokenText.from_tokenizer(tokenizer, vocab_size)
         self.states = ContextStates(model)
         window = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", 1024)
-        self.max_context_tokens = min(MAX_CONTEXT_TOKENS, window - 16)
+        self.window = window - 16  # tokens one plain pass may hold (log_likelihood)
+        self.max_context_tokens = min(MAX_CONTEXT_TOKENS, self.window)
         self.start_token = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         self.prob_dtype = torch.float32 if device.type == "mps" else torch.float64
 
@@ -62,6 +63,15 @@ class TransformerModel:
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
 
+    def _clip(self, ids: list[int]) -> list[int]:
+        """Cut a long context from the left, a block of tokens at a time, to at most `max_context_tokens`.
+
+        Cutting whole blocks keeps the kept part stable while typing, so the KV cache of the previous
+        keystroke still applies (a cut one token at a time would change every position, every time).
+        """
+        excess, block = len(ids) - self.max_context_tokens, max(1, self.max_context_tokens // 4)
+        return ids if excess <= 0 else ids[(excess // block + 1) * block :]
+
     def _context(self, context: str) -> tuple[tuple[int, ...], str]:
         """(token ids, separator) for the text before the next word.
 
@@ -75,7 +85,7 @@ class TransformerModel:
             text = text[:-1]
         elif not text.strip() or text[-1] in "\n\r\t":
             separator = ""
-        ids = self._encode(text)[-self.max_context_tokens:] if text.strip() else []
+        ids = self._clip(self._encode(text)) if text.strip() else []
         if not ids:
             if self.start_token is None:
                 raise ValueError(f"model {self.name!r} has no BOS or EOS token to start an empty context with")
@@ -92,7 +102,7 @@ class TransformerModel:
             >>> tm.next_token_distribution("The capital of France is").top(1)[0][0]
             ' Paris'
         """
-        ids = tuple(self._encode(context)[-self.max_context_tokens:]) or (self.start_token,)
+        ids = tuple(self._clip(self._encode(context))) or (self.start_token,)
         logprobs = self.states.state(ids).logprobs
         return Distribution(self.tokens.texts, logprobs.exp().to(self.prob_dtype))
 
@@ -156,9 +166,8 @@ class TransformerModel:
         if not text_ids:
             return 0.0
         ids = context_ids + text_ids
-        window = self.max_context_tokens + 16
-        if len(ids) > window:
-            raise ValueError(f"`text` and `context` hold {len(ids)} tokens; the model's window is {window}")
+        if len(ids) > self.window:
+            raise ValueError(f"`text` and `context` hold {len(ids)} tokens; the model's window is {self.window}")
         with torch.inference_mode():
             logits = self.model(input_ids=torch.tensor([ids], device=self.device)).logits[0, len(context_ids) - 1 : -1]
         logprobs = torch.log_softmax(logits.double(), dim=-1)
