@@ -9,7 +9,7 @@ from nltk.lm.preprocessing import padded_everygram_pipeline
 
 from lm import BigramModel
 from lm.corpus import read_documents
-from lm.tokenize import BOS, EOS, pad, sentences
+from lm.tokenize import BOS, pad, sentences
 
 TINY = "the cat sat. the cat ran. the dog sat. a dog ran!"
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from demo import views
-from lm import BigramModel, Distribution
+from lm import Distribution
 
 
 @pytest.fixture(scope="module")
