@@ -45,7 +45,7 @@ def safely(*fallback):
             except ValueError as error:
                 message = f"⚠️ {error}"
             except Exception as error:  # never let one request take the app down
-                log.warning("%s failed: %s: %s", handler.__name__, type(error).__name__, error)
+                log.warning("%s failed: %s: %s", getattr(handler, "__name__", handler), type(error).__name__, error)
                 message = f"⚠️ something went wrong ({type(error).__name__}); the app keeps running"
             return (*[gr.update() if value is KEEP else value for value in fallback], message)
 
@@ -102,7 +102,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             frames += [views.bar_frame(shown[name]), views.warped_bar_frame(shown[name], temperature, top_k, top_p)]
         return (*frames, "")
 
-    def insert(index, text, chips, model):
+    def insert(model, index, text, chips):
         options = (chips or {}).get(model, [])
         if index >= len(options):
             return text, ""
@@ -251,7 +251,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         for name in ("bigram", "transformer"):
             for index, button in enumerate(strips[name]):
                 button.click(
-                    safely(KEEP)(functools.partial(lambda i, m, t, c: insert(i, t, c, m), index, name)),
+                    safely(KEEP)(functools.partial(insert, name, index)),
                     [text, chips], [text, message], api_name=f"insert_{name}_{index}",
                 ).then(suggest_safely, [text, *settings], chip_outputs, api_visibility="private")
             sample_button, generate_button = buttons_row[name]

@@ -25,6 +25,7 @@ import re
 from collections import defaultdict
 
 import numpy as np
+import torch
 
 _WORD_CHAR = r"[^\W_]"
 _PIECE = re.compile(rf"'?{_WORD_CHAR}(?:{_WORD_CHAR}|')*")  # continues a word
@@ -76,6 +77,7 @@ class TokenText:
             "": _PrefixIndex(texts, np.flatnonzero(self.starts_bare)),
         }
         self._continues = _PrefixIndex(texts, np.flatnonzero(self.continues))
+        self._on_device: dict[str, dict[str, torch.Tensor]] = {}
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -94,6 +96,15 @@ class TokenText:
         decoded = tokenizer.batch_decode([anchor + [token] for token in range(known)], clean_up_tokenization_spaces=False)
         texts = [text[len(anchor_text):] if text.startswith(anchor_text) else text for text in decoded]
         return cls(texts + ["\ufffd"] * (size - known))
+
+    def masks(self, device) -> dict[str, torch.Tensor]:
+        """The role arrays as boolean tensors on `device`, made once per device (searches run per keystroke)."""
+        key = str(device)
+        if key not in self._on_device:
+            roles = {"after_space": self.starts_after_space, "bare": self.starts_bare,
+                     "continues": self.continues, "ends": self.ends}
+            self._on_device[key] = {name: torch.as_tensor(role, device=device) for name, role in roles.items()}
+        return self._on_device[key]
 
     def start_mask(self, separator: str) -> np.ndarray:
         """Which tokens can begin a word after `separator` (``" "`` or ``""``)."""

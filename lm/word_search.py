@@ -72,9 +72,9 @@ class _Search:
         self.missed_bound = 0.0  # the most probable child ever left out by the fanout
         self.words: dict[str, float] = defaultdict(float)
         self.prefix_mass = 0.0
-        self.ends = torch.as_tensor(tokens.ends, device=device)
-        self.masks = {True: torch.as_tensor(tokens.start_mask(separator), device=device),
-                      False: torch.as_tensor(tokens.continues, device=device)}
+        on_device = tokens.masks(device)
+        self.ends = on_device["ends"]
+        self.masks = {True: on_device["after_space" if separator == " " else "bare"], False: on_device["continues"]}
 
     def _candidates(self, text: str, at_root: bool, device) -> tuple[torch.Tensor, int]:
         """Token ids that may follow a path spelling `text`, and how many of the first ones cover the prefix."""
