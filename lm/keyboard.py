@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 from lm.distribution import Distribution
 from lm.sampling import check_temperature, check_top_k, check_top_p, is_whole_number
-from lm.tokenize import BOS, EOS, split_partial_word
+from lm.tokenize import BOS, EOS, split_partial_word, stable_tail
 
 MODES = ("most likely", "sampled")
 SLOTS = 3  # chips per strip, like a phone keyboard
 MAX_CONTEXT_CHARS = 4_000  # only the last characters typed are read as context (the text itself is kept)
+CONTEXT_CUT_BLOCK = 1_000  # the cut moves a block at a time, so the models' caches survive typing (`stable_tail`)
 SAMPLED_DRAWS = 64  # draws taken to fill the chips in "sampled" mode (first distinct words win)
 MAX_GENERATED_WORDS = 200  # words one "generate" click may add
 _MARKERS = {BOS, EOS}
@@ -55,7 +56,8 @@ def clean_text(text: str) -> tuple[str, str]:
     """(the text the models read, a message about what was changed, or "").
 
     Control characters other than line breaks and tabs become spaces, and only the last
-    `MAX_CONTEXT_CHARS` characters are read. The user's own text is never changed.
+    `MAX_CONTEXT_CHARS` characters at most are read, cut as `lm.tokenize.stable_tail` does. The
+    user's own text is never changed.
 
     Example:
         >>> clean_text("a\\x00b")
@@ -65,8 +67,8 @@ def clean_text(text: str) -> tuple[str, str]:
         raise ValueError(f"`text` has to be a string, but is {type(text).__name__}")
     notes = []
     if len(text) > MAX_CONTEXT_CHARS:
-        text = text[-MAX_CONTEXT_CHARS:]
-        notes.append(f"only the last {MAX_CONTEXT_CHARS:,} characters are read as context")
+        text = stable_tail(text, MAX_CONTEXT_CHARS, CONTEXT_CUT_BLOCK)
+        notes.append(f"only the last {len(text):,} characters are read as context")
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
         text = "".join(" " if unicodedata.category(ch) == "Cc" and ch not in "\n\t" else ch for ch in text)
         notes.append("control characters were read as spaces")

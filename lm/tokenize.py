@@ -23,6 +23,7 @@ WORD = r"[^\W_]+(?:'[^\W_]+)*"
 WORD_RE = re.compile(WORD)
 SENTENCE_END_RE = re.compile(r"[.!?]+|\n[ \t]*\n")
 _TOKEN_RE = re.compile(rf"(?P<word>{WORD})|(?P<end>[.!?]|\n[ \t]*\n)")
+_SPACE_RE = re.compile(r"\s")
 _PARTIAL_WORD_RE = re.compile(rf"{WORD}'?\Z")
 TAIL = 256  # characters looked at to find the last word; a longer "word" is cut to its last TAIL
 
@@ -84,6 +85,34 @@ def last_word(context: str) -> str:
     if last is None or last.group("word") is None:
         return BOS
     return last.group("word")
+
+
+def stable_tail(text: str, limit: int, block: int) -> str:
+    """The end of `text`, at most `limit` characters, cut where it stays put while text is appended.
+
+    Whole blocks of `block` characters are dropped from the start, then the rest of a word cut in
+    two (up to the first whitespace, unless that is more than a block away). So typing at the end
+    moves the cut only once every `block` characters; a model's cache of the tail's tokens stays
+    valid in between, where cutting at ``text[-limit:]`` would change the first token every time.
+
+    Example:
+        >>> stable_tail("one two three four", 10, 4)  # drop 12 characters, then the rest of "three"
+        'four'
+        >>> stable_tail("one two three four!", 10, 4)  # one more character: the same cut
+        'four!'
+        >>> stable_tail("one two three four", 12, 4)  # the cut falls between words: nothing more goes
+        'three four'
+        >>> stable_tail("short", 12, 4)
+        'short'
+    """
+    if limit < 1 or block < 1:
+        raise ValueError(f"`limit` and `block` have to be positive, but are {limit!r} and {block!r}")
+    excess = len(text) - limit
+    if excess <= 0:
+        return text
+    start = (excess // block + 1) * block
+    space = _SPACE_RE.search(text, start - 1, min(len(text), start + block))
+    return text[space.end() if space else start :]
 
 
 def split_partial_word(text: str) -> tuple[str, str]:

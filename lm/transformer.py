@@ -19,6 +19,7 @@ from lm.context_states import ContextStates
 from lm.distribution import Distribution
 from lm.loading import load_causal_lm
 from lm.token_text import TokenText
+from lm.tokenize import stable_tail
 from lm.word_search import SearchBudget, WordSearchResult, search_words
 
 KEYBOARD = SearchBudget(k=3, batch_size=8, fanout=8, max_steps=4, min_prob=1e-3)  # three chips, while typing
@@ -79,7 +80,8 @@ class TransformerModel:
         line break or at the very start the word follows directly (``""``), and after anything
         else a space is assumed. An empty context is the start token (BOS, else EOS).
         """
-        text = context[-8 * self.max_context_tokens:]
+        characters = 8 * self.max_context_tokens  # plenty for max_context_tokens tokens
+        text = stable_tail(context, characters, characters // 4)
         separator = " "
         if text.endswith(" "):
             text = text[:-1]

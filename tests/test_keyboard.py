@@ -3,7 +3,7 @@
 import pytest
 
 from lm import BigramModel
-from lm.keyboard import MAX_CONTEXT_CHARS, Keyboard, Settings, clean_text, generate_bigram, insert_word, join_word
+from lm.keyboard import CONTEXT_CUT_BLOCK, MAX_CONTEXT_CHARS, Keyboard, Settings, clean_text, generate_bigram, insert_word, join_word
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +48,22 @@ def test_bad_input_never_raises(keyboard, text):
 
 
 def test_long_text_is_cut_with_a_message():
-    text, message = clean_text("a " * MAX_CONTEXT_CHARS)
-    assert len(text) == MAX_CONTEXT_CHARS and "last" in message
+    long_text = "a " * MAX_CONTEXT_CHARS
+    text, message = clean_text(long_text)
+    assert MAX_CONTEXT_CHARS - CONTEXT_CUT_BLOCK <= len(text) <= MAX_CONTEXT_CHARS and long_text.endswith(text)
+    assert f"last {len(text):,} characters" in message
+
+
+def test_the_cut_stays_put_while_typing():
+    """Appending a character moves the cut only when a whole block is dropped, so caches survive."""
+    text = "the cat sat on the mat " * 400
+    starts = []
+    for typed in range(3 * CONTEXT_CUT_BLOCK):
+        full = text + "word "[typed % 5] * 1
+        text = full
+        starts.append(len(full) - len(clean_text(full)[0]))
+    moves = sum(a != b for a, b in zip(starts, starts[1:]))
+    assert moves <= 3
 
 
 @pytest.mark.parametrize(

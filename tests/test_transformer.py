@@ -119,6 +119,21 @@ def test_context_longer_than_the_window_is_cut_from_the_left(tiny):
     assert len(tiny._context(long_context)[0]) <= tiny.max_context_tokens
 
 
+def test_typing_at_the_end_of_a_long_text_reruns_only_the_new_tokens(tiny):
+    """The context is cut a block at a time (characters, then tokens), so the KV cache survives typing."""
+    tm = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
+    widths = []
+    forward = tm.states._forward
+    tm.states._forward = lambda input_ids, layers, keep: widths.append(input_ids.shape[1]) or forward(input_ids, layers, keep)
+    text = "the cat sat on the mat. " * 100  # longer than the characters and tokens the model reads
+    for letter in "and the dog sat on the log and the cat ran":
+        text += letter
+        tm.top_next_words(text, 3)
+    whole_context = [width for width in widths if width >= tm.max_context_tokens // 2]
+    assert widths[0] in whole_context  # the first keystroke reads the whole context
+    assert len(whole_context) <= 3  # then only when the cut moves a block (once here), not at every keystroke
+
+
 def test_incremental_contexts_equal_fresh_computation(tiny):
     ids = tuple(tiny._encode("the dog sat on the log and the cat"))
     tiny.states.state(ids[:4])
