@@ -34,6 +34,14 @@ CSS = """
 SEED_PAIRS = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")]
 
 
+def error_message(error: Exception, where: str) -> str:
+    """What the user reads when a handler fails: a `ValueError` names the bad input; anything else is logged."""
+    if isinstance(error, ValueError):
+        return f"⚠️ {error}"
+    log.warning("%s failed: %s: %s", where, type(error).__name__, error)
+    return f"⚠️ something went wrong ({type(error).__name__}); the app keeps running"
+
+
 def safely(*fallback):
     """Wrap a handler: an error becomes a message in the last output; the other outputs keep `fallback`."""
 
@@ -42,11 +50,8 @@ def safely(*fallback):
         def run(*args):
             try:
                 return handler(*args)
-            except ValueError as error:
-                message = f"⚠️ {error}"
             except Exception as error:  # never let one request take the app down
-                log.warning("%s failed: %s: %s", getattr(handler, "__name__", handler), type(error).__name__, error)
-                message = f"⚠️ something went wrong ({type(error).__name__}); the app keeps running"
+                message = error_message(error, getattr(handler, "__name__", repr(handler)))
             return (*[gr.update() if value is KEEP else value for value in fallback], message)
 
         return run
@@ -164,6 +169,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                         for title in ("Bigram: raw", "Bigram: warped", "Transformer: raw", "Transformer: warped")
                     ]
                 refresh = gr.Button("Refresh the charts")
+                chart_message = gr.Markdown(elem_id="chart-message")  # its own: a chart must not clear a chip's message
 
         with gr.Tab("Tables (Bayes)"):
             gr.Markdown("The joint table p(x, z) of previous word z and next word x, counted from the corpus.")
@@ -184,7 +190,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             seed_model = type(bigram).from_pairs(SEED_PAIRS, device=bigram.device)
             gr.HTML(views.joint_table_html(seed_model.joint_table()))
             gr.Markdown(views.bayes_identity(seed_model, "graduated", "job").replace("\n", "  \n"))
-            tables_message = gr.Markdown()
+            tables_message = gr.Markdown(elem_id="tables-message")
 
         with gr.Tab("Sampling"):
             gr.Markdown("Drop marbles on the shape: draw N words and watch the histogram approach the target. "
@@ -202,7 +208,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                 target_plot = gr.BarPlot(x="word", y="p", title="target: the warped distribution", height=280,
                                          y_lim=[0, None], sort="-y", min_width=320)
             marble_summary = gr.Markdown()
-            sampling_message = gr.Markdown()
+            sampling_message = gr.Markdown(elem_id="sampling-message")
             gr.Markdown("Two-step generation: z ~ p(z), then x ~ p(x | z).")
             with gr.Row():
                 pair_n = gr.Number(value=1000, precision=0, label=f"Pairs (1 to {views.MAX_PAIRS:,})")
@@ -227,8 +233,8 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                 along_plot = gr.LinePlot(x="word position", y="p(true word)", color="model", height=280, min_width=320,
                                          title="p(the word actually typed) along the text")
             gr.Markdown("Where the models disagree most (|log10 of their probability ratio| for the true word):")
-            disagreements = gr.Dataframe(interactive=False, wrap=True)
-            compare_message = gr.Markdown()
+            disagreements = gr.Dataframe(headers=views.DISAGREEMENT_COLUMNS, interactive=False, wrap=True)
+            compare_message = gr.Markdown(elem_id="compare-message")
 
         # ---- events -------------------------------------------------------------------------
         settings = [mode, temperature, top_k, top_p, seed]
@@ -239,21 +245,23 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         # Keystrokes from many users may run together (concurrency_limit=KEYSTROKE_CONCURRENCY): the bigram
         # lookups and Gradio's own work overlap, while the transformer's forward passes still go one at a
         # time under its ContextStates lock. Within one browser, "always_last" drops stale keystrokes.
-        text.input(suggest_safely, [text, *settings], chip_outputs, trigger_mode="always_last", api_name="suggest",
-                   show_progress="hidden", concurrency_limit=KEYSTROKE_CONCURRENCY, concurrency_id="keystrokes")
-        text.input(charts_safely, chart_inputs, [*plots, message], trigger_mode="always_last", api_name="distributions",
-                   show_progress="hidden")
+        # `change`, not `input`: Gradio 6's textbox sends `input` for key presses only, so a paste (or a
+        # chip's insertion) would show the old suggestions.
+        text.change(suggest_safely, [text, *settings], chip_outputs, trigger_mode="always_last", api_name="suggest",
+                    show_progress="hidden", concurrency_limit=KEYSTROKE_CONCURRENCY, concurrency_id="keystrokes")
+        text.change(charts_safely, chart_inputs, [*plots, chart_message], trigger_mode="always_last", api_name="distributions",
+                    show_progress="hidden")
         for control in settings:
             control.change(suggest_safely, [text, *settings], chip_outputs, trigger_mode="always_last", api_visibility="private")
         for control in (temperature, top_k, top_p):
-            control.change(charts_safely, chart_inputs, [*plots, message], trigger_mode="always_last", api_visibility="private")
-        refresh.click(charts_safely, chart_inputs, [*plots, message], api_name="refresh_charts")
+            control.change(charts_safely, chart_inputs, [*plots, chart_message], trigger_mode="always_last", api_visibility="private")
+        refresh.click(charts_safely, chart_inputs, [*plots, chart_message], api_name="refresh_charts")
         for name in ("bigram", "transformer"):
             for index, button in enumerate(strips[name]):
                 button.click(
                     safely(KEEP)(functools.partial(insert, name, index)),
                     [text, chips], [text, message], api_name=f"insert_{name}_{index}",
-                ).then(suggest_safely, [text, *settings], chip_outputs, api_visibility="private")
+                )  # the new text's suggestions come from text.change
             sample_button, generate_button = buttons_row[name]
             sample_button.click(safely(KEEP)(functools.partial(sample_next, name)),
                                 [text, temperature, top_k, top_p, seed, generated], [generated, message],
@@ -293,14 +301,15 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         pair_button.click(pairs_safely, [pair_n, seed], [pair_table, pair_summary, sampling_message], api_name="two_step")
         demo.load(drop_safely, marble_inputs, marble_outputs, api_visibility="private")
         demo.load(pairs_safely, [pair_n, seed], [pair_table, pair_summary, sampling_message], api_visibility="private")
-        def compare(text, words, progress=gr.Progress()):
+
+        def compare(text, words, progress=gr.Progress()):  # not `safely`: Gradio passes the progress bar by signature
             try:
                 readable = clean_text(text)[0]
                 report = evaluate(readable, bigram, transformer, max_words=int(words),
                                   progress=lambda name, done, total: progress(done / total, desc=f"{name}: word {done} of {total}"))
                 return (*views.comparison_views(report, readable), "")
-            except ValueError as error:
-                return gr.update(), gr.update(), gr.update(), gr.update(), f"⚠️ {error}"
+            except Exception as error:
+                return gr.update(), gr.update(), gr.update(), gr.update(), error_message(error, "compare")
 
         compare_button.click(compare, [compare_text, compare_words],
                              [compare_table, found_plot, along_plot, disagreements, compare_message], api_name="compare")

@@ -155,6 +155,9 @@ def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFra
     )
 
 
+DISAGREEMENT_COLUMNS = ["|log10 ratio|", "context", "word", "p bigram", "p transformer", "bigram top 3", "transformer top 3"]
+
+
 def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """What the Compare tab shows for an `lm.evaluate` report: the summary table, the share of words
     suggested by letters typed, p(true word) along the text, and where the models disagree most."""
@@ -175,6 +178,5 @@ def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.Dat
         gap = math.log10(max(t["p"], 1e-300)) - math.log10(max(b["p"], 1e-300))
         before = text[max(0, spans[i].start - 40) : spans[i].start].replace("\n", " ")
         gaps.append((abs(gap), "…" + before, spans[i].word, b["p"], t["p"], ", ".join(b["top3"]), ", ".join(t["top3"])))
-    columns = ["|log10 ratio|", "context", "word", "p bigram", "p transformer", "bigram top 3", "transformer top 3"]
-    worst = pd.DataFrame(sorted(gaps, reverse=True)[:DISAGREEMENTS_SHOWN], columns=columns).round(4)
+    worst = pd.DataFrame(sorted(gaps, reverse=True)[:DISAGREEMENTS_SHOWN], columns=DISAGREEMENT_COLUMNS).round(4)
     return summary_table(report), found, along, worst

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import torch
 
 MAX_PENDING = 8  # pending tokens a state may carry before its KV cache is brought up to date
+MAX_CONTEXTS = 64  # contexts kept: one per user of a class typing at once, so users do not evict each other
+MAX_CACHE_BYTES = 1 << 30  # KV caches plus path log-probabilities kept across contexts (least recent go first)
 
 
 @dataclass
@@ -37,6 +39,11 @@ class ContextState:
     def cached(self) -> int:
         """How many leading tokens of `ids` the KV cache holds."""
         return len(self.ids) - len(self.pending)
+
+    def nbytes(self) -> int:
+        """Memory held: the KV cache (counted even where it is shared with another state) and the paths."""
+        kv = sum(k.nbytes + v.nbytes for k, v in self.layers)
+        return kv + len(self.paths) * self.logprobs.nbytes
 
 
 def _common_prefix_length(a: tuple[int, ...], b: tuple[int, ...]) -> int:
@@ -60,10 +67,11 @@ class ContextStates:
         0.63
     """
 
-    def __init__(self, model, max_contexts: int = 6, max_paths: int = 1024):
+    def __init__(self, model, max_contexts: int = MAX_CONTEXTS, max_paths: int = 1024, max_bytes: int = MAX_CACHE_BYTES):
         self.model = model
         self.max_contexts = max_contexts  # contexts kept (each holds its KV cache)
         self.max_paths = max_paths  # word paths kept per context (each holds a vocab-sized vector)
+        self.max_bytes = max_bytes  # memory kept across contexts; the least recently used contexts go first
         self._states: OrderedDict[tuple[int, ...], ContextState] = OrderedDict()
         self._lock = threading.RLock()  # one forward pass or cache update at a time, across threads
         self._cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
@@ -99,9 +107,22 @@ class ContextStates:
             return self._states[ids]
         state = self._extend_known(ids) or self._run(ids)
         self._states[ids] = state
-        if len(self._states) > self.max_contexts:
-            self._states.popitem(last=False)
+        self._evict(keep=state)
         return state
+
+    def nbytes(self) -> int:
+        """Memory the cache holds now (see `ContextState.nbytes`)."""
+        with self._lock:
+            return sum(state.nbytes() for state in self._states.values())
+
+    def _evict(self, keep: ContextState):
+        """Drop the least recently used contexts (never `keep`) until the count and memory limits hold."""
+        sizes = {ids: state.nbytes() for ids, state in self._states.items()}
+        for ids in list(self._states):
+            if len(self._states) <= self.max_contexts and sum(sizes.values()) <= self.max_bytes:
+                return
+            if self._states[ids] is not keep:
+                del self._states[ids], sizes[ids]
 
     def _extend_known(self, ids: tuple[int, ...]) -> ContextState | None:
         """A state for `ids` = a cached context + an already expanded word path, with no forward pass."""
@@ -149,6 +170,7 @@ class ContextStates:
             last = torch.tensor([[len(row) - 1] for row in full], device=self.device)
             logprobs, cache = self._forward(rows, state.layers, keep=last)
             state.paths.update(zip(missing, logprobs[:, 0]))
+            self._evict(keep=state)
             if state.pending:  # the pending tokens' keys and values are now known: keep them, once
                 end = len(state.ids)
                 state.layers = [(layer.keys[:1, :, :end].clone(), layer.values[:1, :, :end].clone()) for layer in cache.layers]

@@ -34,8 +34,9 @@ class TransformerModel:
     `ContextStates`, so a keyboard's requests and a `lm.prefetch.Prefetcher` interleave.
     """
 
-    def __init__(self, tokenizer, model, device: torch.device, name: str = "model"):
+    def __init__(self, tokenizer, model, device: torch.device, name: str = "model", load_options: dict | None = None):
         self.tokenizer, self.model, self.device, self.name = tokenizer, model, device, name
+        self.load_options = load_options  # `from_pretrained` arguments that load this model again (another process), if known
         vocab_size = model.get_output_embeddings().weight.shape[0]
         self.tokens = TokenText.from_tokenizer(tokenizer, vocab_size)
         self.states = ContextStates(model)
@@ -57,7 +58,9 @@ class TransformerModel:
         ``ValueError``) naming the model when it cannot be loaded.
         """
         tokenizer, model, device = load_causal_lm(name_or_path, device, dtype)
-        return cls(tokenizer, model, device, "SmolLM2-135M-Instruct" if name_or_path in (None, "default") else str(name_or_path))
+        name = "SmolLM2-135M-Instruct" if name_or_path in (None, "default") else str(name_or_path)
+        options = {"name_or_path": name_or_path, "device": str(device), "dtype": str(model.dtype).removeprefix("torch.")}
+        return cls(tokenizer, model, device, name, options)
 
     # ---- contexts --------------------------------------------------------------------------
 

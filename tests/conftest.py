@@ -1,5 +1,7 @@
 """Shared fixtures: models built once per test session."""
 
+import os
+
 import pytest
 
 from lm import BigramModel
@@ -39,3 +41,20 @@ def tiny_app(tmp_path_factory):
     launch(demo, port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (skips where there is none, except in CI, where that is a failure)."""
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing
+
+    if browser_missing():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium chromium-driver); CI installs it")
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"CI=true but no Chromium at {CHROMIUM}: .ci/run should have installed it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

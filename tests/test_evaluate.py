@@ -133,12 +133,26 @@ def test_report_has_every_metric_and_position(models, tmp_path):
     assert "recall@3" in summary_table(report)
 
 
+def test_worker_processes_give_the_same_report(models, monkeypatch):
+    bigram, tm = models
+    monkeypatch.setattr("lm.evaluate.CHUNK_WORDS", 4)  # several chunks, each starting with a cold cache
+    text = "The cat sat on the mat. The dog sat on the log, and a wonderful day it was."
+    one, two = evaluate(text, bigram, tm, workers=1), evaluate(text, bigram, tm, workers=2)
+    assert one["transformer"]["workers"] == 1 and two["transformer"]["workers"] == 2
+    for a, b in zip(one["transformer"]["positions"], two["transformer"]["positions"]):
+        assert (a["word"], a["rank"], a["letters_typed"], a["top3"]) == (b["word"], b["rank"], b["letters_typed"], b["top3"])
+    assert one["transformer"]["keystroke_savings"] == two["transformer"]["keystroke_savings"]
+    assert one["agreement"]["mean_js_divergence_nats"] == pytest.approx(two["agreement"]["mean_js_divergence_nats"], abs=1e-5)
+
+
 def test_bad_arguments(models):
     bigram, tm = models
     with pytest.raises(ValueError, match="`text`"):
         evaluate("   ", bigram, tm)
     with pytest.raises(ValueError, match="`slots`"):
         evaluate("the cat", bigram, tm, slots=0)
+    with pytest.raises(ValueError, match="`workers`"):
+        evaluate("the cat", bigram, tm, workers=0)
 
 
 def test_command_line_writes_json_and_markdown(models, tmp_path, monkeypatch):
@@ -148,7 +162,8 @@ def test_command_line_writes_json_and_markdown(models, tmp_path, monkeypatch):
     monkeypatch.setattr("lm.BigramModel.from_corpus", classmethod(lambda cls, *a, **k: bigram))
     monkeypatch.setattr("lm.TransformerModel.from_pretrained", classmethod(lambda cls, *a, **k: tm))
     out, table = tmp_path / "report.json", tmp_path / "report.md"
-    assert main(["--text", str(text_file), "--json", str(out), "--markdown", str(table), "--plots", str(tmp_path / "plots")]) == 0
+    assert main(["--text", str(text_file), "--json", str(out), "--markdown", str(table), "--plots", str(tmp_path / "plots"),
+                 "--workers", "1"]) == 0
     report = json.loads(out.read_text())
     assert report["bigram"]["words"] == 6 and "transformer" in report and "agreement" in report
     assert (tmp_path / "plots" / "found_within.png").stat().st_size > 1000

@@ -299,3 +299,18 @@ def test_default_model_on_the_gpu():
     tm = TransformerModel.from_pretrained(device="cuda")
     distribution = tm.next_word_distribution("I hope you're having a")
     assert distribution.probs.device.type == "cuda" and distribution.top(1)[0][0] == "great"
+
+
+def test_the_context_cache_keeps_to_its_memory_budget_and_stays_exact(tiny):
+    from lm.context_states import ContextStates
+
+    texts = [f"the {animal} sat on the mat and" for animal in ("cat", "dog", "bird", "fish", "cow")]
+    ids = [tuple(tiny._encode(text)) for text in texts]
+    one_state = ContextStates(tiny.model).state(ids[0]).nbytes()
+    states = ContextStates(tiny.model, max_bytes=2 * one_state + one_state // 2)
+    first = states.state(ids[0]).logprobs.clone()
+    for context in ids[1:]:
+        states.state(context)
+        assert states.nbytes() <= states.max_bytes
+    assert ids[0] not in states._states and ids[-1] in states._states  # the least recent went first
+    assert torch.allclose(states.state(ids[0]).logprobs, first, atol=1e-5)  # recomputed, the same

@@ -1,12 +1,10 @@
 """The app end to end: served by Gradio, called through gradio_client, and driven in a real browser.
 
-Browser tests need Debian's Chromium (`/usr/bin/chromium`); they skip with a reason where it is
-absent, except in CI (CI=true), where `.ci/run` installs it and a missing browser is a failure.
+Browser tests need Debian's Chromium (see `tests/browser.py`).
 Screenshots of every tab at desktop and phone width land in `artifacts/screenshots/` (git-ignored).
 """
 
 import json
-import os
 import socket
 import time
 from pathlib import Path
@@ -18,16 +16,9 @@ from lm import BigramModel, TransformerModel
 from lm.keyboard import Keyboard
 from lm.prefetch import Prefetcher
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-]
+from tests.browser import open_tab
+
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
-needs_browser = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
-    reason=f"no Chromium at {CHROMIUM} (apt-get install chromium chromium-driver); CI installs it",
-)
 
 
 def free_port() -> int:
@@ -75,29 +66,6 @@ def test_compare_endpoint_runs_both_models(app_url):
     assert "recall@3" in outputs[0] and outputs[-1] == ""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"CI=true but no Chromium at {CHROMIUM}: .ci/run should have installed it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def open_tab(page, name):
-    """Click a tab, through Gradio's overflow menu when a narrow screen has folded it away."""
-    tab = page.get_by_role("tab", name=name)
-    if tab.count() and tab.first.is_visible():
-        tab.first.click()
-        return
-    page.locator(".overflow-menu button").first.click()
-    page.locator(".overflow-dropdown button", has_text=name).first.click()
-
-
-@needs_browser
 def test_typing_shows_chips_and_clicking_inserts_the_word(app_url, browser):
     from playwright.sync_api import expect
 
@@ -116,7 +84,6 @@ def test_typing_shows_chips_and_clicking_inserts_the_word(app_url, browser):
     page.close()
 
 
-@needs_browser
 @pytest.mark.parametrize("width, height", [(1280, 900), (400, 900)])
 def test_screenshots_of_every_tab(app_url, browser, width, height):
     from playwright.sync_api import expect

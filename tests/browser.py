@@ -1,0 +1,28 @@
+"""Driving the served app in a real browser: Debian's Chromium through Playwright.
+
+Browser tests need `/usr/bin/chromium`; they skip with a reason where it is absent, except in CI
+(CI=true), where `.ci/run` installs it and a missing browser is a failure.
+"""
+
+import os
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+
+
+def browser_missing() -> bool:
+    """Whether browser tests should skip: no Chromium, and not in CI (where it must be there)."""
+    return not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true"
+
+
+def open_tab(page, name):
+    """Click a tab, through Gradio's overflow menu when a narrow screen has folded it away."""
+    tab = page.get_by_role("tab", name=name)
+    if tab.count() and tab.first.is_visible():
+        tab.first.click()
+        return
+    page.locator(".overflow-menu button").first.click()
+    page.locator(".overflow-dropdown button", has_text=name).first.click()
