@@ -1,8 +1,9 @@
 """Many users at once: concurrent gradio_client users typing against one served app (loopback only).
 
 Shared by `bench/bench_load.py` (50 users x 20 keystrokes, the real models) and the test suite
-(a smaller run on tiny models). Each user types its own words; every reply is checked to complete
-that user's own word, so mixed-up replies are counted as errors.
+(a smaller run on tiny models). Each user types its own words and, like the page, asks for both
+suggestion strips at every keystroke; every reply is checked to complete that user's own word, so
+mixed-up replies are counted as errors.
 """
 
 from __future__ import annotations
@@ -35,11 +36,15 @@ def keystroke_texts(user: int, requests: int) -> list[str]:
     return texts
 
 
+STRIPS = ("bigram", "transformer")
+
+
 def run_users(url: str, users: int, requests: int, timeout: float = 600) -> dict:
-    """`users` threads, each with its own gradio_client, sending `requests` keystrokes to /suggest."""
+    """`users` threads, each with its own gradio_client, sending `requests` keystrokes as the page does:
+    both strips' requests at once (/suggest_bigram and /suggest_transformer), timed separately."""
     from gradio_client import Client
 
-    latencies, errors, lock = [], [], threading.Lock()
+    latencies, errors, lock = {name: [] for name in STRIPS}, [], threading.Lock()
 
     def user(index: int):
         try:
@@ -50,18 +55,19 @@ def run_users(url: str, users: int, requests: int, timeout: float = 600) -> dict
             return
         for text in keystroke_texts(index, requests):
             start = time.perf_counter()
-            try:
-                outputs = client.predict(text, api_name="/suggest")
-                chips = next(o for o in outputs if isinstance(o, dict))
-                expected = text.rsplit(" ", 1)[-1]
-                if chips.get("prefix") != expected:
-                    raise AssertionError(f"reply for {expected!r} completes {chips.get('prefix')!r}")
-            except Exception as error:
+            jobs = {name: client.submit(text, api_name=f"/suggest_{name}") for name in STRIPS}
+            for name, job in jobs.items():  # the bigram's comes first; each is timed when its answer is in
+                try:
+                    strip = next(o for o in job.result(timeout=timeout) if isinstance(o, dict))
+                    expected = text.rsplit(" ", 1)[-1]
+                    if strip.get("prefix") != expected:
+                        raise AssertionError(f"{name} reply for {expected!r} completes {strip.get('prefix')!r}")
+                except Exception as error:
+                    with lock:
+                        errors.append(f"user {index}: {name}: {type(error).__name__}: {error}")
+                    continue
                 with lock:
-                    errors.append(f"user {index}: {type(error).__name__}: {error}")
-                continue
-            with lock:
-                latencies.append(time.perf_counter() - start)
+                    latencies[name].append(time.perf_counter() - start)
 
     threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(users)]
     started = time.perf_counter()
@@ -70,16 +76,15 @@ def run_users(url: str, users: int, requests: int, timeout: float = 600) -> dict
     for thread in threads:
         thread.join(timeout=max(1.0, timeout - (time.perf_counter() - started)))
     wall = time.perf_counter() - started
-    ms = sorted(1000 * s for s in latencies)
-    return {
-        "users": users,
-        "requests_per_user": requests,
-        "answered": len(latencies),
-        "errors": len(errors),
-        "error_examples": errors[:5],
-        "p50_ms": statistics.median(ms) if ms else None,
-        "p95_ms": ms[min(len(ms) - 1, int(0.95 * len(ms)))] if ms else None,
-        "max_ms": ms[-1] if ms else None,
-        "wall_s": wall,
-        "requests_per_s": len(latencies) / wall if wall else None,
-    }
+    report = {"users": users, "requests_per_user": requests, "errors": len(errors), "error_examples": errors[:5],
+              "wall_s": wall}
+    for name in STRIPS:
+        ms = sorted(1000 * s for s in latencies[name])
+        report[name] = {
+            "answered": len(ms),
+            "p50_ms": statistics.median(ms) if ms else None,
+            "p95_ms": ms[min(len(ms) - 1, int(0.95 * len(ms)))] if ms else None,
+            "max_ms": ms[-1] if ms else None,
+            "answers_per_s": len(ms) / wall if wall else None,
+        }
+    return report

@@ -14,7 +14,7 @@ import gradio as gr  # noqa: E402
 from demo import views  # noqa: E402
 from lm.corpus import held_out_text  # noqa: E402
 from lm.evaluate import evaluate  # noqa: E402
-from lm.keyboard import MODES, SLOTS, Keyboard, Settings, clean_text, generate_bigram, insert_word, join_word  # noqa: E402
+from lm.keyboard import MODELS, MODES, SLOTS, Keyboard, Settings, clean_text, generate_bigram, insert_word, join_word  # noqa: E402
 from lm.tokenize import split_partial_word  # noqa: E402
 from lm.transformer import SearchBudget  # noqa: E402
 
@@ -62,7 +62,8 @@ def safely(*fallback):
 KEEP = object()  # "leave this output as it is" in a fallback
 RANDOM_SEED = -1  # the seed box's value for "a fresh random draw each time"
 QUEUE_SIZE = 512  # requests waiting in the queue at most (a class of 50 typing at once fits)
-KEYSTROKE_CONCURRENCY = 4  # keystroke requests served at once, across users (see the events below)
+KEYSTROKE_CONCURRENCY = 4  # transformer keystrokes served at once, across users (see the events below)
+BIGRAM_CONCURRENCY = 16  # bigram keystrokes served at once: table lookups of microseconds
 MAX_COMPARE_WORDS = 500  # words one Compare run may evaluate in the app (the command line has no limit)
 
 
@@ -98,6 +99,13 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         chips = {key: suggestions[key] for key in ("bigram", "transformer", "prefix")}  # prefix: which word they complete
         return (*_chip_updates(chips["bigram"]), *_chip_updates(chips["transformer"]), chips, suggestions["message"])
 
+    def suggest_strip(name, text, mode, temperature, top_k, top_p, seed):
+        """One strip's chips. The page fills its two strips in separate events, so the bigram's never waits
+        for the transformer; notes about the text come with the bigram's (once)."""
+        suggestions = keyboard.suggest(text, _settings(mode, temperature, top_k, top_p, seed), models=(name,))
+        strip = {"chips": suggestions[name], "prefix": suggestions["prefix"]}  # prefix: which word they complete
+        return (*_chip_updates(strip["chips"]), strip, suggestions["message"] if name == "bigram" else "")
+
     def distributions(text, temperature, top_k, top_p):
         context, prefix = split_partial_word(clean_text(text)[0])
         shown = {"bigram": keyboard.bigram_distribution(context, prefix)}
@@ -107,8 +115,8 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             frames += [views.bar_frame(shown[name]), views.warped_bar_frame(shown[name], temperature, top_k, top_p)]
         return (*frames, "")
 
-    def insert(model, index, text, chips):
-        options = (chips or {}).get(model, [])
+    def insert(index, text, strip):
+        options = (strip or {}).get("chips", [])
         if index >= len(options):
             return text, ""
         return insert_word(text, options[index]["word"]), ""
@@ -149,7 +157,11 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                                                    interactive=bool(label), min_width=0)
                 strips[name] = [buttons[i] for i in range(SLOTS)]
             message = gr.Markdown(elem_id="keyboard-message")
+            transformer_message = gr.Markdown(elem_id="transformer-message")
+            strip_chips = {name: gr.JSON({"chips": initial[name], "prefix": ""}, visible=False, label=f"{name} chips")
+                           for name in MODELS}
             chips = gr.JSON({"bigram": initial["bigram"], "transformer": initial["transformer"]}, visible=False, label="suggestions")
+            both_strips = gr.Button(visible=False)  # the /suggest API: both strips in one call
             with gr.Row():
                 mode = gr.Radio(list(MODES), value=MODES[0], label="Chips show")
                 temperature = gr.Slider(0, 2, value=1.0, step=0.05, label="Temperature (0 = greedy)")
@@ -242,26 +254,33 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         suggest_safely = safely(*[KEEP] * (2 * SLOTS + 1))(suggest)
         chart_inputs = [text, temperature, top_k, top_p]
         charts_safely = safely(*[KEEP] * 4)(distributions)
-        # Keystrokes from many users may run together (concurrency_limit=KEYSTROKE_CONCURRENCY): the bigram
-        # lookups and Gradio's own work overlap, while the transformer's forward passes still go one at a
-        # time under its ContextStates lock. Within one browser, "always_last" drops stale keystrokes.
-        # `change`, not `input`: Gradio 6's textbox sends `input` for key presses only, so a paste (or a
-        # chip's insertion) would show the old suggestions.
-        text.change(suggest_safely, [text, *settings], chip_outputs, trigger_mode="always_last", api_name="suggest",
-                    show_progress="hidden", concurrency_limit=KEYSTROKE_CONCURRENCY, concurrency_id="keystrokes")
+        # Each strip is its own event, so the bigram's chips never queue behind the transformer's forward
+        # passes: with a class of 50 typing at once, the bigram strip stays instant while the transformer
+        # strip catches up. Transformer keystrokes from many users may run together
+        # (KEYSTROKE_CONCURRENCY): tokenizing and Gradio's own work overlap, while the forward passes go
+        # one at a time under the ContextStates lock. Within one browser, "always_last" drops stale
+        # keystrokes. `change`, not `input`: Gradio 6's textbox sends `input` for key presses only, so a
+        # paste (or a chip's insertion) would otherwise keep the old suggestions.
+        for name, limit in (("bigram", BIGRAM_CONCURRENCY), ("transformer", KEYSTROKE_CONCURRENCY)):
+            strip_safely = safely(*[KEEP] * (SLOTS + 1))(functools.partial(suggest_strip, name))
+            strip_outputs = [*strips[name], strip_chips[name], message if name == "bigram" else transformer_message]
+            for trigger in (text, *settings):
+                trigger.change(strip_safely, [text, *settings], strip_outputs, trigger_mode="always_last",
+                               show_progress="hidden", concurrency_limit=limit, concurrency_id=f"{name}-strip",
+                               **({"api_name": f"suggest_{name}"} if trigger is text else {"api_visibility": "private"}))
+        both_strips.click(suggest_safely, [text, *settings], chip_outputs, api_name="suggest",
+                          concurrency_limit=KEYSTROKE_CONCURRENCY, concurrency_id="transformer-strip")
         text.change(charts_safely, chart_inputs, [*plots, chart_message], trigger_mode="always_last", api_name="distributions",
                     show_progress="hidden")
-        for control in settings:
-            control.change(suggest_safely, [text, *settings], chip_outputs, trigger_mode="always_last", api_visibility="private")
         for control in (temperature, top_k, top_p):
             control.change(charts_safely, chart_inputs, [*plots, chart_message], trigger_mode="always_last", api_visibility="private")
         refresh.click(charts_safely, chart_inputs, [*plots, chart_message], api_name="refresh_charts")
-        for name in ("bigram", "transformer"):
+        for name in MODELS:
             for index, button in enumerate(strips[name]):
-                button.click(
-                    safely(KEEP)(functools.partial(insert, name, index)),
-                    [text, chips], [text, message], api_name=f"insert_{name}_{index}",
-                )  # the new text's suggestions come from text.change
+                button.click(  # the new text's suggestions come from text.change
+                    safely(KEEP)(functools.partial(insert, index)), [text, strip_chips[name]], [text, message],
+                    api_name=f"insert_{name}_{index}",
+                )
             sample_button, generate_button = buttons_row[name]
             sample_button.click(safely(KEEP)(functools.partial(sample_next, name)),
                                 [text, temperature, top_k, top_p, seed, generated], [generated, message],

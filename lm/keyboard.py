@@ -22,6 +22,7 @@ from lm.sampling import check_temperature, check_top_k, check_top_p, is_whole_nu
 from lm.tokenize import BOS, EOS, split_partial_word, stable_tail
 
 MODES = ("most likely", "sampled")
+MODELS = ("bigram", "transformer")  # the two suggestion strips
 SLOTS = 3  # chips per strip, like a phone keyboard
 MAX_CONTEXT_CHARS = 4_000  # only the last characters typed are read as context (the text itself is kept)
 CONTEXT_CUT_BLOCK = 1_000  # the cut moves a block at a time, so the models' caches survive typing (`stable_tail`)
@@ -132,19 +133,33 @@ class Keyboard:
         with foreground:
             return self.transformer.top_next_words(context, SLOTS, prefix)
 
-    def suggest(self, text: str, settings: Settings = Settings()) -> dict:
+    def suggest(self, text: str, settings: Settings = Settings(), models: tuple[str, ...] = MODELS) -> dict:
         """``{"bigram": [{"word", "p"}, ...], "transformer": [...], "context": ..., "prefix": ..., "message": ...}``.
 
         Chip probabilities are exact: p(x | z) for the bigram (given the prefix when one is typed),
         the whole-word p(w | context) for the transformer; in "sampled" mode, the warped ones.
+        `models` picks the strips to fill (a strip not asked for, or without a transformer, is empty):
+        a UI can then show the fast bigram strip without waiting for the transformer.
+
+        Example:
+            >>> from lm import BigramModel
+            >>> keyboard = Keyboard(BigramModel.from_text("the cat sat.", device="cpu"))
+            >>> keyboard.suggest("the zz", models=("bigram",))["message"]
+            "no word starting with 'zz' is known to the bigram model"
         """
+        unknown = set(models) - set(MODELS)
+        if unknown or not models:
+            raise ValueError(f"`models` has to name some of {MODELS}, but is {models!r}")
         readable, message = clean_text(text)
         context, prefix = split_partial_word(readable)
-        result = {"bigram": _as_chips(self._bigram_chips(context, prefix, settings)), "transformer": []}
-        if self.transformer is not None:
+        result = {"bigram": [], "transformer": []}
+        if "bigram" in models:
+            result["bigram"] = _as_chips(self._bigram_chips(context, prefix, settings))
+        if "transformer" in models and self.transformer is not None:
             result["transformer"] = _as_chips(self._transformer_chips(context, prefix, settings))
         if prefix and not (result["bigram"] or result["transformer"]):
-            message = "; ".join(filter(None, [message, f"no word starting with {prefix!r} is known to either model"]))
+            asked = "either model" if len(models) > 1 else {"bigram": "the bigram model", "transformer": "the transformer"}[models[0]]
+            message = "; ".join(filter(None, [message, f"no word starting with {prefix!r} is known to {asked}"]))
         return {**result, "context": context, "prefix": prefix, "message": message}
 
 

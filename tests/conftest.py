@@ -27,16 +27,23 @@ def seed_model():
 
 
 @pytest.fixture(scope="session")
-def tiny_app(tmp_path_factory):
-    """The whole app served on loopback with tiny models (a test GPT-2 and a few-sentence bigram)."""
-    from bench.load import free_port
-    from demo.ui import build_demo, launch
+def tiny_keyboard(tmp_path_factory):
+    """A keyboard of tiny models: a test GPT-2 and a few-sentence bigram."""
     from lm import TransformerModel
     from lm.keyboard import Keyboard
     from tests.tiny_lm import save_tiny_model
 
     transformer = TransformerModel.from_pretrained(save_tiny_model(tmp_path_factory.mktemp("tiny-app")), device="cpu")
-    demo = build_demo(Keyboard(BigramModel.from_text("the cat sat. the dog ran. a cat ran!", device="cpu"), transformer))
+    return Keyboard(BigramModel.from_text("the cat sat. the dog ran. a cat ran!", device="cpu"), transformer)
+
+
+@pytest.fixture(scope="session")
+def tiny_app(tiny_keyboard):
+    """The whole app served on loopback with the tiny keyboard."""
+    from bench.load import free_port
+    from demo.ui import build_demo, launch
+
+    demo = build_demo(tiny_keyboard)
     port = free_port()
     launch(demo, port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"

@@ -76,3 +76,13 @@ def test_the_server_keeps_serving_and_logs_no_traceback(client, capfd):
     assert [chip["word"] for chip in outputs[-2]["bigram"]] == ["cat"]
     assert "Traceback" not in capfd.readouterr().err
     assert not math.isnan(outputs[-2]["bigram"][0]["p"])
+
+
+def test_the_bigram_strip_does_not_wait_for_the_transformer(client, tiny_keyboard):
+    with tiny_keyboard.transformer.states._lock:  # as if the transformer were busy with a long forward pass
+        transformer_job = client.submit("the c", api_name="/suggest_transformer")
+        bigram_job = client.submit("the c", api_name="/suggest_bigram")
+        assert bigram_job.result(timeout=30)[-2] == {"chips": [{"word": "cat", "p": 1.0}], "prefix": "c"}  # answered meanwhile
+        assert not transformer_job.done()
+    strip = transformer_job.result(timeout=30)[-2]
+    assert strip["prefix"] == "c" and strip["chips"] and all(0 < chip["p"] <= 1 for chip in strip["chips"])

@@ -108,3 +108,12 @@ def test_generate_bigram_follows_the_chain(keyboard):
     assert generate_bigram(keyboard.bigram, "the", 5, Settings(seed=1)) == generate_bigram(keyboard.bigram, "the", 5, Settings(seed=1))
     with pytest.raises(ValueError, match="`n_words`"):
         generate_bigram(keyboard.bigram, "the", -1, Settings())
+
+
+def test_one_strip_at_a_time(keyboard):
+    bigram_only = keyboard.suggest("the zq", models=("bigram",))
+    assert bigram_only["transformer"] == [] and "known to the bigram model" in bigram_only["message"]
+    assert keyboard.suggest("the c", models=("bigram",))["bigram"] == keyboard.suggest("the c")["bigram"]
+    for bad in [(), ("trigram",)]:
+        with pytest.raises(ValueError, match="`models`"):
+            keyboard.suggest("the c", models=bad)

@@ -11,4 +11,4 @@ def test_keystroke_texts_grow_one_letter_at_a_time():
 def test_ten_users_typing_at_once_all_get_their_own_answers(tiny_app):
     report = run_users(tiny_app, users=10, requests=5, timeout=240)
     assert report["errors"] == 0, report["error_examples"]
-    assert report["answered"] == 50
+    assert report["bigram"]["answered"] == report["transformer"]["answered"] == 50
