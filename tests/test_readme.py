@@ -18,3 +18,18 @@ def test_readme_starts_with_the_two_commands():
     text = README.read_text(encoding="utf-8")
     first_block = text.split("```bash", 1)[1].split("```", 1)[0]
     assert [line.split("#")[0].strip() for line in first_block.strip().splitlines()] == ["make demo", "make test"]
+
+
+def test_the_limits_the_readme_names_are_the_code_s():
+    import re
+
+    from demo import ui, views
+    from lm import context_states, keyboard
+
+    modules = [keyboard, views, ui, context_states]
+    named = re.findall(r"`([A-Z][A-Z_]+)` = ([\d,]+)( GiB)?", README.read_text(encoding="utf-8"))
+    assert len(named) >= 9
+    for name, number, gib in named:
+        value = int(number.replace(",", "")) * (1 << 30 if gib else 1)
+        actual = next(getattr(module, name) for module in modules if hasattr(module, name))
+        assert actual == value, f"README says {name} = {number}{gib}, the code {actual}"
