@@ -266,7 +266,15 @@ class Outcome:
 
 
 def simulate(side, text: str, spans: list[WordSpan], slots: int) -> list[Outcome]:
-    """Type `spans` one after another against `side`'s suggestion strip (see `typing_cost`)."""
+    """Type `spans` one after another against `side`'s suggestion strip (see `typing_cost`).
+
+    Example:
+        >>> from lm import BigramModel
+        >>> side = BigramSide(BigramModel.from_text("the cat sat. the cat ran. the dog ran.", device="cpu"))
+        >>> text = "the dog sat"
+        >>> [(o.top[:2], o.cost, o.typed) for o in simulate(side, text, word_spans(text), slots=1)]
+        [(['the'], 1, 0), (['cat', 'dog'], 2, 1), (['ran'], 2, 1)]
+    """
     outcomes = []
     for span in spans:
         context = text[: span.start]
@@ -295,7 +303,13 @@ def _simulate_chunk(load_options: tuple, threads: int, text: str, spans: list[Wo
 def choose_workers(side, workers: int | str = "auto") -> int:
     """Processes for the keystroke simulation: ``"auto"`` is one per CPU core, at most 4 (measured on
     2 cores: two single-threaded processes simulate 1.4x faster than one process with two threads);
-    always 1 on a GPU, for a model `from_pretrained` did not load, and for the bigram (it is fast)."""
+    always 1 on a GPU, for a model `from_pretrained` did not load, and for the bigram (it is fast).
+
+    Example:
+        >>> from lm import BigramModel
+        >>> choose_workers(BigramSide(BigramModel.from_text("the cat sat.", device="cpu")), "auto")
+        1
+    """
     if workers != "auto" and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"`workers` has to be a positive integer or 'auto', but is {workers!r}")
     options = getattr(getattr(side, "model", None), "load_options", None)
@@ -304,7 +318,7 @@ def choose_workers(side, workers: int | str = "auto") -> int:
     return max(1, min(4, os.cpu_count() or 1)) if workers == "auto" else workers
 
 
-def simulate_in_processes(side, text: str, spans: list[WordSpan], slots: int, workers: int, progress=None) -> list[Outcome]:
+def _simulate_in_processes(side, text: str, spans: list[WordSpan], slots: int, workers: int, progress=None) -> list[Outcome]:
     """`simulate` split into chunks of `CHUNK_WORDS` words over `workers` processes, each loading the model
     once. Each chunk starts with a cold cache, which changes nothing but float rounding."""
     options = tuple(sorted(side.model.load_options.items()))
@@ -327,7 +341,7 @@ def evaluate_side(side, text: str, spans: list[WordSpan], slots: int, progress=N
     log_probs = side.log_probs(text, spans)
     workers = choose_workers(side, workers)
     if workers > 1:
-        outcomes = simulate_in_processes(side, text, spans, slots, workers, progress)
+        outcomes = _simulate_in_processes(side, text, spans, slots, workers, progress)
     else:
         outcomes = []
         for i, span in enumerate(spans):
