@@ -25,6 +25,7 @@ bench: install
 	$(PY) -m bench.bench_bigram
 	$(PY) -m bench.bench_transformer
 	$(PY) -m bench.bench_load
+	$(PY) -m bench.bench_merged_passes
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
