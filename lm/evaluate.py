@@ -300,6 +300,19 @@ def _simulate_chunk(load_options: tuple, threads: int, text: str, spans: list[Wo
     return simulate(_worker_side(load_options), text, spans, slots)
 
 
+def check_workers(workers) -> None:
+    """Raise `ValueError` unless `workers` is ``"auto"`` or a positive integer.
+
+    Example:
+        >>> check_workers(0)
+        Traceback (most recent call last):
+        ...
+        ValueError: `workers` has to be a positive integer or 'auto', but is 0
+    """
+    if workers != "auto" and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"`workers` has to be a positive integer or 'auto', but is {workers!r}")
+
+
 def choose_workers(side, workers: int | str = "auto") -> int:
     """Processes for the keystroke simulation: ``"auto"`` is one per CPU core, at most 4 (measured on
     2 cores: two single-threaded processes simulate 1.4x faster than one process with two threads);
@@ -310,8 +323,7 @@ def choose_workers(side, workers: int | str = "auto") -> int:
         >>> choose_workers(BigramSide(BigramModel.from_text("the cat sat.", device="cpu")), "auto")
         1
     """
-    if workers != "auto" and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"`workers` has to be a positive integer or 'auto', but is {workers!r}")
+    check_workers(workers)
     options = getattr(getattr(side, "model", None), "load_options", None)
     if not isinstance(side, TransformerSide) or options is None or torch.device(options["device"]).type != "cpu":
         return 1
@@ -391,7 +403,7 @@ def evaluate(text: str, bigram, transformer, slots: int = 3, max_words: int | No
         raise ValueError("`text` is empty: give some words to evaluate on")
     if isinstance(slots, bool) or not isinstance(slots, int) or not 1 <= slots <= 10:
         raise ValueError(f"`slots` has to be an integer from 1 to 10, but is {slots!r}")
-    choose_workers(None, workers)  # checks the value before any work
+    check_workers(workers)  # before any work
     spans = word_spans(text)[:max_words]
     if not spans:
         raise ValueError("`text` has no words to evaluate on")
