@@ -26,6 +26,7 @@ bench: install
 	$(PY) -m bench.bench_transformer
 	$(PY) -m bench.bench_load
 	$(PY) -m bench.bench_merged_passes
+	$(PY) -m bench.bench_browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

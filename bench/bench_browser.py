@@ -24,7 +24,8 @@ from pathlib import Path
 
 from bench.common import write_report
 from bench.load import free_port
-from bench.typist import STRIPS, event_names, fresh_after_each_key, summary, truth_key, type_and_record, watch_requests
+from bench.typist import (STRIPS, event_names, fresh_after_each_key, split_by_stage, summary, truth_key, type_and_record,
+                          watch_requests)
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "4d1dd32"  # the app before the keystroke-loop work (issue 10)
@@ -33,9 +34,9 @@ PARAGRAPH = ("I hope you're having a wonderful day. The weather is lovely, so we
 IDLE_S = 8  # seconds watched for requests once the strips have settled
 
 
-def serve(tree: Path, port: int) -> subprocess.Popen:
+def serve(tree: Path, port: int, app_args: tuple[str, ...] = ()) -> subprocess.Popen:
     """`app.py` from `tree` on 127.0.0.1:`port`, once it answers (the models loaded)."""
-    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=tree,
+    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *app_args], cwd=tree,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -105,6 +106,7 @@ def measure_page(url: str, key_delay_ms: float) -> dict:
     return {
         "keys": len(keys), "keys_per_s": round((len(keys) - 1) / span, 2),
         **{f"{name}_strip": summary(fresh[name]) for name in STRIPS},
+        "page_split": split_by_stage(recording),
         "requests": requests,
         "key_times_ms": [key["t"] - keys[0]["t"] for key in keys],
         "texts": [key["text"] for key in keys],
@@ -131,9 +133,9 @@ def engine_times(texts: list[str], key_times_ms: list[float]) -> dict:
     return {f"{name}_strip": summary(seconds[name]) for name in STRIPS}
 
 
-def run_tree(tree: Path, key_delay_ms: float) -> dict:
+def run_tree(tree: Path, key_delay_ms: float, app_args: tuple[str, ...] = ()) -> dict:
     port = free_port()
-    app = serve(tree, port)
+    app = serve(tree, port, app_args)
     try:
         return measure_page(f"http://127.0.0.1:{port}/", key_delay_ms)
     finally:
@@ -155,19 +157,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' to skip)")
     parser.add_argument("--keys-per-s", type=float, default=8.0)
+    parser.add_argument("--app-args", default="", help="extra app.py arguments for both runs, e.g. '--no-prefetch'")
     args = parser.parse_args()
     delay = 1000 / args.keys_per_s
-    report = {"paragraph": PARAGRAPH, "keys_per_s_asked": args.keys_per_s}
+    report = {"paragraph": PARAGRAPH, "keys_per_s_asked": args.keys_per_s, "app_args": args.app_args}
     if args.baseline:
         with tempfile.TemporaryDirectory() as folder:
             tree = Path(folder) / "baseline"
             subprocess.run(["git", "worktree", "add", "--detach", str(tree), args.baseline], cwd=ROOT, check=True,
                            capture_output=True)
             try:
-                report["baseline"] = {"revision": args.baseline, **run_tree(tree, delay)}
+                report["baseline"] = {"revision": args.baseline, **run_tree(tree, delay, tuple(args.app_args.split()))}
             finally:
                 subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
-    report["now"] = run_tree(ROOT, delay)
+    report["now"] = run_tree(ROOT, delay, tuple(args.app_args.split()))
     report["engine"] = engine_times(report["now"]["texts"], report["now"]["key_times_ms"])
     if "baseline" in report:
         report["now_vs_baseline"] = ratios(report["now"], report["baseline"])

@@ -8,9 +8,11 @@ the browser tests (tiny models). Two scripts run inside the page:
 - a `MutationObserver` on each strip logs, at every change, the chips' labels and whether the strip
   is marked stale (the `stale` class the page sets while a newer keystroke is on its way).
 
-A keystroke's strip is *fresh* at the first moment, at or after the key, when the strip is not
-marked stale and shows the chips the server gives for that text or for a later one (the truth is
-asked from the API afterwards, so the page's own answers are not trusted).
+A keystroke's strip is *fresh* at the first moment, at or after the key, when the strip shows the
+chips the server gives for that text or for a later one (the truth is asked from the API afterwards,
+so the page's own answers are not trusted). The page's strip requests (`fetch` calls to
+`/suggest_<strip>`, as demo/keyboard.js sends them) are logged too, so the time can be split into
+waiting before a request leaves and its round trip.
 """
 
 from __future__ import annotations
@@ -39,6 +41,19 @@ RECORDER = """
                               attributeFilter: ['class']});
     }
   }
+  log.requests = [];  // the page's strip requests (fetched by demo/keyboard.js): when sent and answered
+  if (!window.__typistFetch) {
+    const realFetch = window.__typistFetch = window.fetch;
+    window.fetch = async (url, options) => {
+      const strip = String(url).match(/suggest_(bigram|transformer)/);
+      if (!strip || !window.__typist) return realFetch(url, options);
+      const entry = {name: strip[1], sent: performance.now()};
+      window.__typist.requests.push(entry);
+      const response = await realFetch(url, options);
+      entry.answered = performance.now();
+      return response;
+    };
+  }
   window.__typist = log;
 }
 """
@@ -66,9 +81,25 @@ def fresh_after_each_key(keys: list[dict], states: list[dict], truths: dict[str,
         wanted = {truths[later["text"]] for later in keys[i:]}
         shown_before = [s for s in states if s["t"] <= key["t"]]
         candidates = ([{**shown_before[-1], "t": key["t"]}] if shown_before else []) + [s for s in states if s["t"] > key["t"]]
-        fresh = next((s["t"] for s in candidates if not s["stale"] and chip_key(s["labels"]) in wanted), None)
+        fresh = next((s["t"] for s in candidates if chip_key(s["labels"]) in wanted), None)
         latencies.append(None if fresh is None else fresh - key["t"])
     return latencies
+
+
+def split_by_stage(recording: dict) -> dict:
+    """Where the page's time goes, per strip: from the key to the request leaving the page (waiting for the
+    strip's previous request), and the request's round trip (the server's work and the network)."""
+    keys, split = recording["keys"], {}
+    for name in STRIPS:
+        waited, round_trip = [], []
+        for request in (r for r in recording.get("requests", []) if r["name"] == name and "answered" in r):
+            key = [k["t"] for k in keys if k["t"] <= request["sent"]]
+            if key:
+                waited.append(request["sent"] - key[-1])
+            round_trip.append(request["answered"] - request["sent"])
+        if round_trip:
+            split[name] = {"key_to_request_sent": summary(waited), "request_round_trip": summary(round_trip)}
+    return split
 
 
 def summary(ms: list[float | None]) -> dict:
@@ -95,20 +126,23 @@ def event_names(page) -> dict[int, str]:
 
 
 def watch_requests(page, names: dict[int, str]) -> list[dict]:
-    """Log every event request the page sends: when (`time.perf_counter()`) and the event's name."""
+    """Log every event request the page sends: when (`time.perf_counter()`) and the event's name (from
+    the URL for `gradio_api/run/<api name>`, else from the body's `fn_index`)."""
     import json
     import time
 
     sent = []
 
     def on_request(request):
-        if request.method != "POST" or not any(part in request.url for part in ("/queue/join", "/run/predict")):
+        if request.method != "POST" or not any(part in request.url for part in ("/queue/join", "/gradio_api/run/")):
             return
-        try:
-            body = json.loads(request.post_data or "{}")
-        except ValueError:
-            body = {}
-        sent.append({"at": time.perf_counter(), "name": names.get(body.get("fn_index"), "?")})
+        name = request.url.split("/gradio_api/run/")[-1].split("?")[0] if "/gradio_api/run/" in request.url else None
+        if name in (None, "predict"):
+            try:
+                name = names.get(json.loads(request.post_data or "{}").get("fn_index"), "?")
+            except ValueError:
+                name = "?"
+        sent.append({"at": time.perf_counter(), "name": name})
 
     page.on("request", on_request)
     return sent

@@ -3,18 +3,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
+from dataclasses import asdict
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no phoning home
 
+import anyio  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from demo import views  # noqa: E402
 from lm.corpus import held_out_text  # noqa: E402
 from lm.evaluate import evaluate  # noqa: E402
-from lm.keyboard import MODELS, MODES, SLOTS, Keyboard, Settings, clean_text, generate_bigram, insert_word, join_word  # noqa: E402
+from lm.keyboard import MODELS, MODES, SLOTS, Keyboard, Settings, clean_text, generate_bigram, join_word  # noqa: E402
 from lm.tokenize import split_partial_word  # noqa: E402
 from lm.transformer import SearchBudget  # noqa: E402
 
@@ -24,13 +28,20 @@ CHART_BUDGET = SearchBudget(k=views.CHART_WORDS, batch_size=16, fanout=16, max_s
 CSS = """
 .strip { gap: 6px !important; flex-wrap: nowrap !important; }
 .strip > * { min-width: 0 !important; flex: 1 1 0 !important; }
-.chip { white-space: pre-line; line-height: 1.15; min-height: 3.2em; border-radius: 999px !important; }
-.chip.centre { font-weight: 700; }
+.chip { white-space: pre-line; line-height: 1.15; min-height: 3.2em; border-radius: 999px !important;
+        transition: opacity 0.08s; }
+.chip.centre { font-weight: 700; order: 1; }  /* chip 0, first in the page's order, sits in the centre */
+.chip.left { order: 0; }
+.chip.right { order: 2; }
+.strip.stale .chip { opacity: 0.45; }  /* waiting for the answer to a newer keystroke */
 .joint-table table { border-collapse: collapse; font-size: 0.85em; }
 .joint-table th, .joint-table td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
 .joint-table td.marginal { background: #eef; }
 #keyboard-input textarea { font-size: 1.15em; }
 """
+KEYBOARD_JS = (Path(__file__).parent / "keyboard.js").read_text(encoding="utf-8")
+BEFORE_CARET = "(text, ...rest) => [window.nextword ? window.nextword.beforeCaret() : text, ...rest]"
+CHIP_PLACES = ("centre", "left", "right")  # where chips 0, 1, 2 sit in a strip (the most likely in the centre)
 SEED_PAIRS = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")]
 
 
@@ -59,12 +70,42 @@ def safely(*fallback):
     return wrap
 
 
+def in_a_thread(handler, limit: int, waiting_at_most: int, busy: tuple):
+    """`handler` as a coroutine that runs it in a worker thread, at most `limit` calls at once across users.
+
+    For events that skip Gradio's queue (one HTTP call, no event stream): calls beyond `limit` wait here,
+    on the event loop, holding no thread, so they never starve other events of threads. Past
+    `waiting_at_most` waiting calls, a caller gets `busy` (the outputs saying so) at once.
+    """
+    slots, waiting = asyncio.Semaphore(limit), 0
+
+    @functools.wraps(handler)
+    async def run(*args):
+        nonlocal waiting
+        if waiting >= waiting_at_most:
+            return busy
+        waiting += 1
+        try:
+            await slots.acquire()
+        finally:
+            waiting -= 1
+        try:
+            return await anyio.to_thread.run_sync(handler, *args)
+        finally:
+            slots.release()
+
+    return run
+
+
 KEEP = object()  # "leave this output as it is" in a fallback
 RANDOM_SEED = -1  # the seed box's value for "a fresh random draw each time"
 QUEUE_SIZE = 512  # requests waiting in the queue at most (a class of 50 typing at once fits)
 KEYSTROKE_CONCURRENCY = 4  # transformer keystrokes served at once, across users (see the events below)
-BIGRAM_CONCURRENCY = 16  # bigram keystrokes served at once: table lookups of microseconds
+BUSY = "⚠️ the app is busy: too many keystrokes are waiting; the chips will catch up"
 MAX_COMPARE_WORDS = 500  # words one Compare run may evaluate in the app (the command line has no limit)
+
+
+SLIDER_RANGES = {"temperature": (0, 2), "top_k": (0, 50), "top_p": (0.05, 1)}  # values outside are clamped
 
 
 def _seed(seed):
@@ -73,6 +114,35 @@ def _seed(seed):
 
 def _settings(mode, temperature, top_k, top_p, seed) -> Settings:
     return Settings(mode or MODES[0], temperature, top_k, top_p, _seed(seed))
+
+
+def _clamped(name: str, value):
+    """`value` within its slider's range, and a message if it had to be moved there."""
+    low, high = SLIDER_RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or low <= value <= high:
+        return value, None
+    inside = min(max(value, low), high)
+    return inside, f"`{name}` {value:g} is outside {low:g} to {high:g}; {inside:g} is used"
+
+
+def read_settings(mode, temperature, top_k, top_p, seed, last_good: Settings | None) -> tuple[Settings, list[str]]:
+    """The chips' settings from the controls' raw values: a value outside its slider is clamped, an invalid
+    one leaves `last_good`'s in place; a setting the mode does not use is ignored. Returns the settings
+    and a message per value that was clamped or left out.
+
+    Example:
+        >>> read_settings("sampled", 1.0, 500, 1.0, -5, Settings(seed=7))
+        (Settings(mode='sampled', temperature=1.0, top_k=50, top_p=1.0, seed=7), ['`top_k` 500 is outside 0 to 50; 50 is used', '`seed` has to be a non-negative integer or empty, but is -5'])
+        >>> read_settings("most likely", 1.0, 500, 1.0, -5, None)[1]
+        []
+    """
+    raw = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
+    clamped = {name: _clamped(name, value) for name, value in raw.items()}
+    settings, invalid = (last_good or Settings()).updated(mode=mode or MODES[0], seed=_seed(seed),
+                                                          **{name: value for name, (value, _) in clamped.items()})
+    if settings.mode != "sampled":
+        return settings, []
+    return settings, [note for _, note in clamped.values() if note] + invalid
 
 
 def _chip_updates(chips: list[dict]) -> list:
@@ -99,12 +169,22 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         chips = {key: suggestions[key] for key in ("bigram", "transformer", "prefix")}  # prefix: which word they complete
         return (*_chip_updates(chips["bigram"]), *_chip_updates(chips["transformer"]), chips, suggestions["message"])
 
-    def suggest_strip(name, text, mode, temperature, top_k, top_p, seed):
-        """One strip's chips. The page fills its two strips in separate events, so the bigram's never waits
-        for the transformer; notes about the text come with the bigram's (once)."""
-        suggestions = keyboard.suggest(text, _settings(mode, temperature, top_k, top_p, seed), models=(name,))
-        strip = {"chips": suggestions[name], "prefix": suggestions["prefix"]}  # prefix: which word they complete
-        return (*_chip_updates(strip["chips"]), strip, suggestions["message"] if name == "bigram" else "")
+    def suggest_strip(name, text, mode, temperature, top_k, top_p, seed, ticket=None):
+        """One strip's chips for `text` (the page sends the text before the caret). The page fills its two
+        strips in separate events, so the bigram's never waits for the transformer; notes about the text
+        come with the bigram's (once). The page sends the settings `check_settings` last found good; a bad
+        one from an API caller is clamped or ignored. `ticket` is echoed: the page's name for this request."""
+        settings, _ = read_settings(mode, temperature, top_k, top_p, seed, None)
+        suggestions = keyboard.suggest(text, settings, models=(name,))
+        chips = suggestions[name]
+        strip = {"ticket": ticket, "prefix": suggestions["prefix"], "chips": chips, "labels": views.chip_labels(chips)}
+        return strip, suggestions["message"] if name == "bigram" else ""
+
+    def check_settings(mode, temperature, top_k, top_p, seed, last_good):
+        """The settings the strips use from now on (kept, and sent to the page), and one message naming
+        what was wrong (or "")."""
+        settings, problems = read_settings(mode, temperature, top_k, top_p, seed, last_good)
+        return settings, asdict(settings), ("⚠️ " + "; ".join(problems)) if problems else ""
 
     def distributions(text, temperature, top_k, top_p):
         context, prefix = split_partial_word(clean_text(text)[0])
@@ -114,12 +194,6 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         for name in ("bigram", "transformer"):
             frames += [views.bar_frame(shown[name]), views.warped_bar_frame(shown[name], temperature, top_k, top_p)]
         return (*frames, "")
-
-    def insert(index, text, strip):
-        options = (strip or {}).get("chips", [])
-        if index >= len(options):
-            return text, ""
-        return insert_word(text, options[index]["word"]), ""
 
     def sample_next(model, text, temperature, top_k, top_p, seed, generated):
         settings = _settings(MODES[1], temperature, top_k, top_p, seed)
@@ -145,42 +219,53 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         with gr.Tab("Keyboard"):
             text = gr.Textbox(label="Type here", lines=3, elem_id="keyboard-input", autofocus=True,
                               placeholder="I hope you're having a ")
-            strips = {}
+            gr.Markdown("Click a chip to insert its word at the caret, or press **Tab** for the transformer's "
+                        "centre word (the bigram's when the transformer has none). Dimmed chips are waiting "
+                        "for your latest keystroke.", elem_id="keyboard-help")
+            strips, api_only = {}, {}
             for name, title in (("bigram", "Bigram p(x | z)"), ("transformer", "Transformer p(w | context)")):
                 gr.Markdown(f"**{title}**")
                 with gr.Row(elem_classes="strip"):
-                    buttons = {}
-                    for index in views.DISPLAY_ORDER:
-                        classes = ["chip", "centre"] if index == 0 else ["chip"]
-                        label = views.chip_labels(initial[name])[index]
-                        buttons[index] = gr.Button(label or " ", elem_id=f"{name}-{index}", elem_classes=classes,
-                                                   interactive=bool(label), min_width=0)
-                strips[name] = [buttons[i] for i in range(SLOTS)]
-            message = gr.Markdown(elem_id="keyboard-message")
-            transformer_message = gr.Markdown(elem_id="transformer-message")
-            strip_chips = {name: gr.JSON({"chips": initial[name], "prefix": ""}, visible=False, label=f"{name} chips")
+                    labels = views.chip_labels(initial[name])
+                    strips[name] = [  # chip 0 first in the page (Tab reaches it first); CSS puts it in the centre
+                        gr.Button(label or " ", elem_id=f"{name}-{index}", elem_classes=["chip", CHIP_PLACES[index]],
+                                  interactive=bool(label), min_width=0)
+                        for index, label in enumerate(labels)
+                    ]
+                api_only[name] = gr.Button(visible=False)  # the /suggest_<strip> API; the page fetches it itself
+            notes = {name: gr.HTML("<p class='note'></p>", elem_id=f"{element}-message")  # written by keyboard.js
+                     for name, element in (("bigram", "keyboard"), ("transformer", "transformer"))}
+            message = gr.Textbox(visible=False, label="message")  # the strips' notes, for API users
+            strip_chips = {name: gr.JSON({"ticket": 0, "prefix": "", "chips": initial[name],
+                                          "labels": views.chip_labels(initial[name])}, visible=False, label=f"{name} chips")
                            for name in MODELS}
+            ticket = gr.Number(value=None, visible=False, label="ticket")  # the page's name for a strip request
+            settings_json = gr.JSON(asdict(Settings()), visible=False, label="settings")  # what keyboard.js sends
             chips = gr.JSON({"bigram": initial["bigram"], "transformer": initial["transformer"]}, visible=False, label="suggestions")
             both_strips = gr.Button(visible=False)  # the /suggest API: both strips in one call
+            good_settings = gr.State(Settings())  # the last settings without a mistake: the strips fall back on them
             with gr.Row():
                 mode = gr.Radio(list(MODES), value=MODES[0], label="Chips show")
-                temperature = gr.Slider(0, 2, value=1.0, step=0.05, label="Temperature (0 = greedy)")
-                top_k = gr.Slider(0, 50, value=0, step=1, label="Top-k (0 = off)")
-                top_p = gr.Slider(0.05, 1, value=1.0, step=0.05, label="Top-p (1 = off)")
+                temperature = gr.Slider(*SLIDER_RANGES["temperature"], value=1.0, step=0.05, label="Temperature (0 = greedy)")
+                top_k = gr.Slider(*SLIDER_RANGES["top_k"], value=0, step=1, label="Top-k (0 = off)")
+                top_p = gr.Slider(*SLIDER_RANGES["top_p"], value=1.0, step=0.05, label="Top-p (1 = off)")
                 seed = gr.Number(value=RANDOM_SEED, precision=0, label=f"Seed ({RANDOM_SEED} = random)")
+            settings_message = gr.Markdown(elem_id="settings-message")
             with gr.Row():
                 n_words = gr.Slider(1, 50, value=10, step=1, label="Words to generate")
                 buttons_row = {}
                 for name in ("bigram", "transformer"):
                     buttons_row[name] = (gr.Button(f"Sample next word ({name})"), gr.Button(f"Generate N words ({name})"))
             generated = gr.Textbox(label="Sampled text (x ~ p(x | context), one draw at a time)", lines=3, interactive=False)
-            with gr.Accordion("p(next word | context): raw and after temperature / top-k / top-p", open=True):
+            generate_message = gr.Markdown(elem_id="generate-message")
+            with gr.Accordion("p(next word | context): raw and after temperature / top-k / top-p", open=False,
+                              elem_id="charts") as charts:
                 with gr.Row():
                     plots = [
                         gr.BarPlot(x="word", y="p", title=title, sort="-y", height=260, y_lim=[0, None], min_width=240)
                         for title in ("Bigram: raw", "Bigram: warped", "Transformer: raw", "Transformer: warped")
                     ]
-                refresh = gr.Button("Refresh the charts")
+                refresh = gr.Button("Refresh the charts", elem_id="refresh-charts")
                 chart_message = gr.Markdown(elem_id="chart-message")  # its own: a chart must not clear a chip's message
 
         with gr.Tab("Tables (Bayes)"):
@@ -254,39 +339,37 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         suggest_safely = safely(*[KEEP] * (2 * SLOTS + 1))(suggest)
         chart_inputs = [text, temperature, top_k, top_p]
         charts_safely = safely(*[KEEP] * 4)(distributions)
-        # Each strip is its own event, so the bigram's chips never queue behind the transformer's forward
-        # passes: with a class of 50 typing at once, the bigram strip stays instant while the transformer
-        # strip catches up. Transformer keystrokes from many users may run together
-        # (KEYSTROKE_CONCURRENCY): tokenizing and Gradio's own work overlap, while the forward passes go
-        # one at a time under the ContextStates lock. Within one browser, "always_last" drops stale
-        # keystrokes. `change`, not `input`: Gradio 6's textbox sends `input` for key presses only, so a
-        # paste (or a chip's insertion) would otherwise keep the old suggestions.
-        for name, limit in (("bigram", BIGRAM_CONCURRENCY), ("transformer", KEYSTROKE_CONCURRENCY)):
-            strip_safely = safely(*[KEEP] * (SLOTS + 1))(functools.partial(suggest_strip, name))
-            strip_outputs = [*strips[name], strip_chips[name], message if name == "bigram" else transformer_message]
-            for trigger in (text, *settings):
-                trigger.change(strip_safely, [text, *settings], strip_outputs, trigger_mode="always_last",
-                               show_progress="hidden", concurrency_limit=limit, concurrency_id=f"{name}-strip",
-                               **({"api_name": f"suggest_{name}"} if trigger is text else {"api_visibility": "private"}))
+        # The keystroke loop runs in the page (demo/keyboard.js): it fetches these two endpoints itself, one
+        # request in flight per strip, and draws the chips. Both skip Gradio's queue (queue=False: one HTTP
+        # call, no event stream); the transformer's searches run KEYSTROKE_CONCURRENCY at once
+        # (`in_a_thread`), the bigram's table look-ups take microseconds. `preprocess=False`: raw settings
+        # reach `read_settings`, which clamps or ignores a bad one instead of failing.
+        for name in MODELS:
+            strip_safely = safely(KEEP)(functools.partial(suggest_strip, name))
+            if name == "transformer":
+                strip_safely = in_a_thread(strip_safely, KEYSTROKE_CONCURRENCY, QUEUE_SIZE, (gr.update(), BUSY))
+            api_only[name].click(strip_safely, [text, *settings, ticket], [strip_chips[name], message],
+                                 api_name=f"suggest_{name}", preprocess=False, queue=False)
         both_strips.click(suggest_safely, [text, *settings], chip_outputs, api_name="suggest",
                           concurrency_limit=KEYSTROKE_CONCURRENCY, concurrency_id="transformer-strip")
-        text.change(charts_safely, chart_inputs, [*plots, chart_message], trigger_mode="always_last", api_name="distributions",
-                    show_progress="hidden")
-        for control in (temperature, top_k, top_p):
-            control.change(charts_safely, chart_inputs, [*plots, chart_message], trigger_mode="always_last", api_visibility="private")
-        refresh.click(charts_safely, chart_inputs, [*plots, chart_message], api_name="refresh_charts")
+        gr.on([control.change for control in settings], check_settings, [*settings, good_settings],
+              [good_settings, settings_json, settings_message], preprocess=False, queue=False,
+              trigger_mode="always_last", show_progress="hidden", api_visibility="private",
+              ).then(None, settings_json, js="(checked) => { window.nextword && window.nextword.use(checked); }")
+        # The charts cost a second, bigger search: they are computed when their panel opens, on request,
+        # and while it is open once typing pauses (keyboard.js clicks the refresh button), never per key.
+        charts.expand(charts_safely, chart_inputs, [*plots, chart_message], js=BEFORE_CARET, show_progress="hidden",
+                      api_name="charts_opened", api_visibility="private")
+        refresh.click(charts_safely, chart_inputs, [*plots, chart_message], js=BEFORE_CARET, api_name="distributions",
+                      trigger_mode="always_last", show_progress="hidden")
+        demo.load(None, [strip_chips["bigram"], strip_chips["transformer"], settings_json], js=KEYBOARD_JS)
         for name in MODELS:
-            for index, button in enumerate(strips[name]):
-                button.click(  # the new text's suggestions come from text.change
-                    safely(KEEP)(functools.partial(insert, index)), [text, strip_chips[name]], [text, message],
-                    api_name=f"insert_{name}_{index}",
-                )
             sample_button, generate_button = buttons_row[name]
             sample_button.click(safely(KEEP)(functools.partial(sample_next, name)),
-                                [text, temperature, top_k, top_p, seed, generated], [generated, message],
+                                [text, temperature, top_k, top_p, seed, generated], [generated, generate_message],
                                 api_name=f"sample_{name}")
             generate_button.click(safely(KEEP)(functools.partial(generate, name)),
-                                  [text, n_words, temperature, top_k, top_p, seed, generated], [generated, message],
+                                  [text, n_words, temperature, top_k, top_p, seed, generated], [generated, generate_message],
                                   api_name=f"generate_{name}")
 
         def table(size):

@@ -21,7 +21,6 @@ CHART_WORDS = 10  # bars per chart
 MAX_MARBLES = 1_000_000  # samples one "drop marbles" click may draw
 MAX_PAIRS = 20_000  # pairs one two-step generation may draw
 DISAGREEMENTS_SHOWN = 10  # rows in the Compare tab's "where they disagree most"
-DISPLAY_ORDER = (1, 0, 2)  # chip 0 (the most likely) sits in the centre of the strip, as on Gboard
 
 
 def chip_labels(chips: list[dict]) -> list[str]:

@@ -13,13 +13,15 @@ Example:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lm.distribution import Distribution
 from lm.sampling import check_temperature, check_top_k, check_top_p, is_whole_number
 from lm.tokenize import BOS, EOS, split_partial_word, stable_tail
+from lm.word_search import KEYBOARD
 
 MODES = ("most likely", "sampled")
 MODELS = ("bigram", "transformer")  # the two suggestion strips
@@ -29,6 +31,7 @@ CONTEXT_CUT_BLOCK = 1_000  # the cut moves a block at a time, so the models' cac
 SAMPLED_DRAWS = 64  # draws taken to fill the chips in "sampled" mode (first distinct words win)
 MAX_GENERATED_WORDS = 200  # words one "generate" click may add
 _MARKERS = {BOS, EOS}
+_SENTENCE_START_RE = re.compile(r"(?:\A|[.!?][\"'”’)\]]*)\s*\Z")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,31 @@ class Settings:
             raise ValueError(f"`seed` has to be a non-negative integer or empty, but is {self.seed!r}")
         if self.seed is not None:
             object.__setattr__(self, "seed", int(self.seed))
+
+    def updated(self, **changes) -> tuple["Settings", list[str]]:
+        """A copy with every valid change applied, and a message for each invalid one (left as it was).
+
+        In "most likely" mode the sampling settings do not apply: they are not checked, and kept.
+
+        Example:
+            >>> Settings(mode="sampled", seed=3).updated(seed=-5, top_k=10)
+            (Settings(mode='sampled', temperature=1.0, top_k=10, top_p=1.0, seed=3), ['`seed` has to be a non-negative integer or empty, but is -5'])
+            >>> Settings().updated(seed=-5)
+            (Settings(mode='most likely', temperature=1.0, top_k=0, top_p=1.0, seed=None), [])
+        """
+        valid, problems = {}, []
+        mode = changes.pop("mode", self.mode)
+        try:
+            valid["mode"] = replace(self, mode=mode).mode
+        except ValueError as error:
+            problems.append(str(error))
+        if valid.get("mode", self.mode) == "sampled":
+            for name, value in changes.items():
+                try:
+                    valid[name] = getattr(replace(self, **{name: value}), name)
+                except (ValueError, TypeError) as error:
+                    problems.append(str(error))
+        return replace(self, **valid), problems
 
 
 def clean_text(text: str) -> tuple[str, str]:
@@ -76,25 +104,51 @@ def clean_text(text: str) -> tuple[str, str]:
     return text, "; ".join(notes)
 
 
-def insert_word(text: str, word: str) -> str:
-    """`text` with the word being typed completed to `word` (or `word` appended), then a space.
+def at_sentence_start(context: str) -> bool:
+    """Whether the next word starts a sentence: nothing before it, or a ``.``, ``!`` or ``?`` (then
+    perhaps closing quotes or brackets) and spaces.
 
-    The case of the first letter typed is kept, as a phone keyboard does.
+    Example:
+        >>> at_sentence_start(""), at_sentence_start("Hi! "), at_sentence_start('He said "no." '), at_sentence_start("Hi, ")
+        (True, True, True, False)
+    """
+    return bool(_SENTENCE_START_RE.search(context))
+
+
+def cased(word: str, context: str, prefix: str) -> str:
+    """`word` as a phone keyboard writes it: capitalised when the first letter typed is a capital, or,
+    with nothing typed yet, at a sentence start; otherwise as the model spells it.
+
+    Example:
+        >>> cased("hope", "I ", "Ho"), cased("the", "Hi. ", ""), cased("the", "Hi, ", ""), cased("iPhone", "", "i")
+        ('Hope', 'The', 'the', 'iPhone')
+    """
+    if prefix[:1].isupper() or (not prefix and at_sentence_start(context)):
+        return word[:1].upper() + word[1:]
+    return word
+
+
+def insert_word(text: str, word: str) -> str:
+    """`text` with the word being typed completed to `word` (or `word` appended), then a space,
+    cased as `cased` says.
 
     Example:
         >>> insert_word("I hope you're hav", "having"), insert_word("Hello,", "world"), insert_word("Ho", "hope")
         ("I hope you're having ", 'Hello, world ', 'Hope ')
     """
     context, partial = split_partial_word(text)
-    if partial[:1].isupper():
-        word = word[:1].upper() + word[1:]
+    word = cased(word, context, partial)
     if not partial and context and not context[-1].isspace():
         context += " "
     return f"{context}{word} "
 
 
-def _as_chips(pairs) -> list[dict]:
-    return [{"word": word, "p": float(p)} for word, p in pairs]
+def _as_chips(pairs, context: str, prefix: str) -> list[dict]:
+    """Chips as the strip shows them: each word cased (`cased`), a word shown once (the likelier)."""
+    chips = {}
+    for word, p in pairs:
+        chips.setdefault(cased(word, context, prefix), float(p))
+    return [{"word": word, "p": p} for word, p in chips.items()]
 
 
 def _drawn(distribution: Distribution, settings: Settings) -> list[tuple[str, float]]:
@@ -127,10 +181,10 @@ class Keyboard:
         return [(word, p) for word, p in ranked if word not in _MARKERS][:SLOTS]
 
     def _transformer_chips(self, context: str, prefix: str, settings: Settings) -> list[tuple[str, float]]:
-        if settings.mode == "sampled":
-            return _drawn(self.transformer_distribution(context, prefix), settings)
         foreground = self.prefetcher.foreground(context, prefix) if self.prefetcher else nullcontext()
         with foreground:
+            if settings.mode == "sampled":  # drawn from the words the keyboard's own search enumerates
+                return _drawn(self.transformer.next_word_distribution(context, prefix, KEYBOARD), settings)
             return self.transformer.top_next_words(context, SLOTS, prefix)
 
     def suggest(self, text: str, settings: Settings = Settings(), models: tuple[str, ...] = MODELS) -> dict:
@@ -154,9 +208,9 @@ class Keyboard:
         context, prefix = split_partial_word(readable)
         result = {"bigram": [], "transformer": []}
         if "bigram" in models:
-            result["bigram"] = _as_chips(self._bigram_chips(context, prefix, settings))
+            result["bigram"] = _as_chips(self._bigram_chips(context, prefix, settings), context, prefix)
         if "transformer" in models and self.transformer is not None:
-            result["transformer"] = _as_chips(self._transformer_chips(context, prefix, settings))
+            result["transformer"] = _as_chips(self._transformer_chips(context, prefix, settings), context, prefix)
         if prefix and not (result["bigram"] or result["transformer"]):
             asked = "either model" if len(models) > 1 else {"bigram": "the bigram model", "transformer": "the transformer"}[models[0]]
             message = "; ".join(filter(None, [message, f"no word starting with {prefix!r} is known to {asked}"]))

@@ -12,7 +12,10 @@ and a typist pauses 100-300 ms between keys. After each keystroke's search (run 
 
 A keystroke's own search runs inside `foreground`, which stops the background work at its next
 pass and keeps it paused until the search is done, so a keystroke waits for at most one background
-pass. Prefetching only fills caches: what a search returns is the same with or without it.
+pass. The background starts only once typing has paused for `pause` seconds: during a burst of keys
+its passes would only compete for the CPU with the keystrokes' own searches (and, on a laptop, with
+the browser drawing the chips). Prefetching only fills caches: what a search returns is the same with
+or without it.
 
 Example:
     >>> from lm import TransformerModel
@@ -32,6 +35,7 @@ from contextlib import contextmanager
 from lm.word_search import SearchBudget
 
 WIDEN = SearchBudget(k=32, batch_size=4, fanout=32, max_steps=3, min_prob=1e-4)  # more paths for this word
+PAUSE = 0.2  # seconds without a keystroke before the background starts (8 keys/s leaves 0.125 s between keys)
 NEXT_WORD = SearchBudget(k=3, batch_size=8, fanout=8, max_steps=1, min_prob=1e-3)  # the next word's first tokens
 
 
@@ -42,8 +46,8 @@ class _Superseded(Exception):
 class Prefetcher:
     """A background thread that warms a `TransformerModel`'s caches for the next keystroke."""
 
-    def __init__(self, model):
-        self.model = model
+    def __init__(self, model, pause: float = PAUSE):
+        self.model, self.pause = model, pause
         self._hint: tuple[str, str] | None = None
         self._generation = 0
         self._changed = threading.Condition()
@@ -101,6 +105,8 @@ class Prefetcher:
     def _run(self) -> None:
         while True:
             hint, generation = self._next_hint()
+            with self._changed:  # wait for a pause in the typing; a new keystroke supersedes this hint
+                self._changed.wait_for(lambda: self._stopped or generation != self._generation, timeout=self.pause)
             if self._stopped:
                 return
             try:

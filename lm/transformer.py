@@ -20,9 +20,8 @@ from lm.distribution import Distribution
 from lm.loading import load_causal_lm
 from lm.token_text import TokenText
 from lm.tokenize import stable_tail
-from lm.word_search import SearchBudget, WordSearchResult, search_words
+from lm.word_search import KEYBOARD, SearchBudget, WordSearchResult, search_words
 
-KEYBOARD = SearchBudget(k=3, batch_size=8, fanout=8, max_steps=4, min_prob=1e-3)  # three chips, while typing
 FULL = SearchBudget(k=10, batch_size=32, fanout=32, max_steps=8, min_prob=1e-4)  # charts, sampling, evaluation
 MAX_CONTEXT_TOKENS = 256  # tokens of context the keyboard reads (each row of a batch copies their KV cache)
 

@@ -51,6 +51,9 @@ class _Partial:
     text: str = field(compare=False)  # what the path spells, separator included
 
 
+KEYBOARD = SearchBudget(k=3, batch_size=8, fanout=8, max_steps=4, min_prob=1e-3)  # three chips, while typing
+
+
 @dataclass
 class WordSearchResult:
     """Words with p(w | c) (or p(w | c, prefix)), and how the search went."""

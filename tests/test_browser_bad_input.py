@@ -100,15 +100,18 @@ def test_an_impossible_seed_is_named_and_the_text_kept(page):
 
     box = page.locator("#keyboard-input textarea")
     box.fill("the c")
+    page.get_by_role("radio", name="sampled").check()  # the mode that uses a seed
     seed = page.get_by_label("Seed (-1 = random)")
     seed.fill("-7")
     seed.press("Enter")
     box.press("End")
     box.press_sequentially("a")
-    expect(page.locator("#keyboard-message")).to_contain_text(re.compile(r"\bseed has to be"), timeout=20_000)
+    expect(page.locator("#settings-message")).to_contain_text(re.compile(r"\bseed has to be"), timeout=20_000)
     assert box.input_value() == "the ca"
     seed.fill("-1")
     seed.press("Enter")
+    expect(page.locator("#settings-message")).not_to_contain_text("seed", timeout=20_000)
+    page.get_by_role("radio", name="most likely").check()
     still_serving(page)
 
 

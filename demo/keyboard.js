@@ -1,0 +1,167 @@
+// The keystroke loop, in the browser. `demo/ui.py` runs this function once when the page loads, with the
+// two strips' first answers and the settings, and it installs `window.nextword`.
+//
+// - The strips answer the text before the caret. Every edit or caret move that changes that text marks
+//   both strips stale (dimmed) and asks each strip again. A strip keeps at most one request in flight; when
+//   it returns, one more goes for the latest text if the text moved on meanwhile. So the page sends
+//   nothing while the text stays put.
+// - A request is a plain `fetch` of the app's own REST endpoint, `gradio_api/run/suggest_<strip>` (the
+//   `/suggest_bigram` and `/suggest_transformer` API), and the answer is drawn here. Measured in Chromium
+//   on a 2-core laptop, Gradio's event machinery added 35 ms per answer when idle and 65 ms while typing,
+//   on top of a 5-10 ms HTTP call (bench/bench_browser.py): more than the bigram's whole budget.
+// - Each request carries a ticket naming the text it asks about. A strip is un-dimmed only when its answer
+//   is for the text as it is now.
+// - A chip click or Tab inserts the word here, reading the textbox as it is at that moment: the chip's word
+//   completes the letters typed since it was computed only if it still starts with them, so a character
+//   the chip did not account for is never deleted or changed.
+(bigram, transformer, settings) => {
+  const PARTIAL_WORD = /^[\p{L}\p{N}]+(?:'[\p{L}\p{N}]+)*'?$/u;  // lm.tokenize: a word being typed
+  const KEPT_TICKETS = 64;
+  const CHARTS_PAUSE_MS = 500;  // an open chart panel follows the text once typing pauses this long
+  const NOTES = {bigram: "#keyboard-message .note", transformer: "#transformer-message .note"};
+  const box = () => document.querySelector("#keyboard-input textarea");
+  const chips = (name) => [0, 1, 2].map((index) => document.getElementById(`${name}-${index}`));
+  const row = (name) => document.getElementById(`${name}-0`)?.closest(".strip");
+  const endpoint = (name) => new URL(`gradio_api/run/suggest_${name}`, document.baseURI.replace(/[?#].*$/, "")).href;
+
+  const tickets = new Map();  // ticket -> the text before the caret it asked about
+  const shown = {};  // strip -> {ticket, context, prefix, chips}: what the strip draws now
+  const flight = {};  // strip -> {busy, again}: one request at a time, and whether the text moved on since
+  for (const [name, strip] of [["bigram", bigram], ["transformer", transformer]]) {
+    shown[name] = {ticket: 0, context: "", prefix: strip?.prefix || "", chips: strip?.chips || []};
+    flight[name] = {busy: false, again: false};
+  }
+  let current = settings;  // the last good settings (the server checks every change)
+  let asked = null;  // the text the strips were last asked about
+  let lastTicket = 0;
+  let chartsTimer = null;
+
+  function beforeCaret() {
+    const b = box();
+    return b ? b.value.slice(0, b.selectionEnd ?? b.value.length) : "";
+  }
+
+  function chartsOpen() {
+    const button = document.getElementById("refresh-charts");
+    return Boolean(button && button.offsetParent !== null);
+  }
+
+  // Ask both strips (and an open chart panel) about the text before the caret, if it changed.
+  function ask(force = false) {
+    const text = beforeCaret();
+    if (text === asked && !force) return;
+    asked = text;
+    for (const name of Object.keys(shown)) {
+      row(name)?.classList.add("stale");
+      send(name);
+    }
+    clearTimeout(chartsTimer);
+    if (chartsOpen()) {
+      chartsTimer = setTimeout(() => document.getElementById("refresh-charts")?.click(), CHARTS_PAUSE_MS);
+    }
+  }
+
+  // New settings (checked by the server): ask again with them.
+  function use(checked) {
+    current = checked;
+    ask(true);
+  }
+
+  async function send(name) {
+    const strip = flight[name];
+    if (strip.busy) {
+      strip.again = true;
+      return;
+    }
+    strip.busy = true;
+    try {
+      do {
+        strip.again = false;
+        await fetchStrip(name);
+      } while (strip.again);
+    } finally {
+      strip.busy = false;
+    }
+  }
+
+  async function fetchStrip(name) {
+    const text = beforeCaret();
+    const ticket = ++lastTicket;
+    tickets.set(ticket, text);
+    if (tickets.size > KEPT_TICKETS) tickets.delete(tickets.keys().next().value);
+    const data = [text, current.mode, current.temperature, current.top_k, current.top_p, current.seed, ticket, null];
+    try {
+      const response = await fetch(endpoint(name), {
+        method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({data}),
+      });
+      const answer = await response.json();
+      if (!response.ok || !answer.data) throw new Error(answer.error || `HTTP ${response.status}`);
+      show(name, answer.data[0], answer.data[1]);
+    } catch (error) {
+      note(name, `⚠️ no answer from the server (${error.message}); the chips will refresh at the next key`);
+    }
+  }
+
+  function note(name, text) {
+    const element = document.querySelector(NOTES[name]);
+    if (element) element.textContent = text || "";
+  }
+
+  // Draw a strip's answer, if it is newer than what the strip shows.
+  function show(name, strip, message) {
+    const text = tickets.get(strip?.ticket);
+    if (text === undefined || strip.ticket <= shown[name].ticket) return;
+    shown[name] = {ticket: strip.ticket, context: text.slice(0, text.length - strip.prefix.length),
+                   prefix: strip.prefix, chips: strip.chips};
+    chips(name).forEach((chip, index) => {
+      if (!chip) return;
+      chip.textContent = strip.labels[index] || " ";
+      chip.disabled = !strip.labels[index];
+    });
+    note(name, message);
+    row(name)?.classList.toggle("stale", text !== beforeCaret());
+  }
+
+  // The textbox after accepting `word` for a chip computed after `context`: null when the text before the
+  // caret no longer continues that context with letters of the word (then the click does nothing).
+  function completion(value, caret, context, word) {
+    const before = value.slice(0, caret), after = value.slice(caret);
+    if (!before.startsWith(context)) return null;
+    const partial = before.slice(context.length);
+    if (partial && !PARTIAL_WORD.test(partial)) return null;
+    if (!word.toLowerCase().startsWith(partial.toLowerCase())) return null;
+    if (/^\p{Lu}/u.test(partial)) word = word[0].toUpperCase() + word.slice(1);
+    const spaced = !partial && context && !/\s$/.test(context) ? context + " " : context;
+    const inserted = spaced + word + (/^\s/.test(after) ? "" : " ");
+    return {value: inserted + after, caret: inserted.length + (/^\s/.test(after) ? 1 : 0)};
+  }
+
+  // Insert chip `index` of strip `name` at the caret; focus returns to the textbox. True if inserted.
+  function accept(name, index) {
+    const b = box(), chip = shown[name]?.chips[index];
+    if (!b || !chip) return false;
+    const edit = completion(b.value, b.selectionEnd ?? b.value.length, shown[name].context, chip.word);
+    if (!edit) return false;  // the text has moved on: the strip is already being refreshed
+    b.value = edit.value;
+    b.focus();
+    b.setSelectionRange(edit.caret, edit.caret);
+    b.dispatchEvent(new Event("input", {bubbles: true}));  // Gradio reads the value as if typed
+    return true;
+  }
+
+  const isBox = (target) => target instanceof HTMLTextAreaElement && target.closest("#keyboard-input");
+  document.addEventListener("input", (event) => isBox(event.target) && ask());
+  document.addEventListener("selectionchange", () => isBox(document.activeElement) && ask());
+  document.addEventListener("click", (event) => {
+    const chip = event.target.closest?.(".chip");
+    const [, name, index] = chip?.id.match(/^(bigram|transformer)-(\d)$/) || [];
+    if (name && !chip.disabled) accept(name, Number(index));
+  });
+  document.addEventListener("keydown", (event) => {
+    const plainTab = event.key === "Tab" && !event.shiftKey && !event.ctrlKey && !event.altKey && !event.metaKey;
+    if (plainTab && !event.isComposing && isBox(event.target) && (accept("transformer", 0) || accept("bigram", 0))) {
+      event.preventDefault();  // accepted; otherwise Tab moves the focus on, as usual
+    }
+  }, true);
+  window.nextword = {ask, use, show, accept, completion, beforeCaret};
+}
