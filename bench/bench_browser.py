@@ -105,7 +105,9 @@ def measure_page(url: str, key_delay_ms: float) -> dict:
     span = (keys[-1]["t"] - keys[0]["t"]) / 1000
     return {
         "keys": len(keys), "keys_per_s": round((len(keys) - 1) / span, 2),
-        **{f"{name}_strip": summary(fresh[name]) for name in STRIPS},
+        **{f"{name}_strip": {**summary(fresh[name]),
+                             "never_fresh_texts": [k["text"][-30:] for k, ms in zip(keys, fresh[name]) if ms is None]}
+           for name in STRIPS},
         "page_split": split_by_stage(recording),
         "requests": requests,
         "key_times_ms": [key["t"] - keys[0]["t"] for key in keys],

@@ -107,9 +107,11 @@
     if (element) element.textContent = text || "";
   }
 
-  // Draw a strip's answer, if it is newer than what the strip shows.
+  // Draw a strip's answer, if it is newer than what the strip shows. An answer without chips (the server
+  // failed or was busy) only says so in the strip's note.
   function show(name, strip, message) {
-    const text = tickets.get(strip?.ticket);
+    if (strip?.ticket === undefined) return note(name, message);
+    const text = tickets.get(strip.ticket);
     if (text === undefined || strip.ticket <= shown[name].ticket) return;
     shown[name] = {ticket: strip.ticket, context: text.slice(0, text.length - strip.prefix.length),
                    prefix: strip.prefix, chips: strip.chips};

@@ -24,7 +24,8 @@ BOX = "#keyboard-input textarea"
 
 
 class SlowTransformer:
-    """A `TransformerModel` whose word searches take at least `SLOW_SECONDS` (every other call passes through)."""
+    """A `TransformerModel` whose word searches take at least `SLOW_SECONDS` and fail after "explode" (every
+    other call passes through)."""
 
     def __init__(self, model):
         self._model = model
@@ -32,9 +33,11 @@ class SlowTransformer:
     def __getattr__(self, name):
         return getattr(self._model, name)
 
-    def top_next_words(self, *args, **kwargs):
+    def top_next_words(self, context, *args, **kwargs):
         time.sleep(SLOW_SECONDS)
-        return self._model.top_next_words(*args, **kwargs)
+        if "explode" in context:
+            raise RuntimeError("a failure inside the model")
+        return self._model.top_next_words(context, *args, **kwargs)
 
     def next_word_distribution(self, *args, **kwargs):
         time.sleep(SLOW_SECONDS)
@@ -195,6 +198,17 @@ def test_only_the_chips_are_computed_per_keystroke(page):
     wait_settled(page)
     page.wait_for_timeout(1500)
     assert [r["name"] for r in sent].count("distributions") == 1, sent  # once typing paused, not per key
+
+
+def test_a_failing_strip_says_so_and_recovers(page):
+    box = page.locator(BOX)
+    box.fill("the explode ")
+    page.locator("#transformer-message").filter(has_text="something went wrong").wait_for(timeout=20_000)
+    assert box.input_value() == "the explode "
+    box.fill("the c")
+    wait_settled(page)
+    assert page.locator("#transformer-message").inner_text().strip() == ""
+    assert chip_words(page, "bigram")[0] == "cat"
 
 
 # ---- keyboard habits ---------------------------------------------------------------------------------
