@@ -34,6 +34,7 @@ CSS = """
 .chip.left { order: 0; }
 .chip.right { order: 2; }
 .strip.stale .chip { opacity: 0.45; }  /* waiting for the answer to a newer keystroke */
+#keyboard-message:has(.note:empty), #transformer-message:has(.note:empty) { display: none; }
 .joint-table table { border-collapse: collapse; font-size: 0.85em; }
 .joint-table th, .joint-table td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
 .joint-table td.marginal { background: #eef; }
@@ -233,8 +234,8 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                         for index, label in enumerate(labels)
                     ]
                 api_only[name] = gr.Button(visible=False)  # the /suggest_<strip> API; the page fetches it itself
-            notes = {name: gr.HTML("<p class='note'></p>", elem_id=f"{element}-message")  # written by keyboard.js
-                     for name, element in (("bigram", "keyboard"), ("transformer", "transformer"))}
+            for strip_note in ("keyboard-message", "transformer-message"):  # the strips' notes: keyboard.js writes them
+                gr.HTML("<p class='note'></p>", elem_id=strip_note)
             message = gr.Textbox(visible=False, label="message")  # the strips' notes, for API users
             strip_chips = {name: gr.JSON({"ticket": 0, "prefix": "", "chips": initial[name],
                                           "labels": views.chip_labels(initial[name])}, visible=False, label=f"{name} chips")

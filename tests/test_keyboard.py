@@ -115,3 +115,42 @@ def test_one_strip_at_a_time(keyboard):
     for bad in [(), ("trigram",)]:
         with pytest.raises(ValueError, match="`models`"):
             keyboard.suggest("the c", models=bad)
+
+
+def test_sentence_starts_are_capitalised_and_typed_case_followed(keyboard):
+    # "." ends a sentence: after it the bigram's condition is <s>; c(<s>, the) = 3, c(<s>, a) = 1 of 4
+    assert keyboard.suggest("the dog sat. ")["bigram"] == [{"word": "The", "p": 3 / 4}, {"word": "A", "p": 1 / 4}]
+    assert keyboard.suggest("")["bigram"][0]["word"] == "The"
+    assert keyboard.suggest("the dog sat. t")["bigram"][0]["word"] == "the"  # a typed lower-case letter is kept
+    assert keyboard.suggest("the dog sat. T")["bigram"][0]["word"] == "The"
+
+
+class _BudgetSpy:
+    """A stand-in transformer that records the search budget each call asks for."""
+
+    def __init__(self):
+        self.budgets = []
+
+    def next_word_distribution(self, context, prefix="", budget=None):
+        from lm import Distribution
+        import torch
+
+        self.budgets.append(budget)
+        return Distribution(["cat", "dog"], torch.tensor([0.75, 0.25], dtype=torch.float64))
+
+
+def test_sampled_transformer_chips_use_the_keyboard_search(keyboard):
+    from lm.word_search import KEYBOARD
+
+    spy = _BudgetSpy()
+    chips = Keyboard(keyboard.bigram, spy).suggest("the ", Settings(mode="sampled", seed=0), models=("transformer",))
+    assert spy.budgets == [KEYBOARD] and {chip["word"] for chip in chips["transformer"]} <= {"cat", "dog"}
+
+
+def test_updated_settings_keep_the_last_good_value_and_name_the_bad_one():
+    good = Settings(mode="sampled", top_k=5, seed=1)
+    kept, problems = good.updated(seed=-5, top_p=2.0, top_k=7)
+    assert kept == Settings(mode="sampled", top_k=7, seed=1)  # the valid change applied, the bad ones left out
+    assert [problem.split()[0] for problem in problems] == ["`seed`", "`top_p`"]
+    assert Settings().updated(seed=-5, temperature=-1) == (Settings(), [])  # "most likely" uses neither
+    assert good.updated(mode="sampled", seed=9)[0].seed == 9

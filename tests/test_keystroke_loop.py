@@ -17,7 +17,7 @@ import pytest
 
 from lm.keyboard import insert_word
 from lm.tokenize import split_partial_word
-from tests.browser import open_tab
+from tests.browser import SCREENSHOTS, open_tab
 
 SLOW_SECONDS = 0.35  # each transformer strip answer takes at least this long here
 BOX = "#keyboard-input textarea"
@@ -158,6 +158,8 @@ def test_a_stale_strip_is_dimmed_then_shows_the_current_answer(page, slow_app):
     wait_settled(page)
     box.press_sequentially("c", delay=10)
     assert page.locator("#transformer-0").evaluate("(chip) => chip.closest('.strip').classList.contains('stale')")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "stale-transformer-strip.png"))
     wait_settled(page)
     truth = next(o for o in Client(slow_app, verbose=False).predict("the c", api_name="/suggest_transformer")
                  if isinstance(o, dict))

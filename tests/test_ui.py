@@ -7,7 +7,6 @@ Screenshots of every tab at desktop and phone width land in `artifacts/screensho
 import json
 import socket
 import time
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,7 @@ from lm import BigramModel, TransformerModel
 from lm.keyboard import Keyboard
 from lm.prefetch import Prefetcher
 
-from tests.browser import open_tab
-
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+from tests.browser import SCREENSHOTS, open_tab
 
 
 def free_port() -> int:
@@ -48,6 +45,17 @@ def test_suggest_endpoint_returns_both_models(app_url):
     assert chips["transformer"][0]["word"] == "great"
     assert 0 < chips["transformer"][0]["p"] <= 1
     assert len(chips["bigram"]) == 3 and all(0 < chip["p"] <= 1 for chip in chips["bigram"])
+
+
+def test_strip_and_chart_endpoints_stay_for_api_users(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    for name in ("bigram", "transformer"):
+        strip = client.predict("I hope you're having a ", api_name=f"/suggest_{name}")[0]
+        assert strip["prefix"] == "" and len(strip["chips"]) == 3 and len(strip["labels"]) == 3
+    charts = client.predict("I hope you're having a ", 1.0, 0, 1.0, api_name="/distributions")
+    assert len(charts) == 5 and charts[-1] == "" and "great" in str(charts[2])  # the transformer's raw bars
 
 
 @pytest.mark.parametrize("text", ["", "🙂" * 50, "\x00\x01\x02", "a" * 200_000, "?!?"])
