@@ -7,7 +7,7 @@
 //   nothing while the text stays put.
 // - A request is a plain `fetch` of the app's own REST endpoint, `gradio_api/run/suggest_<strip>` (the
 //   `/suggest_bigram` and `/suggest_transformer` API), and the answer is drawn here. Measured in Chromium
-//   on a 2-core laptop, Gradio's event machinery added 35 ms per answer when idle and 65 ms while typing,
+//   on a 2-core machine, Gradio's event machinery added 35 ms per answer when idle and 65 ms while typing,
 //   on top of a 5-10 ms HTTP call (bench/bench_browser.py): more than the bigram's whole budget.
 // - Each request carries a ticket naming the text it asks about. A strip is un-dimmed only when its answer
 //   is for the text as it is now.
