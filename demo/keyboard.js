@@ -120,6 +120,8 @@
       chip.textContent = strip.labels[index] || " ";
       chip.disabled = !strip.labels[index];
     });
+    const info = document.querySelector(`#${name}-title .info`);
+    if (info) info.textContent = strip.info || "";
     note(name, message);
     row(name)?.classList.toggle("stale", text !== beforeCaret());
   }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import html
 import logging
 import os
 from dataclasses import asdict
@@ -20,11 +21,9 @@ from lm.corpus import held_out_text  # noqa: E402
 from lm.evaluate import evaluate  # noqa: E402
 from lm.keyboard import MODELS, MODES, SLOTS, Keyboard, Settings, clean_text, generate_bigram, join_word  # noqa: E402
 from lm.tokenize import split_partial_word  # noqa: E402
-from lm.transformer import SearchBudget  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-CHART_BUDGET = SearchBudget(k=views.CHART_WORDS, batch_size=16, fanout=16, max_steps=2, min_prob=1e-3)
 CSS = """
 .strip { gap: 6px !important; flex-wrap: nowrap !important; }
 .strip > * { min-width: 0 !important; flex: 1 1 0 !important; }
@@ -39,6 +38,8 @@ CSS = """
 .joint-table th, .joint-table td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
 .joint-table td.marginal { background: #eef; }
 #keyboard-input textarea { font-size: 1.15em; }
+.strip-title { margin: 0; }
+.strip-title .info { font-size: 0.85em; opacity: 0.75; }
 """
 KEYBOARD_JS = (Path(__file__).parent / "keyboard.js").read_text(encoding="utf-8")
 BEFORE_CARET = "(text, ...rest) => [window.nextword ? window.nextword.beforeCaret() : text, ...rest]"
@@ -159,6 +160,13 @@ def _also(bigram, word: str) -> list[str]:
     return [word] if bigram.next_prob(word) > 0 else []
 
 
+def _strip_answer(suggestions: dict, name: str, ticket=None) -> dict:
+    """What the page draws for one strip: its chips, their labels, and the line saying what the numbers are."""
+    chips = suggestions[name]
+    return {"ticket": ticket, "prefix": suggestions["prefix"], "chips": chips, "labels": views.chip_labels(chips),
+            "about": suggestions["about"].get(name), "info": views.strip_info(suggestions["about"].get(name))}
+
+
 def build_demo(keyboard: Keyboard) -> gr.Blocks:
     """The whole app for a `Keyboard` (its bigram model and transformer)."""
     bigram, transformer = keyboard.bigram, keyboard.transformer
@@ -167,7 +175,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
 
     def suggest(text, mode, temperature, top_k, top_p, seed):
         suggestions = keyboard.suggest(text, _settings(mode, temperature, top_k, top_p, seed))
-        chips = {key: suggestions[key] for key in ("bigram", "transformer", "prefix")}  # prefix: which word they complete
+        chips = {key: suggestions[key] for key in ("bigram", "transformer", "prefix", "about")}  # prefix: which word they complete
         return (*_chip_updates(chips["bigram"]), *_chip_updates(chips["transformer"]), chips, suggestions["message"])
 
     def suggest_strip(name, text, mode, temperature, top_k, top_p, seed, ticket=None):
@@ -177,9 +185,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         one from an API caller is clamped or ignored. `ticket` is echoed: the page's name for this request."""
         settings, _ = read_settings(mode, temperature, top_k, top_p, seed, None)
         suggestions = keyboard.suggest(text, settings, models=(name,))
-        chips = suggestions[name]
-        strip = {"ticket": ticket, "prefix": suggestions["prefix"], "chips": chips, "labels": views.chip_labels(chips)}
-        return strip, suggestions["message"] if name == "bigram" else ""
+        return _strip_answer(suggestions, name, ticket), suggestions["message"] if name == "bigram" else ""
 
     def check_settings(mode, temperature, top_k, top_p, seed, last_good):
         """The settings the strips use from now on (kept, and sent to the page), and one message naming
@@ -188,20 +194,22 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         return settings, asdict(settings), ("⚠️ " + "; ".join(problems)) if problems else ""
 
     def distributions(text, temperature, top_k, top_p):
+        """The charts read the very distributions the strips show (`Keyboard.distribution`)."""
         context, prefix = split_partial_word(clean_text(text)[0])
-        shown = {"bigram": keyboard.bigram_distribution(context, prefix)}
-        shown["transformer"] = transformer.next_word_distribution(context, prefix, CHART_BUDGET)
         frames = []
-        for name in ("bigram", "transformer"):
-            frames += [views.bar_frame(shown[name]), views.warped_bar_frame(shown[name], temperature, top_k, top_p)]
+        for name in MODELS:
+            shown = keyboard.distribution(name, context, prefix)
+            frames += [views.bar_frame(shown), views.warped_bar_frame(shown, temperature, top_k, top_p)]
         return (*frames, "")
 
     def sample_next(model, text, temperature, top_k, top_p, seed, generated):
         settings = _settings(MODES[1], temperature, top_k, top_p, seed)
         context, prefix = split_partial_word(clean_text(text)[0])
-        source = keyboard.bigram_distribution if model == "bigram" else keyboard.transformer_distribution
-        word = source(context, prefix).sample(1, settings.temperature, settings.top_k, settings.top_p, settings.seed)
-        return join_word(generated or "", f"[{model}] {word[0]}"), ""
+        word = keyboard.distribution(model, context, prefix).sample_word(settings.temperature, settings.top_k,
+                                                                          settings.top_p, settings.seed)
+        if word is None:
+            raise ValueError("no word could be drawn: every draw fell on words the model could not name")
+        return join_word(generated or "", f"[{model}] {word}"), ""
 
     def generate(model, text, n_words, temperature, top_k, top_p, seed, generated):
         settings = _settings(MODES[1], temperature, top_k, top_p, seed)
@@ -225,7 +233,8 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                         "for your latest keystroke.", elem_id="keyboard-help")
             strips, api_only = {}, {}
             for name, title in (("bigram", "Bigram p(x | z)"), ("transformer", "Transformer p(w | context)")):
-                gr.Markdown(f"**{title}**")
+                gr.HTML(f"<p class='strip-title'><b>{title}</b><br><span class='info'>"
+                        f"{html.escape(views.strip_info(initial['about'].get(name)))}</span></p>", elem_id=f"{name}-title")
                 with gr.Row(elem_classes="strip"):
                     labels = views.chip_labels(initial[name])
                     strips[name] = [  # chip 0 first in the page (Tab reaches it first); CSS puts it in the centre
@@ -237,8 +246,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             for strip_note in ("keyboard-message", "transformer-message"):  # the strips' notes: keyboard.js writes them
                 gr.HTML("<p class='note'></p>", elem_id=strip_note)
             message = gr.Textbox(visible=False, label="message")  # the strips' notes, for API users
-            strip_chips = {name: gr.JSON({"ticket": 0, "prefix": "", "chips": initial[name],
-                                          "labels": views.chip_labels(initial[name])}, visible=False, label=f"{name} chips")
+            strip_chips = {name: gr.JSON(_strip_answer(initial, name, 0), visible=False, label=f"{name} chips")
                            for name in MODELS}
             ticket = gr.Number(value=None, visible=False, label="ticket")  # the page's name for a strip request
             settings_json = gr.JSON(asdict(Settings()), visible=False, label="settings")  # what keyboard.js sends
@@ -377,7 +385,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             return views.joint_table_html(bigram.joint_table(top=int(size))), ""
 
         def slices(prev, next):
-            return (views.bar_frame(bigram.next_word_distribution([prev])), views.bar_frame(bigram.prev_word_distribution(next)),
+            return (views.bar_frame(bigram.next_token_distribution([prev])), views.bar_frame(bigram.prev_word_distribution(next)),
                     views.bayes_identity(bigram, prev, next).replace("\n", "  \n"), "")
 
         size.change(safely(KEEP)(table), size, [joint, tables_message], api_name="joint_table")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lm.distribution import Distribution
+from lm.distribution import OTHER, Distribution
 from lm.keyboard import SLOTS
 from lm.sampling import is_whole_number
 
@@ -34,22 +34,47 @@ def chip_labels(chips: list[dict]) -> list[str]:
     return labels + [""] * (SLOTS - len(labels))
 
 
+def _with_rest(pairs: list[tuple[str, float]], total: float = 1.0) -> list[tuple[str, float]]:
+    """`pairs` and one `OTHER` bar for the mass they leave out of `total`, when there is any."""
+    rest = total - sum(p for _, p in pairs)
+    return pairs + ([(OTHER, rest)] if rest > 1e-12 else [])
+
+
 def bar_frame(distribution: Distribution, top: int = CHART_WORDS) -> pd.DataFrame:
-    """The `top` most likely words as a two-column frame (word, p), most likely first.
+    """The `top` most likely words as a two-column frame (word, p), most likely first, then one
+    `OTHER` bar for every other word (those not shown and those the model could not list), so the bars
+    add up to 1.
 
     Example:
         >>> import torch
-        >>> bar_frame(Distribution(["a", "b"], torch.tensor([0.25, 0.75], dtype=torch.float64))).values.tolist()
-        [['b', 0.75], ['a', 0.25]]
+        >>> bar_frame(Distribution(["a", "b", "c"], torch.tensor([0.25, 0.5, 0.25], dtype=torch.float64)), top=2).values.tolist()
+        [['b', 0.5], ['a', 0.25], ['(other words)', 0.25]]
     """
-    return pd.DataFrame(distribution.top(top), columns=["word", "p"])
+    return pd.DataFrame(_with_rest(distribution.top(top)), columns=["word", "p"])
 
 
 def warped_bar_frame(distribution: Distribution, temperature: float, top_k: int, top_p: float, top: int = CHART_WORDS):
-    """The same words as `bar_frame`, with their probabilities after temperature/top-k/top-p."""
+    """The same bars as `bar_frame` (same words, same order), with their probabilities after
+    temperature/top-k/top-p; at temperature 1, top-k 0 and top-p 1 it equals `bar_frame`."""
     warped = distribution.warp(temperature, top_k, top_p)
-    words = [word for word, _ in distribution.top(top)]
-    return pd.DataFrame({"word": words, "p": [warped.prob(word) for word in words]})
+    return pd.DataFrame(_with_rest([(word, warped.prob(word)) for word, _ in distribution.top(top)]), columns=["word", "p"])
+
+
+def strip_info(about: dict | None) -> str:
+    """One line under a strip: what its numbers are and, once, the mass of "no word next".
+
+    Example:
+        >>> strip_info({"probabilities": "raw", "no_word": 0.44})
+        'p(word | text, a word comes next) · no word next (punctuation, end): 44.0%'
+        >>> strip_info({"probabilities": "warped", "no_word": None})
+        'warped p (temperature, top-k, top-p), given the letters typed'
+    """
+    if not about:
+        return ""
+    shown = "warped p (temperature, top-k, top-p)" if about["probabilities"] == "warped" else "p(word | text, a word comes next)"
+    if about.get("no_word") is None:
+        return f"{shown}, given the letters typed"
+    return f"{shown} · no word next (punctuation, end): {about['no_word']:.1%}"
 
 
 def _cell(p: float, peak: float) -> str:
@@ -109,10 +134,9 @@ def marbles(distribution: Distribution, n: int, temperature: float, top_k: int, 
     draws = warped.sample(int(n), seed=seed)
     counts = pd.Series(draws).value_counts()
     empirical = counts / counts.sum()
-    target = pd.Series(warped.probs.double().cpu().numpy(), index=warped.words)
-    target = target / target.sum()
+    target = pd.Series(dict(warped.outcomes()))
     distance = 0.5 * float(np.abs(empirical.reindex(target.index, fill_value=0.0) - target).sum())
-    shown = [word for word, _ in warped.top(CHART_WORDS)]
+    shown = [word for word, _ in warped.top(CHART_WORDS)] + ([OTHER] if OTHER in target.index else [])
     frame = pd.DataFrame({
         "word": shown * 2,
         "p": [float(empirical.get(word, 0.0)) for word in shown] + [float(target[word]) for word in shown],
@@ -142,7 +166,7 @@ def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFra
         positions[z].append(i)
     xs = [""] * n
     for j, (z, where) in enumerate(positions.items()):  # all draws for one z at once: x ~ p(x | z)
-        draws = model.next_word_distribution([z]).sample(len(where), seed=None if seed is None else seed + j + 1)
+        draws = model.next_token_distribution([z]).sample(len(where), seed=None if seed is None else seed + j + 1)
         for i, x in zip(where, draws):
             xs[i] = x
     counts = pd.Series(list(zip(zs, xs))).value_counts()

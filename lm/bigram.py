@@ -101,6 +101,7 @@ class BigramModel:
             raise ValueError("`counts` is empty: a bigram model needs at least one pair of words")
         self.prev_counts = np.asarray(counts.sum(axis=1)).ravel()  # c(z) = sum_x c(z, x)
         self.next_counts = np.asarray(counts.sum(axis=0)).ravel()  # c(x) = sum_z c(z, x)
+        self._eos = vocab.id(EOS)  # -1 for tables counted without sentence markers (`from_pairs`)
         self.device = resolve_device(device)
 
     def __repr__(self) -> str:
@@ -296,9 +297,9 @@ class BigramModel:
             return last_word(context)
         return context[-1] if len(context) else BOS
 
-    def _distribution(self, ids: np.ndarray, counts: np.ndarray, note: str = "") -> Distribution:
+    def _distribution(self, ids: np.ndarray, counts: np.ndarray, note: str = "", no_word: float | None = None) -> Distribution:
         probs = torch.from_numpy(counts / counts.sum()) if len(counts) else torch.zeros(0, dtype=torch.float64)
-        return Distribution(self.vocab.words_at(ids), probs.to(self.device), note)
+        return Distribution(self.vocab.words_at(ids), probs.to(self.device), note, no_word=no_word)
 
     def _with_prefix(self, ids: np.ndarray, counts: np.ndarray, prefix: str) -> tuple[np.ndarray, np.ndarray]:
         """Only the entries whose word starts with `prefix` (`ids` sorted, so this is a slice)."""
@@ -307,37 +308,70 @@ class BigramModel:
         keep = slice(*np.searchsorted(ids, self.vocab.prefix_range(normalise(prefix))))
         return ids[keep], counts[keep]
 
-    def _next_counts(self, context, prefix: str) -> tuple[np.ndarray, np.ndarray, str]:
-        """(ids of x, c(z, x), note) for the row of the context's z, restricted to `prefix`."""
-        prev = self._condition(context)
+    def _row(self, prev: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids of x, c(z, x)) for z = `prev`: the row of the count table, ``</s>`` included (empty if unknown)."""
         z = self.vocab.id(prev)
         start, stop = (self.counts.indptr[z], self.counts.indptr[z + 1]) if z >= 0 else (0, 0)
-        ids, counts = self._with_prefix(self.counts.indices[start:stop], self.counts.data[start:stop], prefix)
+        return self.counts.indices[start:stop], self.counts.data[start:stop]
+
+    def _next_counts(self, context, prefix: str) -> tuple[np.ndarray, np.ndarray, str, float | None]:
+        """(ids of x, c(z, x), note, p(no word next | z)) for the context's z: the row without ``</s>``,
+        restricted to `prefix`. The one place the sentence end is left out of a next-word question."""
+        prev = self._condition(context)
+        row_ids, row_counts = self._row(prev)
+        words = row_ids != self._eos
+        ids, counts = self._with_prefix(row_ids[words], row_counts[words], prefix)
         if len(ids):
-            return ids, counts, ""
-        if z < 0:
+            no_word = None if prefix else float(row_counts[~words].sum() / row_counts.sum())
+            return ids, counts, "", no_word
+        if self.vocab.id(prev) < 0:
             reason = "is not in the corpus"
-        elif start == stop:
+        elif not words.any():
             reason = "was never followed by a word"
         else:
             reason = f"was never followed by a word starting with {prefix!r}"
         seen = np.flatnonzero(self.next_counts)
-        ids, counts = self._with_prefix(seen, self.next_counts[seen], prefix)
-        return ids, counts, f"{prev!r} {reason}: showing p(x), how often each word comes second"
+        words = seen != self._eos
+        ids, counts = self._with_prefix(seen[words], self.next_counts[seen[words]], prefix)
+        ended = self.next_counts[self._eos] if self._eos >= 0 else 0
+        no_word = None if prefix else float(ended / self.total)
+        return ids, counts, f"{prev!r} {reason}: showing p(x), how often each word comes second", no_word
 
     def next_word_distribution(self, context: str | Sequence[str], prefix: str = "") -> Distribution:
-        """p(x | z) for z = the context's last word, optionally only for words starting with `prefix`.
+        """p(x | z, x is a word) for z = the context's last word: the row of z without ``</s>``, renormalised,
+        c(z, x) / (c(z) - c(z, </s>)); with `prefix`, only the words starting with it, renormalised.
 
-        Falls back to the marginal p(x) (noted in ``Distribution.note``) when z is unknown or was
-        never followed by a matching word; an empty context or one ending a sentence uses z = ``<s>``.
-        With `prefix` the result is p(x | z, x starts with prefix), renormalised; it may be empty.
+        ``no_word`` is c(z, </s>) / c(z): how often a sentence ended after z instead. Falls back to the
+        marginal p(x) (noted in ``Distribution.note``) when z is unknown or was never followed by a
+        matching word; an empty context or one ending a sentence uses z = ``<s>``. May be empty.
 
         Example:
-            >>> m = BigramModel.from_text("the war. the way. the peace.", device="cpu")
+            >>> m = BigramModel.from_text("the war. the way. the peace. the.", device="cpu")
             >>> m.next_word_distribution("the", prefix="wa").top()
             [('war', 0.5), ('way', 0.5)]
+            >>> d = m.next_word_distribution("the")  # c(the, </s>) = 1 of c(the) = 4
+            >>> d.prob("war"), d.no_word
+            (0.333..., 0.25)
         """
-        return self._distribution(*self._next_counts(context, prefix))
+        ids, counts, note, no_word = self._next_counts(context, prefix)
+        return self._distribution(ids, counts, note, no_word)
+
+    def next_token_distribution(self, context: str | Sequence[str]) -> Distribution:
+        """p(x | z) over every x of z's row of the joint table, ``</s>`` included: c(z, x) / c(z).
+
+        What the Tables tab shows and what generation samples from (``</s>`` ends a sentence).
+        Falls back to the marginal p(x) when z was never first in a pair.
+
+        Example:
+            >>> BigramModel.from_text("the war. the.", device="cpu").next_token_distribution("the").top()
+            [('</s>', 0.5), ('war', 0.5)]
+        """
+        prev = self._condition(context)
+        ids, counts = self._row(prev)
+        if len(ids):
+            return self._distribution(ids, counts)
+        seen = np.flatnonzero(self.next_counts)
+        return self._distribution(seen, self.next_counts[seen], f"{prev!r} was never first in a pair: showing p(x)")
 
     def top_next_words(self, context: str | Sequence[str], k: int = 3, prefix: str = "") -> list[tuple[str, float]]:
         """The same numbers as ``next_word_distribution(context, prefix).top(k)``, without building it.
@@ -348,7 +382,7 @@ class BigramModel:
             >>> BigramModel.from_text("a b. a c. a b.", device="cpu").top_next_words("a", k=1)
             [('b', 0.666...)]
         """
-        ids, counts, _ = self._next_counts(context, prefix)
+        ids, counts, _, _ = self._next_counts(context, prefix)
         total = counts.sum()
         if len(ids) > k > 0:
             best = np.argpartition(-counts, k - 1)[:k]

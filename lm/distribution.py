@@ -10,13 +10,20 @@ import torch
 from lm.sampling import draw, make_generator, warp
 
 
+OTHER = "(other words)"  # the outcome that stands for every word a distribution does not list
+
+
 @dataclass(frozen=True)
 class Distribution:
-    """Words and their probabilities, on a torch device.
+    """p(next word = w | context, a word comes next): words and their probabilities, on a torch device.
 
-    `probs` sums to 1, or to less where a model could not enumerate every outcome (its docstring
-    says which mass is missing). `warp` and `sample` work on the listed words only, so they
-    renormalise over them.
+    Both models answer the same question (see `lm.bigram` and `lm.word_search` for how): given the
+    context, and given that the next thing typed is a word (not punctuation, not the end of the
+    text), how likely is each word? The listed `probs` and `other`, the mass of words the model could
+    not list one by one, add up to 1. `no_word` is the complement of the condition, P(no word comes
+    next | context), shown beside the distribution so no mass disappears (``None`` where a typed
+    prefix already says a word comes next). `warp` and `sample` treat `other` as one more outcome,
+    `OTHER`, so warping at temperature 1, top-k 0, top-p 1 changes nothing.
 
     Example:
         >>> d = Distribution(["job", "no job"], torch.tensor([0.8, 0.2], dtype=torch.float64))
@@ -24,17 +31,23 @@ class Distribution:
         [('job', 0.8)]
         >>> d.sample(3, temperature=0, seed=0)
         ['job', 'job', 'job']
+        >>> Distribution(["for"], torch.tensor([0.75], dtype=torch.float64), other=0.25).outcomes()
+        [('for', 0.75), ('(other words)', 0.25)]
     """
 
-    words: list[str]  # the outcomes, in any order
+    words: list[str]  # the listed outcomes, in any order
     probs: torch.Tensor  # (len(words),) probabilities, on the model's device
     note: str = field(default="", compare=False)  # how it was computed when not the plain rule (a fallback)
+    other: float = 0.0  # P(a word not listed | context, a word comes next)
+    no_word: float | None = None  # P(no word comes next | context); None when a prefix is typed
 
     def __post_init__(self):
         if self.probs.dim() != 1 or self.probs.numel() != len(self.words):
             raise ValueError(
                 f"`probs` must be 1-D with one entry per word ({len(self.words)}), but has shape {tuple(self.probs.shape)}"
             )
+        if not 0.0 <= self.other <= 1.0:
+            raise ValueError(f"`other` has to be a probability in [0, 1], but is {self.other!r}")
 
     def __len__(self) -> int:
         return len(self.words)
@@ -80,22 +93,41 @@ class Distribution:
             probs = probs / total
         return Distribution([self.words[i] for i in kept], probs, self.note if note is None else note)
 
+    def outcomes(self) -> list[tuple[str, float]]:
+        """Every outcome with its probability, most likely first: the listed words, then `OTHER` if it has mass.
+
+        Example:
+            >>> Distribution(["a", "b"], torch.tensor([0.5, 0.25]), other=0.25).outcomes()
+            [('a', 0.5), ('b', 0.25), ('(other words)', 0.25)]
+        """
+        return self.top() + ([(OTHER, self.other)] if self.other > 0 else [])
+
+    def _outcome_probs(self) -> torch.Tensor:
+        """(len(words) + 1,) the listed probabilities and `other`, as one tensor on the device."""
+        return torch.cat([self.probs, self.probs.new_tensor([self.other])])
+
     def warp(self, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> "Distribution":
-        """The distribution after temperature -> top-k -> top-p (see `lm.sampling.warp`).
+        """The distribution after temperature -> top-k -> top-p (see `lm.sampling.warp`), with the
+        unlisted words' mass warped as one outcome (`other`).
 
         Example:
             >>> Distribution(["a", "b"], torch.tensor([0.25, 0.75])).warp(temperature=0).top()
             [('b', 1.0), ('a', 0.0)]
+            >>> Distribution(["a"], torch.tensor([0.75]), other=0.25).warp(top_k=1).outcomes()
+            [('a', 1.0)]
         """
         if len(self) == 0:
             warp(self.probs, temperature, top_k, top_p)  # still validates the arguments
             return self
-        return Distribution(self.words, warp(self.probs.log(), temperature, top_k, top_p), self.note)
+        warped = warp(self._outcome_probs().log(), temperature, top_k, top_p)
+        return Distribution(self.words, warped[:-1], self.note, float(warped[-1]), self.no_word)
 
     def sample(
         self, n: int = 1, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int | None = None
     ) -> list[str]:
-        """Draw `n` words from the warped distribution, on its device; a `seed` makes it reproducible.
+        """Draw `n` outcomes from the warped distribution, on its device; a `seed` makes it reproducible.
+
+        An outcome is a listed word, or `OTHER` (a word the model could not list) when `other` has mass.
 
         Example:
             >>> Distribution(["a", "b"], torch.tensor([0.0, 1.0])).sample(2, seed=1)
@@ -104,5 +136,18 @@ class Distribution:
         warped = self.warp(temperature, top_k, top_p)
         if len(warped) == 0:
             raise ValueError("cannot sample from an empty distribution (no word matched)")
-        indices = draw(warped.probs, n, make_generator(seed, self.device))
-        return [self.words[i] for i in indices.tolist()]
+        indices = draw(warped._outcome_probs(), n, make_generator(seed, self.device))
+        return [self.words[i] if i < len(self) else OTHER for i in indices.tolist()]
+
+    def sample_word(self, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int | None = None,
+                    tries: int = 64) -> str | None:
+        """One listed word drawn as `sample` draws; a draw of `OTHER` (no word can be named) is drawn again.
+
+        So the word is drawn from the warped distribution given that it is one of the listed words.
+        ``None`` when `tries` draws all fell on `OTHER`.
+
+        Example:
+            >>> Distribution(["a"], torch.tensor([0.5], dtype=torch.float64), other=0.5).sample_word(seed=0)
+            'a'
+        """
+        return next((word for word in self.sample(tries, temperature, top_k, top_p, seed) if word != OTHER), None)

@@ -51,6 +51,7 @@ from lm.word_search import SearchBudget
 
 TOP_FOR_AGREEMENT = 10  # words per model in the Jensen-Shannon comparison
 MAX_PREFIX_SHOWN = 5  # letters typed, in `found_within`
+SCORING = SearchBudget(k=10, batch_size=32, fanout=32, max_steps=8, min_prob=1e-4)  # a word a token straddles
 
 
 # ---- the metrics, as plain functions ---------------------------------------------------------
@@ -210,7 +211,7 @@ class TransformerSide:
             if aligned:
                 scores.append(float(token_logprobs[first : last + 1].sum()) + math.log(max(end_mass[last], 1e-300)))
             else:  # a token straddles the word's edge: ask the word search instead
-                result = tm.word_search(text[: span.start], span.word)
+                result = tm.word_search(text[: span.start], span.word, SCORING)
                 p = result.words.get(span.word, 0.0) * result.prefix_mass
                 scores.append(math.log(p) if p > 0 else -math.inf)
         return scores

@@ -18,9 +18,9 @@ import unicodedata
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
-from lm.distribution import Distribution
+from lm.distribution import OTHER, Distribution
 from lm.sampling import check_temperature, check_top_k, check_top_p, is_whole_number
-from lm.tokenize import BOS, EOS, split_partial_word, stable_tail
+from lm.tokenize import EOS, split_partial_word, stable_tail
 from lm.word_search import KEYBOARD
 
 MODES = ("most likely", "sampled")
@@ -30,7 +30,6 @@ MAX_CONTEXT_CHARS = 4_000  # only the last characters typed are read as context 
 CONTEXT_CUT_BLOCK = 1_000  # the cut moves a block at a time, so the models' caches survive typing (`stable_tail`)
 SAMPLED_DRAWS = 64  # draws taken to fill the chips in "sampled" mode (first distinct words win)
 MAX_GENERATED_WORDS = 200  # words one "generate" click may add
-_MARKERS = {BOS, EOS}
 _SENTENCE_START_RE = re.compile(r"(?:\A|[.!?][\"'”’)\]]*)\s*\Z")
 
 
@@ -152,48 +151,65 @@ def _as_chips(pairs, context: str, prefix: str) -> list[dict]:
 
 
 def _drawn(distribution: Distribution, settings: Settings) -> list[tuple[str, float]]:
-    """Up to `SLOTS` distinct words drawn from the warped distribution, with their warped probabilities."""
+    """Up to `SLOTS` distinct listed words drawn from the warped distribution (in the order first drawn),
+    with their warped probabilities; a draw of `OTHER` (a word the model could not name) fills no chip."""
     if len(distribution) == 0:
         return []
     warped = distribution.warp(settings.temperature, settings.top_k, settings.top_p)
     draws = warped.sample(SAMPLED_DRAWS, seed=settings.seed)
-    distinct = list(dict.fromkeys(draws))[:SLOTS]
+    distinct = [word for word in dict.fromkeys(draws) if word != OTHER and warped.prob(word) > 0][:SLOTS]
     return [(word, warped.prob(word)) for word in distinct]
 
 
+def strip_about(distribution: Distribution, settings: Settings) -> dict:
+    """What a strip's numbers are: raw or warped probabilities, and P(no word comes next) (None after a prefix).
+
+    Example:
+        >>> import torch
+        >>> strip_about(Distribution(["a"], torch.tensor([1.0], dtype=torch.float64), no_word=0.25), Settings())
+        {'probabilities': 'raw', 'no_word': 0.25}
+    """
+    return {"probabilities": "warped" if settings.mode == "sampled" else "raw", "no_word": distribution.no_word}
+
+
 class Keyboard:
-    """Suggestions from a bigram model and (optionally) a transformer for the same typed text."""
+    """Suggestions from a bigram model and (optionally) a transformer for the same typed text.
+
+    Both strips read one distribution per context, p(w | context, a word comes next) (see
+    `lm.distribution.Distribution`), so a chip, a chart, a marble and the API give one number per word.
+    """
 
     def __init__(self, bigram, transformer=None, prefetcher=None):
         self.bigram, self.transformer, self.prefetcher = bigram, transformer, prefetcher
 
     def bigram_distribution(self, context: str, prefix: str) -> Distribution:
-        """p(x | z) (or given the prefix) over real words: the sentence markers are left out, renormalised."""
-        return self.bigram.next_word_distribution(context, prefix).where(lambda word: word not in _MARKERS)
+        """p(x | z, x is a word), given the prefix when one is typed (see `BigramModel.next_word_distribution`)."""
+        return self.bigram.next_word_distribution(context, prefix)
 
     def transformer_distribution(self, context: str, prefix: str) -> Distribution:
-        return self.transformer.next_word_distribution(context, prefix)
-
-    def _bigram_chips(self, context: str, prefix: str, settings: Settings) -> list[tuple[str, float]]:
-        if settings.mode == "sampled":
-            return _drawn(self.bigram_distribution(context, prefix), settings)
-        ranked = self.bigram.top_next_words(context, SLOTS + len(_MARKERS), prefix)
-        return [(word, p) for word, p in ranked if word not in _MARKERS][:SLOTS]
-
-    def _transformer_chips(self, context: str, prefix: str, settings: Settings) -> list[tuple[str, float]]:
+        """p(w | context, a word comes next) from the keyboard's word search (the one every view reads)."""
         foreground = self.prefetcher.foreground(context, prefix) if self.prefetcher else nullcontext()
         with foreground:
-            if settings.mode == "sampled":  # drawn from the words the keyboard's own search enumerates
-                return _drawn(self.transformer.next_word_distribution(context, prefix, KEYBOARD), settings)
-            return self.transformer.top_next_words(context, SLOTS, prefix)
+            return self.transformer.next_word_distribution(context, prefix, KEYBOARD)
+
+    def distribution(self, model: str, context: str, prefix: str) -> Distribution:
+        """The distribution strip `model` ("bigram" or "transformer") shows for a context and typed prefix."""
+        if model not in MODELS:
+            raise ValueError(f"`model` has to be one of {MODELS}, but is {model!r}")
+        return self.bigram_distribution(context, prefix) if model == "bigram" else self.transformer_distribution(context, prefix)
+
+    def _strip(self, model: str, context: str, prefix: str, settings: Settings) -> tuple[list[dict], dict]:
+        distribution = self.distribution(model, context, prefix)
+        pairs = _drawn(distribution, settings) if settings.mode == "sampled" else distribution.top(SLOTS)
+        return _as_chips(pairs, context, prefix), strip_about(distribution, settings)
 
     def suggest(self, text: str, settings: Settings = Settings(), models: tuple[str, ...] = MODELS) -> dict:
-        """``{"bigram": [{"word", "p"}, ...], "transformer": [...], "context": ..., "prefix": ..., "message": ...}``.
+        """``{"bigram": [{"word", "p"}, ...], "transformer": [...], "about": {...}, "context", "prefix", "message"}``.
 
-        Chip probabilities are exact: p(x | z) for the bigram (given the prefix when one is typed),
-        the whole-word p(w | context) for the transformer; in "sampled" mode, the warped ones.
-        `models` picks the strips to fill (a strip not asked for, or without a transformer, is empty):
-        a UI can then show the fast bigram strip without waiting for the transformer.
+        Chip probabilities are p(w | context, a word comes next), given the prefix when one is typed;
+        in "sampled" mode, the warped ones. ``about[strip]`` says which (`strip_about`) and P(no word
+        comes next). `models` picks the strips to fill (a strip not asked for, or without a
+        transformer, is empty): a UI can then show the fast bigram strip without waiting for the transformer.
 
         Example:
             >>> from lm import BigramModel
@@ -206,15 +222,14 @@ class Keyboard:
             raise ValueError(f"`models` has to name some of {MODELS}, but is {models!r}")
         readable, message = clean_text(text)
         context, prefix = split_partial_word(readable)
-        result = {"bigram": [], "transformer": []}
-        if "bigram" in models:
-            result["bigram"] = _as_chips(self._bigram_chips(context, prefix, settings), context, prefix)
-        if "transformer" in models and self.transformer is not None:
-            result["transformer"] = _as_chips(self._transformer_chips(context, prefix, settings), context, prefix)
+        result, about = {"bigram": [], "transformer": []}, {}
+        for model in models:
+            if model == "bigram" or self.transformer is not None:
+                result[model], about[model] = self._strip(model, context, prefix, settings)
         if prefix and not (result["bigram"] or result["transformer"]):
             asked = "either model" if len(models) > 1 else {"bigram": "the bigram model", "transformer": "the transformer"}[models[0]]
             message = "; ".join(filter(None, [message, f"no word starting with {prefix!r} is known to {asked}"]))
-        return {**result, "context": context, "prefix": prefix, "message": message}
+        return {**result, "about": about, "context": context, "prefix": prefix, "message": message}
 
 
 def join_word(text: str, word: str) -> str:
@@ -239,7 +254,7 @@ def generate_bigram(bigram, text: str, n_words: int, settings: Settings) -> str:
         raise ValueError(f"`n_words` has to be a whole number from 0 to {MAX_GENERATED_WORDS}, but is {n_words!r}")
     context, words = clean_text(text)[0], []
     for i in range(int(n_words)):
-        distribution = bigram.next_word_distribution(context)
+        distribution = bigram.next_token_distribution(context)
         seed = None if settings.seed is None else settings.seed + i
         word = distribution.sample(1, settings.temperature, settings.top_k, settings.top_p, seed)[0]
         if word == EOS:

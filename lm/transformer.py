@@ -22,8 +22,27 @@ from lm.token_text import TokenText
 from lm.tokenize import stable_tail
 from lm.word_search import KEYBOARD, SearchBudget, WordSearchResult, search_words
 
-FULL = SearchBudget(k=10, batch_size=32, fanout=32, max_steps=8, min_prob=1e-4)  # charts, sampling, evaluation
 MAX_CONTEXT_TOKENS = 256  # tokens of context the keyboard reads (each row of a batch copies their KV cache)
+
+
+def message_start(tokenizer) -> list[int]:
+    """Token ids that put a chat model at the start of a user's message: its chat template up to where
+    the message's text goes (``[]`` for a tokenizer without one). After the bare start token a chat
+    model expects anything (code, digits); after this it expects what a person writes first.
+
+    Example:
+        >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
+        >>> tm.tokenizer.decode(message_start(tm.tokenizer)).endswith("<|im_start|>user\\n")
+        True
+    """
+    marker = "\ue000"  # a private-use character no template writes
+    try:
+        text = tokenizer.apply_chat_template([{"role": "user", "content": marker}], tokenize=False)
+    except Exception:  # no template, or one that refuses a lone user message: fall back on the start token
+        return []
+    if not isinstance(text, str) or marker not in text:
+        return []
+    return tokenizer.encode(text[: text.index(marker)], add_special_tokens=False)
 
 
 class TransformerModel:
@@ -43,6 +62,7 @@ class TransformerModel:
         self.window = window - 16  # tokens one plain pass may hold (log_likelihood)
         self.max_context_tokens = min(MAX_CONTEXT_TOKENS, self.window)
         self.start_token = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        self.start_ids = message_start(tokenizer) or ([self.start_token] if self.start_token is not None else [])
         self.prob_dtype = torch.float32 if device.type == "mps" else torch.float64
 
     def __repr__(self) -> str:
@@ -80,7 +100,8 @@ class TransformerModel:
 
         A trailing space is folded into the next word's first token (separator ``" "``); after a
         line break or at the very start the word follows directly (``""``), and after anything
-        else a space is assumed. An empty context is the start token (BOS, else EOS).
+        else a space is assumed. An empty context is the start of a message (`message_start`), so the
+        first word is a sentence-start word.
         """
         characters = 8 * self.max_context_tokens  # plenty for max_context_tokens tokens
         text = stable_tail(context, characters, characters // 4)
@@ -91,9 +112,9 @@ class TransformerModel:
             separator = ""
         ids = self._clip(self._encode(text)) if text.strip() else []
         if not ids:
-            if self.start_token is None:
-                raise ValueError(f"model {self.name!r} has no BOS or EOS token to start an empty context with")
-            ids, separator = [self.start_token], ""
+            if not self.start_ids:
+                raise ValueError(f"model {self.name!r} has no chat template, BOS or EOS token to start an empty context with")
+            ids, separator = self.start_ids, ""
         return tuple(ids), separator
 
     # ---- distributions ---------------------------------------------------------------------
@@ -111,7 +132,7 @@ class TransformerModel:
         return Distribution(self.tokens.texts, logprobs.exp().to(self.prob_dtype))
 
     def word_search(
-        self, context: str, prefix: str = "", budget: SearchBudget = FULL, before_each_pass: Callable[[], None] | None = None
+        self, context: str, prefix: str = "", budget: SearchBudget = KEYBOARD, before_each_pass: Callable[[], None] | None = None
     ) -> WordSearchResult:
         """Run the whole-word search (see `lm.word_search`) after `context`, for words starting with `prefix`.
 
@@ -127,28 +148,38 @@ class TransformerModel:
 
         return search_words(state.logprobs, expand, self.tokens, separator, prefix, budget)
 
-    def next_word_distribution(self, context: str, prefix: str = "", budget: SearchBudget = FULL) -> Distribution:
-        """p(w | context) for the most likely whole words w (or p(w | context, w starts with prefix)).
+    def next_word_distribution(self, context: str, prefix: str = "", budget: SearchBudget = KEYBOARD) -> Distribution:
+        """p(w | context, a word comes next) for the words the search lists (or p(w | context, w starts with prefix)).
 
-        Sums to less than 1: punctuation and other non-words are not words, and the search
-        enumerates only the likely words (see `lm.word_search` for the exact definition).
+        Each listed word's probability is the search's p(w | context) divided by P(a word comes next |
+        context), the mass of the tokens that can start a word (see `lm.word_search`); ``no_word`` is the
+        rest (punctuation, a line break, the end of the text), ``other`` the words the search did not list.
+        One search per context and budget: the keyboard's chips, the charts, sampling and the API all read
+        this distribution, so a word shows the same number everywhere.
 
         Example:
             >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
-            >>> tm.next_word_distribution("The capital of France is").top(1)[0][0]
-            'Paris'
+            >>> d = tm.next_word_distribution("The capital of France is")
+            >>> d.top(1)[0][0], round(float(d.probs.sum()) + d.other, 6)
+            ('Paris', 1.0)
         """
         result = self.word_search(context, prefix, budget)
-        ranked = sorted(result.words.items(), key=lambda item: -item[1])
+        ranked = sorted(result.words.items(), key=lambda item: (-item[1], item[0]))
+        scale = 1.0 if prefix else result.word_mass  # with a prefix the search has already conditioned on it
+        if scale <= 0:
+            ranked = []
+        probs = torch.tensor([p / scale for _, p in ranked], dtype=self.prob_dtype, device=self.device)
+        listed = float(probs.sum()) if ranked else 0.0
+        other = min(1.0, max(0.0, 1.0 - listed)) if ranked else 0.0
+        no_word = None if prefix else min(1.0, max(0.0, 1.0 - result.word_mass))
         note = "" if ranked or not prefix else f"no likely word starts with {prefix!r}"
-        probs = torch.tensor([p for _, p in ranked], dtype=self.prob_dtype, device=self.device)
-        return Distribution([word for word, _ in ranked], probs, note)
+        return Distribution([word for word, _ in ranked], probs, note, other, no_word)
 
     def top_next_words(self, context: str, k: int = 3, prefix: str = "") -> list[tuple[str, float]]:
-        """The keyboard's path: the `k` most likely next words, searched only as far as needed."""
+        """The keyboard's path: the `k` most likely next words, searched only as far as needed; the same
+        numbers as `next_word_distribution` (with the keyboard's budget for k = 3)."""
         budget = KEYBOARD if k == KEYBOARD.k else SearchBudget(k=k, batch_size=8, fanout=max(8, k), max_steps=4, min_prob=1e-3)
-        result = self.word_search(context, prefix, budget)
-        return sorted(result.words.items(), key=lambda item: -item[1])[:k]
+        return self.next_word_distribution(context, prefix, budget).top(k)
 
     # ---- scoring and generating ------------------------------------------------------------
 
@@ -180,7 +211,8 @@ class TransformerModel:
     def generate_words(
         self, context: str, n_words: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int | None = None
     ) -> str:
-        """Sample `n_words` words one at a time, x ~ p(x | context so far), warped as asked.
+        """Sample `n_words` words one at a time, x ~ p(x | context so far, a word comes next), warped as asked
+        (a draw of the words the search could not list is drawn again: see `Distribution.sample_word`).
 
         Example:
             >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
@@ -194,7 +226,9 @@ class TransformerModel:
             distribution = self.next_word_distribution(text)
             if len(distribution) == 0:
                 break
-            word = distribution.sample(1, temperature, top_k, top_p, None if seed is None else seed + i)[0]
+            word = distribution.sample_word(temperature, top_k, top_p, None if seed is None else seed + i)
+            if word is None:
+                break
             text += word if not text or text[-1].isspace() else " " + word
             words.append(word)
         return " ".join(words)

@@ -18,6 +18,12 @@ are exact for the paths it sums, and may add up to less than p(next is a word).
 With a typed `prefix` only paths that agree with it are followed, across token boundaries (" wond"
 is reached as " wonder" + "ful", " w" + "ond" + "erful", ...), and the result is conditioned on it:
 p(w | c, w starts with prefix) = p(w | c) / P(next word starts with prefix | c), case-insensitively.
+
+The search also sums P(a word comes next | c): the mass of every token that can start a word after
+the separator (the first step of every path above). `TransformerModel.next_word_distribution`
+divides by it, so both models answer p(w | c, a word comes next); the rest, 1 - P(a word comes
+next | c), is punctuation, a line break or the end of the text (Pimentel & Meister 2024, "How to
+Compute the Probability of a Word", call this the beginning-of-word correction).
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ class WordSearchResult:
 
     words: dict[str, float]
     prefix_mass: float  # P(next word starts with the prefix | c); 1.0 when there is no prefix
+    word_mass: float  # P(a word comes next | c): the mass of the tokens that can start a word after the separator
     certain: bool  # whether the top-k order is final (False: the budget ran out first)
     forward_passes: int
 
@@ -168,4 +175,5 @@ def search_words(
     certain = search.top_k_is_certain()
     scale = search.prefix_mass if search.has_prefix else 1.0
     words = {word: p / scale for word, p in search.words.items()} if scale > 0 else {}
-    return WordSearchResult(words, search.prefix_mass if search.has_prefix else 1.0, certain, passes)
+    word_mass = float(root_logprobs.double().exp()[search.masks[True]].sum())
+    return WordSearchResult(words, search.prefix_mass if search.has_prefix else 1.0, word_mass, certain, passes)

@@ -112,8 +112,20 @@ def test_prefix_that_no_word_has_gives_an_empty_distribution(tiny):
 def test_unknown_previous_word_falls_back_to_the_marginal(tiny):
     d = tiny.next_word_distribution("the unicorn")
     assert "not in the corpus" in d.note
-    assert d.prob("</s>") == pytest.approx(4 / 16) and d.prob("cat") == pytest.approx(2 / 16)
+    # 16 pairs, 4 of them end a sentence: p(cat | a word) = 2 / 12, p(no word) = 4 / 16
+    assert d.prob("</s>") == 0.0 and d.prob("cat") == pytest.approx(2 / 12) and d.no_word == pytest.approx(4 / 16)
     assert float(d.probs.sum()) == pytest.approx(1.0)
+
+
+def test_a_next_word_leaves_the_sentence_end_out_and_says_how_often_it_came():
+    model = BigramModel.from_text("my lord. my lord. my good lord. my.", device="cpu")
+    # row of z = my: c(my, lord) = 2, c(my, good) = 1, c(my, </s>) = 1, c(my) = 4
+    assert model.next_token_distribution("my").prob("lord") == pytest.approx(2 / 4)
+    words = model.next_word_distribution("my")
+    assert words.top() == [("lord", pytest.approx(2 / 3)), ("good", pytest.approx(1 / 3))]  # 2 / (4 - 1)
+    assert words.no_word == pytest.approx(1 / 4) and words.other == 0.0
+    assert model.top_next_words("my", 2) == words.top(2)
+    assert model.next_word_distribution("my", prefix="l").no_word is None  # a typed letter says a word comes
 
 
 def test_empty_context_and_sentence_end_condition_on_start(tiny):
@@ -169,8 +181,13 @@ def test_conditionals_equal_nltk_mle(hamlet_sentences):
     nltk_model.fit(train, vocab)
     ours = BigramModel.from_sentences(hamlet_sentences, device="cpu")
     for prev in ["<s>", "the", "my", "lord", "to", "ophelia"]:
-        for next, p in ours.next_word_distribution([prev]).top(15):
+        for next, p in ours.next_token_distribution([prev]).top(15):  # the table's row, </s> included
             assert p == pytest.approx(nltk_model.score(next, [prev]), rel=1e-12)
+        given_a_word = 1 - nltk_model.score("</s>", [prev])  # p(x | z, x is a word) = p(x | z) / (1 - p(</s> | z))
+        words = ours.next_word_distribution([prev])
+        assert words.no_word == pytest.approx(nltk_model.score("</s>", [prev]), rel=1e-12)
+        for next, p in words.top(15):
+            assert p == pytest.approx(nltk_model.score(next, [prev]) / given_a_word, rel=1e-12)
 
 
 def test_bayes_identity_holds_everywhere(tiny, seed_model):

@@ -33,15 +33,11 @@ class SlowTransformer:
     def __getattr__(self, name):
         return getattr(self._model, name)
 
-    def top_next_words(self, context, *args, **kwargs):
+    def next_word_distribution(self, context, *args, **kwargs):
         time.sleep(SLOW_SECONDS)
         if "explode" in context:
             raise RuntimeError("a failure inside the model")
-        return self._model.top_next_words(context, *args, **kwargs)
-
-    def next_word_distribution(self, *args, **kwargs):
-        time.sleep(SLOW_SECONDS)
-        return self._model.next_word_distribution(*args, **kwargs)
+        return self._model.next_word_distribution(context, *args, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -94,6 +94,42 @@ def test_word_probabilities_equal_brute_force(tiny, context):
     assert len(found) >= 20
 
 
+@pytest.mark.parametrize("context", ["the cat sat on the", "what a great ", "we went to the park and", ""])
+def test_a_word_probability_is_conditioned_on_a_word_coming_next(tiny, context):
+    # p(w | c, a word comes next) = p(w | c) / P(the next token starts a word | c), from plain passes
+    ids, separator = tiny._context(context)
+    starts = torch.as_tensor(tiny.tokens.start_mask(separator))
+    a_word = float(next_probs(tiny, list(ids))[starts].sum())
+    distribution = tiny.next_word_distribution(context, "", EXHAUSTIVE_TWO_TOKENS)
+    assert distribution.no_word == pytest.approx(1 - a_word, rel=FLOAT32, abs=1e-9)
+    for word, p in distribution.top(10):
+        assert p == pytest.approx(brute_word_prob(tiny, list(ids), separator, word, 2) / a_word, rel=FLOAT32, abs=1e-12), word
+    assert float(distribution.probs.sum()) + distribution.other == pytest.approx(1.0, abs=1e-12)
+    assert distribution.other >= 0.0
+
+
+def test_every_view_of_a_context_reads_one_distribution(tiny):
+    # the keyboard's chips, its charts' raw bars and the Python API give one number per word
+    from demo.views import bar_frame, warped_bar_frame
+    from lm.keyboard import Keyboard
+    from lm import BigramModel
+
+    keyboard = Keyboard(BigramModel.from_text("the cat sat. the dog ran.", device="cpu"), tiny)
+    for text in ["the cat sat on the ", "what a gr", "", "we went to the park and "]:
+        context, prefix = text[: len(text) - len(text.split(" ")[-1])], text.split(" ")[-1]
+        for model in ("bigram", "transformer"):
+            distribution = keyboard.distribution(model, context, prefix)
+            chips = keyboard.suggest(text, models=(model,))[model]
+            bars = dict(bar_frame(distribution).values.tolist())
+            warped = dict(warped_bar_frame(distribution, 1.0, 0, 1.0).values.tolist())
+            for chip in chips:
+                word = next(w for w in distribution.words if w.lower() == chip["word"].lower())
+                assert chip["p"] == bars[word] == distribution.prob(word), (text, model, word)
+            assert warped == pytest.approx(bars, abs=1e-12)  # warping at the defaults is the identity
+            if model == "transformer":
+                assert tiny.top_next_words(context, 3, prefix) == distribution.top(3)
+
+
 @pytest.mark.parametrize("prefix", ["w", "wo", "gr", "th"])
 def test_prefix_completion_equals_brute_force(tiny, prefix):
     context = "the dog sat on the"
@@ -271,7 +307,19 @@ def test_default_model_word_probability_by_hand(smollm):
     assert len(great) == 1
     ends = torch.as_tensor(smollm.tokens.ends)
     expected = float(next_probs(smollm, ids)[great[0]]) * float(next_probs(smollm, ids + great)[ends].sum())
-    assert smollm.next_word_distribution("I hope you're having a").prob("great") == pytest.approx(expected, rel=1e-4)
+    assert smollm.word_search("I hope you're having a").words["great"] == pytest.approx(expected, rel=1e-4)
+    # given that a word comes next: divided by the mass of the tokens that start a word after a space
+    a_word = float(next_probs(smollm, ids)[torch.as_tensor(smollm.tokens.starts_after_space)].sum())
+    distribution = smollm.next_word_distribution("I hope you're having a")
+    assert distribution.prob("great") == pytest.approx(expected / a_word, rel=1e-4)
+    assert distribution.no_word == pytest.approx(1 - a_word, abs=FLOAT32)  # float32 rounding of a mass near 1
+
+
+def test_default_model_sentence_start_words(smollm):
+    # an empty text is the start of a user's message, not a bare start token (after which it wrote "1", "x")
+    words = [word for word, _ in smollm.next_word_distribution("").top(5)]
+    assert {"I", "I'm", "What", "The", "Can"} & set(words[:3])
+    assert all(word[0].isupper() for word in words[:3])
 
 
 def test_default_token_probabilities_equal_transformers_softmax(smollm):
