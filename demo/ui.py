@@ -34,9 +34,10 @@ CSS = """
 .chip.right { order: 2; }
 .strip.stale .chip { opacity: 0.45; }  /* waiting for the answer to a newer keystroke */
 #keyboard-message:has(.note:empty), #transformer-message:has(.note:empty) { display: none; }
+.joint-table { overflow-x: auto; max-width: 100%; }  /* a phone scrolls the table sideways */
 .joint-table table { border-collapse: collapse; font-size: 0.85em; }
 .joint-table th, .joint-table td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
-.joint-table td.marginal { background: #eef; }
+.joint-table td.marginal { background: #eef; color: #1f2937; }  /* dark text on the light cell, also in dark mode */
 #keyboard-input textarea { font-size: 1.15em; }
 .strip-title { margin: 0; }
 .strip-title .info { font-size: 0.85em; opacity: 0.75; }
@@ -160,6 +161,11 @@ def _also(bigram, word: str) -> list[str]:
     return [word] if bigram.next_prob(word) > 0 else []
 
 
+def _bars(frame):
+    """A bar chart's new data, its bars in the frame's order (most likely first, "(other words)" last)."""
+    return gr.update(value=frame, sort=list(frame["word"]))
+
+
 def _strip_answer(suggestions: dict, name: str, ticket=None) -> dict:
     """What the page draws for one strip: its chips, their labels, and the line saying what the numbers are."""
     chips = suggestions[name]
@@ -199,7 +205,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         frames = []
         for name in MODELS:
             shown = keyboard.distribution(name, context, prefix)
-            frames += [views.bar_frame(shown), views.warped_bar_frame(shown, temperature, top_k, top_p)]
+            frames += [_bars(views.bar_frame(shown)), _bars(views.warped_bar_frame(shown, temperature, top_k, top_p))]
         return (*frames, "")
 
     def sample_next(model, text, temperature, top_k, top_p, seed, generated):
@@ -271,17 +277,20 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                               elem_id="charts") as charts:
                 with gr.Row():
                     plots = [
-                        gr.BarPlot(x="word", y="p", title=title, sort="-y", height=260, y_lim=[0, None], min_width=240)
+                        gr.BarPlot(x="word", y="p", title=title, sort=None, height=300, y_lim=[0, None], min_width=240,
+                                   x_label_angle=-45)  # the frame's order: most likely first, other words last
                         for title in ("Bigram: raw", "Bigram: warped", "Transformer: raw", "Transformer: warped")
                     ]
                 refresh = gr.Button("Refresh the charts", elem_id="refresh-charts")
                 chart_message = gr.Markdown(elem_id="chart-message")  # its own: a chart must not clear a chip's message
 
         with gr.Tab("Tables (Bayes)"):
-            gr.Markdown("The joint table p(x, z) of previous word z and next word x, counted from the corpus.")
+            gr.Markdown("The joint table p(x, z) of previous word z and next word x, counted from the corpus. "
+                        "Each sentence is read as `<s>` words `</s>`: `<s>` is the z of a sentence's first word, "
+                        "`</s>` the x after its last, so the table also counts how sentences start and end.")
             top_words = [w for w in bigram.joint_table(top=30).index if w not in ("<s>", "</s>")]
             size = gr.Slider(4, 20, value=10, step=1, label="Words in the table")
-            joint = gr.HTML(views.joint_table_html(bigram.joint_table(top=10)))
+            joint = gr.HTML(views.joint_table_html(bigram.joint_table(top=10), bigram))
             with gr.Row():
                 prev_pick = gr.Dropdown(top_words, value=_pick(top_words, "my", 0), label="Pick z (previous word)")
                 next_pick = gr.Dropdown(top_words + _also(bigram, "lord"), value=_pick(top_words + _also(bigram, "lord"), "lord", 1),
@@ -294,7 +303,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             identity = gr.Markdown()
             gr.Markdown("**The seed's example**: graduated / not vs. job / no job, computed by the same code.")
             seed_model = type(bigram).from_pairs(SEED_PAIRS, device=bigram.device)
-            gr.HTML(views.joint_table_html(seed_model.joint_table()))
+            gr.HTML(views.joint_table_html(seed_model.joint_table(), seed_model))
             gr.Markdown(views.bayes_identity(seed_model, "graduated", "job").replace("\n", "  \n"))
             tables_message = gr.Markdown(elem_id="tables-message")
 
@@ -309,10 +318,10 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                 marble_n = gr.Number(value=1000, precision=0, label=f"N marbles (1 to {views.MAX_MARBLES:,})")
                 marble_button = gr.Button("Drop marbles", variant="primary")
             with gr.Row():
-                marble_plot = gr.BarPlot(x="word", y="p", title="marbles: how often each word was drawn", height=280,
-                                         y_lim=[0, None], sort="-y", min_width=320)
-                target_plot = gr.BarPlot(x="word", y="p", title="target: the warped distribution", height=280,
-                                         y_lim=[0, None], sort="-y", min_width=320)
+                marble_plot = gr.BarPlot(x="word", y="p", title="marbles: how often each word was drawn", height=300,
+                                         y_lim=[0, None], sort=None, min_width=320, x_label_angle=-45)
+                target_plot = gr.BarPlot(x="word", y="p", title="target: the warped distribution", height=300,
+                                         y_lim=[0, None], sort=None, min_width=320, x_label_angle=-45)
             marble_summary = gr.Markdown()
             sampling_message = gr.Markdown(elem_id="sampling-message")
             gr.Markdown("Two-step generation: z ~ p(z), then x ~ p(x | z).")
@@ -382,9 +391,12 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                                   api_name=f"generate_{name}")
 
         def table(size):
-            return views.joint_table_html(bigram.joint_table(top=int(size))), ""
+            return views.joint_table_html(bigram.joint_table(top=int(size)), bigram), ""
 
         def slices(prev, next):
+            if bigram.next_prob(next) == 0:
+                raise ValueError(f"x = {next!r} never comes second in the corpus, so p(z | x) = c(z, x) / c(x) "
+                                 "is undefined (0 / 0); pick a word from the list")
             return (views.bar_frame(bigram.next_token_distribution([prev])), views.bar_frame(bigram.prev_word_distribution(next)),
                     views.bayes_identity(bigram, prev, next).replace("\n", "  \n"), "")
 
@@ -402,7 +414,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                 distribution = keyboard.transformer_distribution(*split_partial_word(clean_text(context)[0]))
             frame, summary = views.marbles(distribution, n, settings.temperature, settings.top_k, settings.top_p, settings.seed)
             by_series = [frame[frame.series == name][["word", "p"]] for name in ("marbles", "target")]
-            return (*by_series, summary)
+            return (*[_bars(series) for series in by_series], summary)
 
         marble_inputs = [source, marble_z, marble_context, marble_n, temperature, top_k, top_p, seed]
         drop_safely = safely(KEEP, KEEP, KEEP)(lambda *a: (*drop(*a), ""))

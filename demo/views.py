@@ -82,23 +82,30 @@ def _cell(p: float, peak: float) -> str:
     return f'<td style="background: rgba(220, 38, 38, {shade:.2f})" title="{p:.6f}">{p:.4f}</td>'
 
 
-def joint_table_html(table: pd.DataFrame) -> str:
-    """A heatmap of a joint table p(x, z) with its row sums p(z) and column sums p(x) (over the shown words).
+def joint_table_html(table: pd.DataFrame, model=None) -> str:
+    """A heatmap of a joint table p(x, z), with the marginals p(z) (rows) and p(x) (columns).
+
+    With `model` (the `BigramModel` the table came from) the marginals are over the whole corpus, as
+    the Bayes identity below the table uses them; without, they are the sums of the cells shown.
 
     Example:
-        >>> "p(z)" in joint_table_html(pd.DataFrame([[0.4, 0.1], [0.3, 0.2]], index=["g", "n"], columns=["j", "nj"]))
+        >>> page = joint_table_html(pd.DataFrame([[0.4, 0.1], [0.3, 0.2]], index=["g", "n"], columns=["j", "nj"]))
+        >>> "p(z), cells shown" in page and "0.7000" in page
         True
     """
     peak = float(table.values.max()) if table.size else 0.0
+    scope = "whole corpus" if model is not None else "cells shown"
+    rows_p = [model.prev_prob(z) for z in table.index] if model is not None else table.sum(axis=1).tolist()
+    cols_p = [model.next_prob(x) for x in table.columns] if model is not None else table.sum(axis=0).tolist()
     head = "".join(f"<th>{html.escape(str(x))}</th>" for x in table.columns)
     rows = []
-    for z, row in table.iterrows():
+    for (z, row), p_z in zip(table.iterrows(), rows_p):
         cells = "".join(_cell(float(p), peak) for p in row.values)
-        rows.append(f"<tr><th>{html.escape(str(z))}</th>{cells}<td class='marginal'>{row.sum():.4f}</td></tr>")
-    sums = "".join(f"<td class='marginal'>{s:.4f}</td>" for s in table.sum(axis=0).values)
+        rows.append(f"<tr><th>{html.escape(str(z))}</th>{cells}<td class='marginal'>{p_z:.4f}</td></tr>")
+    sums = "".join(f"<td class='marginal'>{p:.4f}</td>" for p in cols_p)
     return (
-        "<div class='joint-table'><table><thead><tr><th>z \\ x</th>" + head + "<th>p(z) shown</th></tr></thead>"
-        f"<tbody>{''.join(rows)}<tr><th>p(x) shown</th>{sums}<td class='marginal'>{table.values.sum():.4f}</td></tr>"
+        f"<div class='joint-table'><table><thead><tr><th>z \\ x</th>{head}<th>p(z), {scope}</th></tr></thead>"
+        f"<tbody>{''.join(rows)}<tr><th>p(x), {scope}</th>{sums}<td class='marginal'></td></tr>"
         "</tbody></table></div>"
     )
 

@@ -30,6 +30,7 @@ MAX_CONTEXT_CHARS = 4_000  # only the last characters typed are read as context 
 CONTEXT_CUT_BLOCK = 1_000  # the cut moves a block at a time, so the models' caches survive typing (`stable_tail`)
 SAMPLED_DRAWS = 64  # draws taken to fill the chips in "sampled" mode (first distinct words win)
 MAX_GENERATED_WORDS = 200  # words one "generate" click may add
+_PRONOUN_I = re.compile(r"i(?:'[a-z]+)?")
 _SENTENCE_START_RE = re.compile(r"(?:\A|[.!?][\"'”’)\]]*)\s*\Z")
 
 
@@ -116,13 +117,16 @@ def at_sentence_start(context: str) -> bool:
 
 def cased(word: str, context: str, prefix: str) -> str:
     """`word` as a phone keyboard writes it: capitalised when the first letter typed is a capital, or,
-    with nothing typed yet, at a sentence start; otherwise as the model spells it.
+    with nothing typed yet, at a sentence start or for the pronoun "I" (the bigram's corpus is lower-cased);
+    otherwise as the model spells it.
 
     Example:
         >>> cased("hope", "I ", "Ho"), cased("the", "Hi. ", ""), cased("the", "Hi, ", ""), cased("iPhone", "", "i")
         ('Hope', 'The', 'the', 'iPhone')
+        >>> cased("i", "and ", ""), cased("i'll", "and ", "")  # the lower-cased corpus's "i" is the pronoun
+        ('I', "I'll")
     """
-    if prefix[:1].isupper() or (not prefix and at_sentence_start(context)):
+    if prefix[:1].isupper() or (not prefix and (at_sentence_start(context) or _PRONOUN_I.fullmatch(word))):
         return word[:1].upper() + word[1:]
     return word
 

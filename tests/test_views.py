@@ -36,8 +36,18 @@ def test_marbles_reject_bad_counts(distribution, n):
 
 
 def test_joint_table_html_shows_marginals(seed_model):
-    page = views.joint_table_html(seed_model.joint_table())
+    page = views.joint_table_html(seed_model.joint_table(), seed_model)
     assert "0.4000" in page and "0.7000" in page and "0.5000" in page  # p(job, graduated), p(job), p(graduated)
+
+
+def test_joint_table_marginals_are_over_the_whole_corpus(shakespeare):
+    # four columns hold a sliver of each row; the marginal p(z) is over every pair
+    table = shakespeare.joint_table(top=4)
+    page = views.joint_table_html(table, shakespeare)
+    assert "whole corpus" in page
+    for z in table.index:
+        assert f"{shakespeare.prev_prob(z):.4f}" in page
+    assert any(abs(float(table.loc[z].sum()) - shakespeare.prev_prob(z)) > 1e-3 for z in table.index)  # not the shown sum
 
 
 def test_bayes_identity_in_numbers(seed_model):
