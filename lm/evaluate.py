@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from lm.smoothing import KneserNey
-from lm.tokenize import BOS, EOS, WORD_RE, last_word
+from lm.tokenize import WORD_RE, last_word
 from lm.word_search import SearchBudget
 
 TOP_FOR_AGREEMENT = 10  # words per model in the Jensen-Shannon comparison
@@ -158,13 +158,12 @@ class BigramSide:
         self.model, self.smoother = model, KneserNey(model)
 
     def suggest(self, context: str, prefix: str, k: int) -> list[str]:
-        ranked = self.model.top_next_words(context, k + 2, prefix)
-        return [word for word, _ in ranked if word not in (BOS, EOS)][:k]
+        return [word for word, _ in self.model.top_next_words(context, k, prefix)]
 
     def next_words(self, context: str, k: int) -> tuple[list[str], dict[str, float]]:
-        """(the k suggestions with nothing typed, the top words with their probabilities)."""
-        ranked = [(w, p) for w, p in self.model.top_next_words(context, TOP_FOR_AGREEMENT + 2) if w not in (BOS, EOS)]
-        return [w for w, _ in ranked[:k]], dict(ranked[:TOP_FOR_AGREEMENT])
+        """(the k suggestions with nothing typed, the top words with p(w | context, a word comes next))."""
+        ranked = self.model.top_next_words(context, TOP_FOR_AGREEMENT)
+        return [w for w, _ in ranked[:k]], dict(ranked)
 
     def log_probs(self, text: str, spans: list[WordSpan]) -> list[float]:
         return [math.log(self.smoother.prob(s.word.lower(), last_word(text[: s.start]))) for s in spans]
@@ -183,9 +182,8 @@ class TransformerSide:
         return [word for word, _ in self.model.top_next_words(context, k, prefix)]
 
     def next_words(self, context: str, k: int) -> tuple[list[str], dict[str, float]]:
-        """(the k suggestions with nothing typed, the words that search found, case merged)."""
-        budget = SearchBudget(k=k, batch_size=8, fanout=max(8, k), max_steps=4, min_prob=1e-3)
-        ranked = sorted(self.model.word_search(context, "", budget).words.items(), key=lambda item: -item[1])
+        """(the k suggestions with nothing typed, the words the keyboard's distribution lists, case merged)."""
+        ranked = self.model.next_word_distribution(context).top()  # what the keyboard's chips and charts show
         merged: dict[str, float] = {}
         for word, p in ranked[:TOP_FOR_AGREEMENT]:
             merged[word.lower()] = merged.get(word.lower(), 0.0) + p
