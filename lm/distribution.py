@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
-
 import torch
 
 from lm.sampling import draw, make_generator, warp
@@ -78,20 +76,6 @@ class Distribution:
             return float(self.probs[self.words.index(word)])
         except ValueError:
             return 0.0
-
-    def where(self, keep: Callable[[str], bool], note: str | None = None) -> "Distribution":
-        """Only the words for which `keep(word)` is true, renormalised to sum to 1.
-
-        Example:
-            >>> Distribution(["war", "was", "peace"], torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64)).where(lambda w: w.startswith("wa")).top()
-            [('was', 0.6), ('war', 0.4...)]
-        """
-        kept = [i for i, word in enumerate(self.words) if keep(word)]
-        probs = self.probs[torch.tensor(kept, dtype=torch.long, device=self.device)]
-        total = probs.sum()
-        if total > 0:
-            probs = probs / total
-        return Distribution([self.words[i] for i in kept], probs, self.note if note is None else note)
 
     def outcomes(self) -> list[tuple[str, float]]:
         """Every outcome with its probability, most likely first: the listed words, then `OTHER` if it has mass.

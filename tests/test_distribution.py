@@ -23,11 +23,17 @@ def test_prob_of_listed_and_unlisted_words():
     assert d.prob("b") == 0.75 and d.prob("zebra") == 0.0
 
 
-def test_where_renormalises_the_kept_words():
-    d = make([("war", 0.2), ("was", 0.3), ("peace", 0.5)])
-    kept = d.where(lambda word: word.startswith("wa"))
-    # 0.3 / (0.2 + 0.3) = 0.6 and 0.2 / 0.5 = 0.4
-    assert kept.top() == [("was", pytest.approx(0.6)), ("war", pytest.approx(0.4))]
+def test_other_words_are_one_outcome_so_warping_at_the_defaults_changes_nothing():
+    from lm.distribution import OTHER
+
+    d = Distribution(["for", "to"], torch.tensor([0.5, 0.2], dtype=torch.float64), other=0.3, no_word=0.4)
+    assert d.outcomes() == [("for", 0.5), ("to", 0.2), (OTHER, 0.3)]  # the listed words, then the rest
+    assert [p for _, p in d.warp().outcomes()] == pytest.approx([0.5, 0.2, 0.3], abs=1e-12)
+    # top-k 2 keeps "for" (0.5) and the other words (0.3): 0.5 / 0.8 and 0.3 / 0.8
+    assert d.warp(top_k=2).outcomes() == [("for", pytest.approx(0.625)), ("to", 0.0), (OTHER, pytest.approx(0.375))]
+    draws = d.sample(4000, seed=0)
+    assert draws.count(OTHER) / 4000 == pytest.approx(0.3, abs=0.03)
+    assert d.sample_word(seed=0) in {"for", "to"} and d.warp().no_word == 0.4
 
 
 def test_warp_uses_the_shared_warp_function():
