@@ -283,6 +283,10 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                     ]
                 refresh = gr.Button("Refresh the charts", elem_id="refresh-charts")
                 chart_message = gr.Markdown(elem_id="chart-message")  # its own: a chart must not clear a chip's message
+            with gr.Accordion("Why these numbers? The arithmetic behind the chips", open=False, elem_id="why"):
+                why_button = gr.Button("Explain the chips for the text typed", elem_id="explain-chips")
+                why = gr.Markdown(elem_id="why-text")
+                why_message = gr.Markdown(elem_id="why-message")
 
         with gr.Tab("Tables (Bayes)"):
             gr.Markdown("The joint table p(x, z) of previous word z and next word x, counted from the corpus. "
@@ -380,6 +384,8 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                       api_name="charts_opened", api_visibility="private")
         refresh.click(charts_safely, chart_inputs, [*plots, chart_message], js=BEFORE_CARET, api_name="distributions",
                       trigger_mode="always_last", show_progress="hidden")
+        why_button.click(safely(KEEP)(lambda text: (views.explanations_markdown(keyboard.explain(text)), "")), text,
+                         [why, why_message], js=BEFORE_CARET, api_name="explain", show_progress="hidden")
         demo.load(None, [strip_chips["bigram"], strip_chips["transformer"], settings_json], js=KEYBOARD_JS)
         for name in MODELS:
             sample_button, generate_button = buttons_row[name]

@@ -77,6 +77,22 @@ def strip_info(about: dict | None) -> str:
     return f"{shown} · no word next (punctuation, end): {about['no_word']:.1%}"
 
 
+def explanations_markdown(explanations: dict[str, list[str]]) -> str:
+    """The "why these numbers" panel: each strip's chips' arithmetic, as code blocks (Markdown).
+
+    Example:
+        >>> print(explanations_markdown({"bigram": ["p(a | z = b) = 1 / 2 = 50.0%"]}))
+        **bigram**
+        ```
+        p(a | z = b) = 1 / 2 = 50.0%
+        ```
+    """
+    blocks = []
+    for model, lines in explanations.items():
+        blocks.append(f"**{model}**\n```\n" + "\n\n".join(lines) + "\n```")
+    return "\n\n".join(blocks)
+
+
 def _cell(p: float, peak: float) -> str:
     shade = 0.0 if peak == 0 else min(1.0, p / peak)
     return f'<td style="background: rgba(220, 38, 38, {shade:.2f})" title="{p:.6f}">{p:.4f}</td>'

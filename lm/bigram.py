@@ -390,6 +390,30 @@ class BigramModel:
         order = np.lexsort((ids, -counts))[:k]
         return [(word, count / int(total)) for word, count in zip(self.vocab.words_at(ids[order]), counts[order].tolist())]
 
+    def explain(self, context: str | Sequence[str], word: str, prefix: str = "") -> str:
+        """The arithmetic behind ``next_word_distribution(context, prefix).prob(word)``, from the counts.
+
+        Example:
+            >>> m = BigramModel.from_text("my lord. my lord. my good lord. my.", device="cpu")
+            >>> print(m.explain("my", "lord"))
+            p(lord | z = my, a word comes next) = c(my, lord) / (c(my) - c(my, </s>)) = 2 / (4 - 1) = 66.7%
+        """
+        prev = self._condition(context)
+        ids, counts, note, _ = self._next_counts(context, prefix)
+        x = self.vocab.id(word)
+        found = np.flatnonzero(ids == x) if x >= 0 else []
+        c, total = (int(counts[found[0]]) if len(found) else 0), int(counts.sum())
+        p = f"{c / total:.1%}" if total else "undefined (no word matches)"
+        if note:
+            starting = f" starting with {prefix!r}" if prefix else ""
+            return f"{note}: p({word}) = c({word} second) / c(words second{starting}) = {c:,} / {total:,} = {p}"
+        if prefix:
+            return (f"p({word} | z = {prev}, the word starts with {prefix!r}) = c({prev}, {word}) / "
+                    f"c({prev}, words starting with {prefix!r}) = {c:,} / {total:,} = {p}")
+        ended = self.count(prev, EOS)
+        return (f"p({word} | z = {prev}, a word comes next) = c({prev}, {word}) / (c({prev}) - c({prev}, {EOS})) = "
+                f"{c:,} / ({total + ended:,} - {ended:,}) = {p}")
+
     def prev_word_distribution(self, next: str) -> Distribution:
         """p(z | x=next), Bayes' flip: which words come before `next` (a column, renormalised).
 

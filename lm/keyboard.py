@@ -235,6 +235,20 @@ class Keyboard:
             message = "; ".join(filter(None, [message, f"no word starting with {prefix!r} is known to {asked}"]))
         return {**result, "about": about, "context": context, "prefix": prefix, "message": message}
 
+    def explain(self, text: str, models: tuple[str, ...] = MODELS) -> dict[str, list[str]]:
+        """For each strip, the arithmetic behind its most likely chips' raw probabilities (each model's
+        `explain`), read from the distribution the chips come from.
+
+        Example:
+            >>> from lm import BigramModel
+            >>> Keyboard(BigramModel.from_text("the cat sat. the dog sat.", device="cpu")).explain("the ")["bigram"][0]
+            'p(cat | z = the, a word comes next) = c(the, cat) / (c(the) - c(the, </s>)) = 1 / (2 - 0) = 50.0%'
+        """
+        context, prefix = split_partial_word(clean_text(text)[0])
+        sources = {"bigram": self.bigram, "transformer": self.transformer}
+        return {model: [sources[model].explain(context, word, prefix) for word, _ in self.distribution(model, context, prefix).top(SLOTS)]
+                for model in models if sources[model] is not None}
+
 
 def join_word(text: str, word: str) -> str:
     """`text` followed by `word`, with a space between unless the text already ends in whitespace.

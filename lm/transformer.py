@@ -11,12 +11,13 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
 
 from lm.context_states import ContextStates
-from lm.distribution import Distribution
+from lm.distribution import OTHER, Distribution
 from lm.loading import load_causal_lm
 from lm.token_text import TokenText
 from lm.tokenize import stable_tail
@@ -180,6 +181,30 @@ class TransformerModel:
         numbers as `next_word_distribution` (with the keyboard's budget for k = 3)."""
         budget = KEYBOARD if k == KEYBOARD.k else SearchBudget(k=k, batch_size=8, fanout=max(8, k), max_steps=4, min_prob=1e-3)
         return self.next_word_distribution(context, prefix, budget).top(k)
+
+    def explain(self, context: str, word: str, prefix: str = "", budget: SearchBudget = KEYBOARD) -> str:
+        """The arithmetic behind ``next_word_distribution(context, prefix, budget).prob(word)``: every token
+        path the search summed into `word`, each factor p(token | context, tokens before it), times p(the
+        word ends), all divided by P(a word comes next) (or by P(the word starts with the prefix)).
+
+        Example:
+            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
+            >>> print(tm.explain("I hope you're having a", "great"))  # doctest: +ELLIPSIS
+            p(great | text, a word comes next)
+              = [p(' great') 0.6... × p(the word ends) 0.9...]
+              / P(a word comes next) 0.99...
+              = 0.6... / 0.99... = 63.1%
+        """
+        result = self.word_search(context, prefix, budget)
+        paths = result.paths.get(word)
+        if not paths:
+            return f"{word!r} is not among the words the search listed after this text: its mass is in {OTHER!r}"
+        condition, mass = (f"the word starts with {prefix!r}", result.prefix_mass) if prefix else ("a word comes next", result.word_mass)
+        terms = [" × ".join([*(f"p({token!r}) {factor:.4f}" for token, factor in zip(path.tokens, path.factors)),
+                             f"p(the word ends) {path.end:.4f}"]) for path in paths]
+        summed = sum(math.prod(path.factors) * path.end for path in paths)
+        return "\n".join([f"p({word} | text, {condition})", "  = [" + "\n     + ".join(terms) + "]",
+                          f"  / P({condition}) {mass:.4f}", f"  = {summed:.4f} / {mass:.4f} = {summed / mass:.1%}"])
 
     # ---- scoring and generating ------------------------------------------------------------
 

@@ -55,6 +55,16 @@ class _Partial:
     neg_prob: float  # heap order: most probable first
     path: tuple[int, ...] = field(compare=False)
     text: str = field(compare=False)  # what the path spells, separator included
+    factors: tuple[float, ...] = field(compare=False, default=())  # p(each token | context, the tokens before it)
+
+
+@dataclass(frozen=True)
+class WordPath:
+    """One token path that spells a word: p(word) gets prod(factors) * end from it."""
+
+    tokens: tuple[str, ...]  # the tokens' texts, separator included in the first
+    factors: tuple[float, ...]  # p(token i | context, tokens before it)
+    end: float  # p(the next token ends the word | context, the tokens)
 
 
 KEYBOARD = SearchBudget(k=3, batch_size=8, fanout=8, max_steps=4, min_prob=1e-3)  # three chips, while typing
@@ -69,6 +79,7 @@ class WordSearchResult:
     word_mass: float  # P(a word comes next | c): the mass of the tokens that can start a word after the separator
     certain: bool  # whether the top-k order is final (False: the budget ran out first)
     forward_passes: int
+    paths: dict[str, list[WordPath]] = field(default_factory=dict)  # the paths summed into each word
 
 
 class _Search:
@@ -81,6 +92,7 @@ class _Search:
         self.frontier: list[_Partial] = []
         self.missed_bound = 0.0  # the most probable child ever left out by the fanout
         self.words: dict[str, float] = defaultdict(float)
+        self.paths: dict[str, list[WordPath]] = defaultdict(list)
         self.prefix_mass = 0.0
         on_device = tokens.masks(device)
         self.ends = on_device["ends"]
@@ -98,8 +110,9 @@ class _Search:
         ids = torch.as_tensor(list(covering) + list(inside), dtype=torch.long, device=device)
         return ids, len(covering)
 
-    def offer(self, prob: float, path: tuple[int, ...], text: str, logprobs: torch.Tensor, at_root: bool = False):
+    def offer(self, parent: _Partial, logprobs: torch.Tensor, at_root: bool = False):
         """Queue the most probable children of a path, and add the prefix mass they first cover."""
+        prob, path, text = -parent.neg_prob, parent.path, parent.text
         candidates, covering = self._candidates(text, at_root, logprobs.device)
         if len(candidates) == 0:
             return
@@ -113,13 +126,15 @@ class _Search:
             self.missed_bound = max(self.missed_bound, best[keep])
         for child_prob, token in zip(best[:keep], tokens[:keep]):
             if child_prob > 0:
-                heapq.heappush(self.frontier, _Partial(-child_prob, path + (token,), text + self.tokens.texts[token]))
+                factors = parent.factors + (float(logprobs[token].double().exp()),)
+                heapq.heappush(self.frontier, _Partial(-child_prob, path + (token,), text + self.tokens.texts[token], factors))
 
     def complete(self, partial: _Partial, end_mass: float):
         """Add the path's mass times p(the word ends here) to the word it spells, if it covers the prefix."""
         text = partial.text[len(self.separator):]
         if len(partial.text) >= len(self.target) and WORD_RE.fullmatch(text.lower()):
             self.words[text] += -partial.neg_prob * end_mass
+            self.paths[text].append(WordPath(tuple(self.tokens.texts[t] for t in partial.path), partial.factors, end_mass))
 
     def top_k_is_certain(self) -> bool:
         """Whether no queued or dropped path could still beat the k-th most likely word."""
@@ -157,7 +172,7 @@ def search_words(
         [('a', 0.25), ('ab', 0.5)]
     """
     search = _Search(tokens, separator, prefix, budget, root_logprobs.device)
-    search.offer(1.0, (), "", root_logprobs, at_root=True)
+    search.offer(_Partial(-1.0, (), ""), root_logprobs, at_root=True)
     passes = 0
     while search.frontier and not search.top_k_is_certain() and passes < budget.max_steps:
         floor = budget.min_prob * (search.prefix_mass if search.has_prefix else 1.0)
@@ -171,9 +186,10 @@ def search_words(
         end_mass = (logprobs.exp() * search.ends).sum(-1).tolist()
         for partial, row, end in zip(batch, logprobs, end_mass):
             search.complete(partial, end)
-            search.offer(-partial.neg_prob, partial.path, partial.text, row)
+            search.offer(partial, row)
     certain = search.top_k_is_certain()
     scale = search.prefix_mass if search.has_prefix else 1.0
     words = {word: p / scale for word, p in search.words.items()} if scale > 0 else {}
     word_mass = float(root_logprobs.double().exp()[search.masks[True]].sum())
-    return WordSearchResult(words, search.prefix_mass if search.has_prefix else 1.0, word_mass, certain, passes)
+    prefix_mass = search.prefix_mass if search.has_prefix else 1.0
+    return WordSearchResult(words, prefix_mass, word_mass, certain, passes, dict(search.paths))

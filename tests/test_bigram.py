@@ -266,3 +266,14 @@ def test_from_corpus_caches_by_content_and_rebuilds_a_corrupt_cache(tmp_path, pr
     assert BigramModel.load(newest, device="cpu").total == first.total  # the cache was rewritten
     source.write_text("one fish.", encoding="utf-8")  # new content, new key
     assert BigramModel.from_corpus([source], device="cpu").total == 3
+
+
+def test_the_explanation_shows_the_counts_behind_the_number(shakespeare):
+    # p(lord | my, a word comes next) = c(my, lord) / (c(my) - c(my, </s>))
+    c, my, ended = shakespeare.count("my", "lord"), int(shakespeare.prev_counts[shakespeare.vocab.id("my")]), shakespeare.count("my", "</s>")
+    p = shakespeare.next_word_distribution("Good night, my").prob("lord")
+    assert p == pytest.approx(c / (my - ended))
+    assert shakespeare.explain("Good night, my", "lord") == (
+        f"p(lord | z = my, a word comes next) = c(my, lord) / (c(my) - c(my, </s>)) = {c:,} / ({my:,} - {ended:,}) = {p:.1%}")
+    assert shakespeare.explain("to be or not to", "be", prefix="b").endswith(
+        f"= {shakespeare.next_word_distribution('to be or not to', 'b').prob('be'):.1%}")

@@ -362,3 +362,16 @@ def test_the_context_cache_keeps_to_its_memory_budget_and_stays_exact(tiny):
         assert states.nbytes() <= states.max_bytes
     assert ids[0] not in states._states and ids[-1] in states._states  # the least recent went first
     assert torch.allclose(states.state(ids[0]).logprobs, first, atol=1e-5)  # recomputed, the same
+
+
+def test_the_explanation_sums_the_searchs_own_paths_to_the_shown_number(tiny):
+    # "why this word": the paths the search summed, each a product of token factors and p(the word ends)
+    for context, prefix in [("the cat sat on the", ""), ("what a ", "gr"), ("", "")]:
+        result = tiny.word_search(context, prefix)
+        distribution = tiny.next_word_distribution(context, prefix)
+        mass = result.prefix_mass if prefix else result.word_mass
+        for word, p in distribution.top(3):
+            summed = sum(math.prod(path.factors) * path.end for path in result.paths[word])
+            assert summed / mass == pytest.approx(p, rel=1e-9)
+            assert tiny.explain(context, word, prefix).endswith(f"= {p:.1%}")
+    assert "not among the words" in tiny.explain("the cat sat on the", "zebra")

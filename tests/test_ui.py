@@ -108,3 +108,32 @@ def test_screenshots_of_every_tab(app_url, browser, width, height):
         page.wait_for_timeout(1500)
         page.screenshot(path=str(SCREENSHOTS / f"{tab.split()[0].lower()}-{width}.png"), full_page=True)
     page.close()
+
+
+def test_the_page_shows_one_number_per_word_and_explains_it(app_url, browser):
+    # after "Good night, my lord " the bigram's "of" once read 5.8 % on its chip and 7.6 % in the chart
+    from gradio_client import Client
+    from playwright.sync_api import expect
+
+    text = "Good night, my lord "
+    client = Client(app_url, verbose=False)
+    api = {name: client.predict(text, api_name=f"/suggest_{name}")[0] for name in ("bigram", "transformer")}
+    charts = client.predict(text, 1.0, 0, 1.0, api_name="/distributions")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url)
+    page.locator("#keyboard-input textarea").press_sequentially(text, delay=20)
+    for index, name in enumerate(("bigram", "transformer")):
+        chip = api[name]["chips"][0]
+        expect(page.locator(f"#{name}-0")).to_have_text(f"{chip['word']}\n{chip['p']:.1%}", timeout=30_000)
+        raw_bars = {row[0].lower(): row[1] for row in charts[2 * index]["value"]["data"]}
+        assert raw_bars[chip["word"].lower()] == pytest.approx(chip["p"], abs=1e-9)  # the chip's number (Gradio sends 10 decimals)
+        assert raw_bars["(other words)"] >= 0 and sum(raw_bars.values()) == pytest.approx(1.0)
+        expect(page.locator(f"#{name}-title .info")).to_contain_text(f"no word next (punctuation, end): "
+                                                                     f"{api[name]['about']['no_word']:.1%}")
+    page.locator("#why").get_by_text("Why these numbers?").click()
+    page.locator("#explain-chips").click()
+    for name in ("bigram", "transformer"):
+        expect(page.locator("#why-text")).to_contain_text(f"= {api[name]['chips'][0]['p']:.1%}", timeout=30_000)
+    expect(page.locator("#why-text")).to_contain_text("c(lord, of) / (c(lord) - c(lord, </s>))")
+    page.screenshot(path=str(SCREENSHOTS / "why-1280.png"), full_page=True)
+    page.close()
