@@ -19,7 +19,8 @@ import gradio as gr  # noqa: E402
 from demo import views  # noqa: E402
 from lm.corpus import held_out_text  # noqa: E402
 from lm.evaluate import evaluate  # noqa: E402
-from lm.keyboard import MODELS, MODES, SLOTS, Keyboard, Settings, clean_text, generate_bigram, join_word  # noqa: E402
+from lm.keyboard import (MODELS, MODES, SLOTS, Keyboard, Settings, cased, clean_text, generate_bigram,  # noqa: E402
+                         join_word)
 from lm.tokenize import split_partial_word  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,12 @@ def _bars(frame):
     return gr.update(value=frame, sort=list(frame["word"]))
 
 
+def _continued(text: str, generated: str | None) -> str:
+    """What the next sampled word follows: the typed text (as the models read it), then the sampled text."""
+    typed = clean_text(text)[0]
+    return join_word(typed, generated) if generated else typed
+
+
 def _strip_answer(suggestions: dict, name: str, ticket=None) -> dict:
     """What the page draws for one strip: its chips, their labels, and the line saying what the numbers are."""
     chips = suggestions[name]
@@ -209,21 +216,25 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         return (*frames, "")
 
     def sample_next(model, text, temperature, top_k, top_p, seed, generated):
+        """One word drawn after the typed text and what was sampled so far: the sampled text grows."""
         settings = _settings(MODES[1], temperature, top_k, top_p, seed)
-        context, prefix = split_partial_word(clean_text(text)[0])
-        word = keyboard.distribution(model, context, prefix).sample_word(settings.temperature, settings.top_k,
-                                                                          settings.top_p, settings.seed)
+        context = _continued(text, generated)
+        word = keyboard.distribution(model, context, "").sample_word(settings.temperature, settings.top_k,
+                                                                      settings.top_p, settings.seed)
         if word is None:
             raise ValueError("no word could be drawn: every draw fell on words the model could not name")
-        return join_word(generated or "", f"[{model}] {word}"), ""
+        return join_word(generated or "", cased(word, context, "")), ""
 
     def generate(model, text, n_words, temperature, top_k, top_p, seed, generated):
+        """`n_words` more words, each drawn after everything before it, continuing the sampled text."""
         settings = _settings(MODES[1], temperature, top_k, top_p, seed)
+        context = _continued(text, generated)
         if model == "bigram":
-            words = generate_bigram(bigram, text, n_words, settings)
+            words = generate_bigram(bigram, context, n_words, settings)
         else:
-            words = transformer.generate_words(clean_text(text)[0], int(n_words), settings.temperature, settings.top_k, settings.top_p, settings.seed)
-        return join_word(generated or "", f"[{model}] {words}"), ""
+            words = transformer.generate_words(context, int(n_words), settings.temperature, settings.top_k,
+                                               settings.top_p, settings.seed)
+        return join_word(generated or "", words), ""
 
     with gr.Blocks(title="Next-word demo") as demo:
         gr.Markdown(
@@ -271,7 +282,9 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                 buttons_row = {}
                 for name in ("bigram", "transformer"):
                     buttons_row[name] = (gr.Button(f"Sample next word ({name})"), gr.Button(f"Generate N words ({name})"))
-            generated = gr.Textbox(label="Sampled text (x ~ p(x | context), one draw at a time)", lines=3, interactive=False)
+            generated = gr.Textbox(label="Sampled text: it continues what you typed, each word x ~ p(x | everything before it)",
+                                   lines=3, interactive=False, elem_id="sampled-text")
+            clear_sampled = gr.Button("Clear the sampled text", size="sm", elem_id="clear-sampled")
             generate_message = gr.Markdown(elem_id="generate-message")
             with gr.Accordion("p(next word | context): raw and after temperature / top-k / top-p", open=False,
                               elem_id="charts") as charts:
@@ -395,6 +408,8 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             generate_button.click(safely(KEEP)(functools.partial(generate, name)),
                                   [text, n_words, temperature, top_k, top_p, seed, generated], [generated, generate_message],
                                   api_name=f"generate_{name}")
+
+        clear_sampled.click(lambda: ("", ""), None, [generated, generate_message], api_visibility="private")
 
         def table(size):
             return views.joint_table_html(bigram.joint_table(top=int(size)), bigram), ""

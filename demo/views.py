@@ -67,11 +67,13 @@ def strip_info(about: dict | None) -> str:
         >>> strip_info({"probabilities": "raw", "no_word": 0.44})
         'p(word | text, a word comes next) · no word next (punctuation, end): 44.0%'
         >>> strip_info({"probabilities": "warped", "no_word": None})
-        'warped p (temperature, top-k, top-p), given the letters typed'
+        'drawn: the centre chip is the first word drawn, not always the likeliest; warped p (temperature, top-k, top-p), given the letters typed'
     """
     if not about:
         return ""
-    shown = "warped p (temperature, top-k, top-p)" if about["probabilities"] == "warped" else "p(word | text, a word comes next)"
+    shown = "p(word | text, a word comes next)"
+    if about["probabilities"] == "warped":
+        shown = "drawn: the centre chip is the first word drawn, not always the likeliest; warped p (temperature, top-k, top-p)"
     if about.get("no_word") is None:
         return f"{shown}, given the letters typed"
     return f"{shown} · no word next (punctuation, end): {about['no_word']:.1%}"

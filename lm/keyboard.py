@@ -262,6 +262,7 @@ def join_word(text: str, word: str) -> str:
 
 def generate_bigram(bigram, text: str, n_words: int, settings: Settings) -> str:
     """n words drawn one at a time, x ~ p(x | z) warped, each becoming the next z; ``</s>`` ends a sentence.
+    Words are cased as a phone keyboard would (`cased`): a capital at a sentence start, "I".
 
     Example:
         >>> from lm import BigramModel
@@ -279,6 +280,7 @@ def generate_bigram(bigram, text: str, n_words: int, settings: Settings) -> str:
             context += "."
             words[-1:] = [words[-1] + "."] if words else ["."]
             continue
+        word = cased(word, context, "")
         context = join_word(context, word)
         words.append(word)
     return " ".join(words)

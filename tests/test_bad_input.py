@@ -87,3 +87,11 @@ def test_the_bigram_strip_does_not_wait_for_the_transformer(client, tiny_keyboar
         assert not transformer_job.done()
     strip = transformer_job.result(timeout=30)[-2]
     assert strip["prefix"] == "c" and strip["chips"] and all(0 < chip["p"] <= 1 for chip in strip["chips"])
+
+
+def test_sampling_continues_the_sampled_text_and_clearing_starts_afresh(client):
+    # the tiny bigram: "the cat sat. the dog ran. a cat ran!"; after "the cat" greedy gives "ran" or "sat"
+    sampled, message = client.predict("the ", 0.0, 0, 1.0, -1, "cat", api_name="/sample_bigram")
+    assert message == "" and sampled.split()[0] == "cat" and sampled.split()[1] in {"ran", "sat"}
+    fresh, _ = client.predict("the ", 0.0, 0, 1.0, -1, "", api_name="/sample_bigram")
+    assert fresh == "cat"  # c(the, cat) = 1 of 2, tied with dog: the first listed wins at temperature 0

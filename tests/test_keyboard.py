@@ -108,6 +108,14 @@ def test_generate_bigram_follows_the_chain(keyboard):
         generate_bigram(keyboard.bigram, "the", -1, Settings())
 
 
+def test_generated_text_is_cased_like_a_phone_keyboard_writes():
+    from lm import BigramModel
+
+    model = BigramModel.from_text("i think. i think. i think.", device="cpu")
+    # greedy: <s> -> i -> think -> </s> -> i ...: each sentence starts with a capital, "i" is always "I"
+    assert generate_bigram(model, "", 6, Settings(temperature=0)) == "I think. I think."
+
+
 def test_one_strip_at_a_time(keyboard):
     bigram_only = keyboard.suggest("the zq", models=("bigram",))
     assert bigram_only["transformer"] == [] and "known to the bigram model" in bigram_only["message"]
