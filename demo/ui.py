@@ -39,6 +39,7 @@ CSS = """
 .joint-table table { border-collapse: collapse; font-size: 0.85em; }
 .joint-table th, .joint-table td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
 .joint-table td.marginal { background: #eef; color: #1f2937; }  /* dark text on the light cell, also in dark mode */
+.joint-table .picked { outline: 2px solid #2563eb; outline-offset: -2px; font-weight: 700; }  /* the picked z and x */
 #keyboard-input textarea { font-size: 1.15em; }
 .strip-title { margin: 0; }
 .strip-title .info { font-size: 0.85em; opacity: 0.75; }
@@ -306,17 +307,18 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                         "Each sentence is read as `<s>` words `</s>`: `<s>` is the z of a sentence's first word, "
                         "`</s>` the x after its last, so the table also counts how sentences start and end.")
             top_words = [w for w in bigram.joint_table(top=30).index if w not in ("<s>", "</s>")]
+            x_words = top_words + _also(bigram, "lord")
+            first = (_pick(top_words, "my", 0), _pick(x_words, "lord", 1))  # the picked z and x when the page opens
             size = gr.Slider(4, 20, value=10, step=1, label="Words in the table")
-            joint = gr.HTML(views.joint_table_html(bigram.joint_table(top=10), bigram))
+            joint = gr.HTML(views.joint_table_html(views.with_picked(bigram.joint_table(top=10), bigram, *first), bigram, first))
             with gr.Row():
-                prev_pick = gr.Dropdown(top_words, value=_pick(top_words, "my", 0), label="Pick z (previous word)")
-                next_pick = gr.Dropdown(top_words + _also(bigram, "lord"), value=_pick(top_words + _also(bigram, "lord"), "lord", 1),
-                                        label="Pick x (next word)", allow_custom_value=True)
+                prev_pick = gr.Dropdown(top_words, value=first[0], label="Pick z (previous word)")
+                next_pick = gr.Dropdown(x_words, value=first[1], label="Pick x (next word)", allow_custom_value=True)
             with gr.Row():
-                conditional = gr.BarPlot(x="word", y="p", title="p(x | z): a row of the joint table, renormalised", sort="-y",
-                                         height=260, y_lim=[0, None], min_width=320)
-                flipped = gr.BarPlot(x="word", y="p", title="p(z | x): Bayes' flip, which words come before x", sort="-y",
-                                     height=260, y_lim=[0, None], min_width=320)
+                conditional = gr.BarPlot(x="word", y="p", title="p(x | z): a row of the joint table, renormalised", sort=None,
+                                         height=300, y_lim=[0, None], min_width=320, x_label_angle=-45)
+                flipped = gr.BarPlot(x="word", y="p", title="p(z | x): Bayes' flip, which words come before x", sort=None,
+                                     height=300, y_lim=[0, None], min_width=320, x_label_angle=-45)
             identity = gr.Markdown()
             gr.Markdown("**The seed's example**: graduated / not vs. job / no job, computed by the same code.")
             seed_model = type(bigram).from_pairs(SEED_PAIRS, device=bigram.device)
@@ -411,17 +413,21 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
 
         clear_sampled.click(lambda: ("", ""), None, [generated, generate_message], api_visibility="private")
 
-        def table(size):
-            return views.joint_table_html(bigram.joint_table(top=int(size)), bigram), ""
+        def table(size, prev=None, next=None):
+            shown = views.with_picked(bigram.joint_table(top=int(size)), bigram, prev, next)
+            return views.joint_table_html(shown, bigram, (prev, next)), ""
 
         def slices(prev, next):
             if bigram.next_prob(next) == 0:
                 raise ValueError(f"x = {next!r} never comes second in the corpus, so p(z | x) = c(z, x) / c(x) "
                                  "is undefined (0 / 0); pick a word from the list")
-            return (views.bar_frame(bigram.next_token_distribution([prev])), views.bar_frame(bigram.prev_word_distribution(next)),
+            return (_bars(views.bar_frame(bigram.next_token_distribution([prev]))),
+                    _bars(views.bar_frame(bigram.prev_word_distribution(next))),
                     views.bayes_identity(bigram, prev, next).replace("\n", "  \n"), "")
 
-        size.change(safely(KEEP)(table), size, [joint, tables_message], api_name="joint_table")
+        size.change(safely(KEEP)(table), [size, prev_pick, next_pick], [joint, tables_message], api_name="joint_table")
+        for pick in (prev_pick, next_pick):
+            pick.change(safely(KEEP)(table), [size, prev_pick, next_pick], [joint, tables_message], api_visibility="private")
         pick_outputs = [conditional, flipped, identity, tables_message]
         for pick in (prev_pick, next_pick):
             pick.change(safely(KEEP, KEEP, KEEP)(slices), [prev_pick, next_pick], pick_outputs, api_visibility="private")

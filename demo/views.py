@@ -95,13 +95,32 @@ def explanations_markdown(explanations: dict[str, list[str]]) -> str:
     return "\n\n".join(blocks)
 
 
-def _cell(p: float, peak: float) -> str:
+def _cell(p: float, peak: float, picked: bool = False) -> str:
     shade = 0.0 if peak == 0 else min(1.0, p / peak)
-    return f'<td style="background: rgba(220, 38, 38, {shade:.2f})" title="{p:.6f}">{p:.4f}</td>'
+    mark = " class='picked'" if picked else ""
+    return f'<td{mark} style="background: rgba(220, 38, 38, {shade:.2f})" title="{p:.6f}">{p:.4f}</td>'
 
 
-def joint_table_html(table: pd.DataFrame, model=None) -> str:
-    """A heatmap of a joint table p(x, z), with the marginals p(z) (rows) and p(x) (columns).
+def with_picked(table: pd.DataFrame, model, prev: str | None, next: str | None) -> pd.DataFrame:
+    """`table` with the picked z as a row and x as a column, added from the model when not among its words.
+
+    Example:
+        >>> from lm import BigramModel
+        >>> m = BigramModel.from_pairs([("a", "b")] * 3 + [("b", "a"), ("c", "c")], device="cpu")
+        >>> with_picked(m.joint_table(top=1), m, "c", "c").values.tolist()  # row a, then c; column b, then c
+        [[0.6, 0.0], [0.0, 0.2]]
+    """
+    table = table.copy()
+    if next is not None and next not in table.columns and model.next_prob(next) > 0:
+        table[next] = [model.joint_prob(z, next) for z in table.index]
+    if prev is not None and prev not in table.index and model.prev_prob(prev) > 0:
+        table.loc[prev] = [model.joint_prob(prev, x) for x in table.columns]
+    return table
+
+
+def joint_table_html(table: pd.DataFrame, model=None, picked: tuple[str | None, str | None] = (None, None)) -> str:
+    """A heatmap of a joint table p(x, z), with the marginals p(z) (rows) and p(x) (columns); the picked
+    z row and x column are outlined.
 
     With `model` (the `BigramModel` the table came from) the marginals are over the whole corpus, as
     the Bayes identity below the table uses them; without, they are the sums of the cells shown.
@@ -111,15 +130,17 @@ def joint_table_html(table: pd.DataFrame, model=None) -> str:
         >>> "p(z), cells shown" in page and "0.7000" in page
         True
     """
+    prev, next = picked
     peak = float(table.values.max()) if table.size else 0.0
     scope = "whole corpus" if model is not None else "cells shown"
     rows_p = [model.prev_prob(z) for z in table.index] if model is not None else table.sum(axis=1).tolist()
     cols_p = [model.next_prob(x) for x in table.columns] if model is not None else table.sum(axis=0).tolist()
-    head = "".join(f"<th>{html.escape(str(x))}</th>" for x in table.columns)
+    mark = lambda hit: " class='picked'" if hit else ""  # noqa: E731
+    head = "".join(f"<th{mark(x == next)}>{html.escape(str(x))}</th>" for x in table.columns)
     rows = []
     for (z, row), p_z in zip(table.iterrows(), rows_p):
-        cells = "".join(_cell(float(p), peak) for p in row.values)
-        rows.append(f"<tr><th>{html.escape(str(z))}</th>{cells}<td class='marginal'>{p_z:.4f}</td></tr>")
+        cells = "".join(_cell(float(p), peak, z == prev or x == next) for x, p in zip(table.columns, row.values))
+        rows.append(f"<tr><th{mark(z == prev)}>{html.escape(str(z))}</th>{cells}<td class='marginal'>{p_z:.4f}</td></tr>")
     sums = "".join(f"<td class='marginal'>{p:.4f}</td>" for p in cols_p)
     return (
         f"<div class='joint-table'><table><thead><tr><th>z \\ x</th>{head}<th>p(z), {scope}</th></tr></thead>"

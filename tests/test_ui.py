@@ -5,6 +5,7 @@ Screenshots of every tab at desktop and phone width land in `artifacts/screensho
 """
 
 import json
+import re
 import socket
 import time
 
@@ -136,4 +137,31 @@ def test_the_page_shows_one_number_per_word_and_explains_it(app_url, browser):
         expect(page.locator("#why-text")).to_contain_text(f"= {api[name]['chips'][0]['p']:.1%}", timeout=30_000)
     expect(page.locator("#why-text")).to_contain_text("c(lord, of) / (c(lord) - c(lord, </s>))")
     page.screenshot(path=str(SCREENSHOTS / "why-1280.png"), full_page=True)
+    page.close()
+
+
+def _luminance(css_colour: str) -> float:
+    red, green, blue = (float(part) / 255 for part in re.findall(r"[\d.]+", css_colour)[:3])
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+@pytest.mark.parametrize("theme, width", [("light", 1280), ("dark", 1280), ("dark", 400), ("light", 400)])
+def test_tables_tab_reads_in_both_themes_and_scrolls_on_a_phone(app_url, browser, theme, width):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(f"{app_url}?__theme={theme}")
+    page.locator("#keyboard-input textarea").wait_for()  # the page is drawn: its tabs are there
+    open_tab(page, "Tables (Bayes)")
+    marginal = page.locator(".joint-table td.marginal").first
+    expect(marginal).to_be_visible(timeout=15_000)
+    colours = marginal.evaluate("cell => [getComputedStyle(cell).color, getComputedStyle(cell).backgroundColor]")
+    light, dark = sorted((_luminance(colour) for colour in colours), reverse=True)
+    assert (light + 0.05) / (dark + 0.05) >= 4.5, colours  # WCAG AA contrast between the text and its cell
+    expect(page.locator(".joint-table th.picked", has_text="lord")).to_have_count(1)
+    if width == 400:
+        table = page.locator(".joint-table").first
+        assert table.evaluate("t => t.scrollWidth > t.clientWidth && getComputedStyle(t).overflowX === 'auto'")
+    page.screenshot(path=str(SCREENSHOTS / f"tables-{theme}-{width}.png"), full_page=True)
     page.close()

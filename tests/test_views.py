@@ -61,3 +61,14 @@ def test_two_step_pairs_match_the_joint_table(seed_model):
     assert len(frame) == 20 and "`('graduated', 'job')`" in summary  # the most likely pair, p = 0.4
     share = float(summary.split("is ")[1].split(" of")[0])
     assert share == pytest.approx(0.4, abs=0.02)
+
+
+def test_the_picked_words_are_in_the_table_and_outlined(shakespeare):
+    # "lord" is not among the 4 most frequent second words; picking it adds its column, p(x, z) from the counts
+    table = views.with_picked(shakespeare.joint_table(top=4), shakespeare, "my", "lord")
+    assert "my" in table.index and "lord" in table.columns
+    assert table.loc["my", "lord"] == shakespeare.joint_prob("my", "lord")
+    page = views.joint_table_html(table, shakespeare, ("my", "lord"))
+    assert "<th class='picked'>lord</th>" in page and "<th class='picked'>my</th>" in page
+    unknown = views.with_picked(shakespeare.joint_table(top=4), shakespeare, "zzzz", "qqqq")
+    assert unknown.shape == (4, 4)  # a word the corpus never saw adds nothing (its slice gets a message instead)
