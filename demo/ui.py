@@ -327,7 +327,8 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             tables_message = gr.Markdown(elem_id="tables-message")
 
         with gr.Tab("Sampling"):
-            gr.Markdown("Drop marbles on the shape: draw N words and watch the histogram approach the target. "
+            gr.Markdown("Drop marbles on the shape: draw N words and watch the histogram approach the target (the "
+                        "line below: its distance from the target after the first 10, 100, 1,000, ... marbles). "
                         "Temperature, top-k, top-p and seed are the ones set on the Keyboard tab.")
             with gr.Row():
                 source = gr.Radio(["bigram p(x | z)", "transformer p(x | context)"], value="bigram p(x | z)", label="Distribution")
@@ -341,6 +342,8 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                                          y_lim=[0, None], sort=None, min_width=320, x_label_angle=-45)
                 target_plot = gr.BarPlot(x="word", y="p", title="target: the warped distribution", height=300,
                                          y_lim=[0, None], sort=None, min_width=320, x_label_angle=-45)
+            convergence_plot = gr.LinePlot(x="marbles (log10 N)", y="total variation distance", height=240, y_lim=[0, None],
+                                           title="the more marbles, the closer to the shape: distance after 10, 100, 1,000, ... draws")
             marble_summary = gr.Markdown()
             sampling_message = gr.Markdown(elem_id="sampling-message")
             gr.Markdown("Two-step generation: z ~ p(z), then x ~ p(x | z).")
@@ -439,13 +442,14 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                 distribution = bigram.next_word_distribution([z])
             else:
                 distribution = keyboard.transformer_distribution(*split_partial_word(clean_text(context)[0]))
-            frame, summary = views.marbles(distribution, n, settings.temperature, settings.top_k, settings.top_p, settings.seed)
+            frame, converging, summary = views.marbles(distribution, n, settings.temperature, settings.top_k,
+                                                       settings.top_p, settings.seed)
             by_series = [frame[frame.series == name][["word", "p"]] for name in ("marbles", "target")]
-            return (*[_bars(series) for series in by_series], summary)
+            return (*[_bars(series) for series in by_series], converging, summary)
 
         marble_inputs = [source, marble_z, marble_context, marble_n, temperature, top_k, top_p, seed]
-        drop_safely = safely(KEEP, KEEP, KEEP)(lambda *a: (*drop(*a), ""))
-        marble_outputs = [marble_plot, target_plot, marble_summary, sampling_message]
+        drop_safely = safely(KEEP, KEEP, KEEP, KEEP)(lambda *a: (*drop(*a), ""))
+        marble_outputs = [marble_plot, target_plot, convergence_plot, marble_summary, sampling_message]
         marble_button.click(drop_safely, marble_inputs, marble_outputs, api_name="marbles")
         pairs_safely = safely(KEEP, KEEP)(lambda n, s: (*views.two_step_pairs(bigram, n, _seed(s)), ""))
         pair_button.click(pairs_safely, [pair_n, seed], [pair_table, pair_summary, sampling_message], api_name="two_step")

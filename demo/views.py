@@ -168,27 +168,43 @@ def bayes_identity(model, prev: str, next: str) -> str:
     )
 
 
+def _total_variation(draws: list[str], target: pd.Series) -> float:
+    """0.5 * sum |empirical - target| over every outcome: 0 when the marbles match the shape exactly."""
+    counts = pd.Series(draws).value_counts()
+    empirical = (counts / counts.sum()).reindex(target.index.union(counts.index), fill_value=0.0)
+    return 0.5 * float(np.abs(empirical - target.reindex(empirical.index, fill_value=0.0)).sum())
+
+
 def marbles(distribution: Distribution, n: int, temperature: float, top_k: int, top_p: float, seed=None):
     """Drop `n` marbles: draw n words from the warped distribution and compare counts with the target.
 
-    Returns (frame with word, empirical, target for the most likely words; a one-line summary).
-    The summary gives the total variation distance between the empirical and target distributions.
+    Returns (frame with word, empirical, target for the most likely words; the total variation distance
+    after 10, 100, 1,000, ... and all n marbles, as (log10 N, distance) rows; a one-line summary).
+
+    Example:
+        >>> import torch
+        >>> _, converging, summary = marbles(Distribution(["a", "b"], torch.tensor([0.5, 0.5])), 1000, 1.0, 0, 1.0, seed=0)
+        >>> converging["marbles (log10 N)"].tolist(), summary.split(";")[0]
+        ([1.0, 2.0, 3.0], '1,000 marbles')
     """
     if not is_whole_number(n) or not 1 <= n <= MAX_MARBLES:
         raise ValueError(f"`n` (marbles) has to be a whole number from 1 to {MAX_MARBLES:,}, but is {n!r}")
+    n = int(n)
     warped = distribution.warp(temperature, top_k, top_p)
-    draws = warped.sample(int(n), seed=seed)
-    counts = pd.Series(draws).value_counts()
-    empirical = counts / counts.sum()
+    draws = warped.sample(n, seed=seed)
     target = pd.Series(dict(warped.outcomes()))
-    distance = 0.5 * float(np.abs(empirical.reindex(target.index, fill_value=0.0) - target).sum())
+    checkpoints = [10**k for k in range(1, 7) if 10**k < n] + [n]
+    converging = pd.DataFrame({"marbles (log10 N)": [math.log10(m) for m in checkpoints],
+                               "total variation distance": [_total_variation(draws[:m], target) for m in checkpoints]})
+    counts = pd.Series(draws).value_counts()
     shown = [word for word, _ in warped.top(CHART_WORDS)] + ([OTHER] if OTHER in target.index else [])
     frame = pd.DataFrame({
         "word": shown * 2,
-        "p": [float(empirical.get(word, 0.0)) for word in shown] + [float(target[word]) for word in shown],
+        "p": [float(counts.get(word, 0)) / n for word in shown] + [float(target[word]) for word in shown],
         "series": ["marbles"] * len(shown) + ["target"] * len(shown),
     })
-    return frame, f"{int(n):,} marbles; total variation distance to the target: {distance:.4f}"
+    distance = float(converging["total variation distance"].iloc[-1])
+    return frame, converging, f"{n:,} marbles; total variation distance to the target: {distance:.4f}"
 
 
 def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFrame, str]:

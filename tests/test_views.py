@@ -22,10 +22,12 @@ def test_warped_bars_follow_the_raw_words(distribution):
 
 
 def test_marbles_converge_to_the_target(distribution):
-    frame, summary = views.marbles(distribution, 200_000, 1.0, 0, 1.0, seed=0)
+    frame, converging, summary = views.marbles(distribution, 200_000, 1.0, 0, 1.0, seed=0)
+    distances = converging["total variation distance"].tolist()
+    assert len(distances) == 6 and distances[-1] < 0.01 and distances[-1] < distances[0]  # N = 10 ... 200,000
     empirical = frame[frame.series == "marbles"].set_index("word").p
     assert empirical["a"] == pytest.approx(0.5, abs=0.01) and "total variation" in summary
-    few, _ = views.marbles(distribution, 10, 1.0, 2, 1.0, seed=0)
+    few, _, _ = views.marbles(distribution, 10, 1.0, 2, 1.0, seed=0)
     assert few[(few.series == "marbles") & (few.word == "c")].p.item() == 0.0  # top-k = 2 removed "c"
 
 
