@@ -42,6 +42,8 @@ CSS = """
 .joint-table .picked { outline: 2px solid #2563eb; outline-offset: -2px; font-weight: 700; }  /* the picked z and x */
 #keyboard-input textarea { font-size: 1.15em; }
 .strip-title { margin: 0; }
+#compare-table th, #compare-table td { word-break: normal; overflow-wrap: normal; hyphens: none; }
+#compare-table table { display: block; overflow-x: auto; }  /* a phone scrolls a wide table instead of breaking words */
 .strip-title .info { font-size: 0.85em; opacity: 0.75; }
 """
 KEYBOARD_JS = (Path(__file__).parent / "keyboard.js").read_text(encoding="utf-8")
@@ -360,18 +362,23 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
                 "nothing typed, keystroke savings with a 3-slot strip, and per-word perplexity."
             )
             compare_text = gr.Textbox(label="Text to compare on", lines=6, value=held_out_sample)
-            with gr.Row():
-                compare_words = gr.Slider(20, MAX_COMPARE_WORDS, value=150, step=10, label="Words to evaluate")
-                compare_button = gr.Button("Run the comparison", variant="primary")
-            compare_table = gr.Markdown()
+            with gr.Row(equal_height=True):
+                compare_words = gr.Slider(20, MAX_COMPARE_WORDS, value=150, step=10, label="Words to evaluate",
+                                          elem_id="compare-words")
+                compare_button = gr.Button("Run the comparison", variant="primary", elem_id="compare-button")
+                compare_message = gr.Markdown(elem_id="compare-message")  # progress and messages, beside the button
+            compare_table = gr.Markdown(elem_id="compare-table")
+            gr.Markdown(views.METRICS_EXPLAINED, elem_id="compare-metrics")
             with gr.Row():
                 found_plot = gr.LinePlot(x="letters typed", y="share suggested", color="model", height=280, min_width=320,
-                                         title="share of words in the strip after typing n letters", y_lim=[0, 1])
+                                         title="share of words in the strip after typing n letters", y_lim=[0, 1],
+                                         x_axis_format="d")  # whole letters: ticks 0, 1, 2, ...
                 along_plot = gr.LinePlot(x="word position", y="p(true word)", color="model", height=280, min_width=320,
                                          title="p(the word actually typed) along the text")
-            gr.Markdown("Where the models disagree most (|log10 of their probability ratio| for the true word):")
+            gr.Markdown("Where the models disagree most about the word actually typed: |log10(p transformer / p bigram)| "
+                        "is 1 when one model gave it ten times the other's probability. Both p are the ones perplexity "
+                        "uses: the bigram's smoothed by Kneser-Ney (never 0), the transformer's from its tokens.")
             disagreements = gr.Dataframe(headers=views.DISAGREEMENT_COLUMNS, interactive=False, wrap=True)
-            compare_message = gr.Markdown(elem_id="compare-message")
 
         # ---- events -------------------------------------------------------------------------
         settings = [mode, temperature, top_k, top_p, seed]
@@ -465,8 +472,11 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             except Exception as error:
                 return gr.update(), gr.update(), gr.update(), gr.update(), error_message(error, "compare")
 
-        compare_button.click(compare, [compare_text, compare_words],
-                             [compare_table, found_plot, along_plot, disagreements, compare_message], api_name="compare")
+        compare_button.click(lambda: gr.update(interactive=False), None, compare_button, queue=False,
+                             api_visibility="private").then(
+            compare, [compare_text, compare_words], [compare_table, found_plot, along_plot, disagreements, compare_message],
+            api_name="compare", show_progress_on=[compare_message]).then(
+            lambda: gr.update(interactive=True), None, compare_button, queue=False, api_visibility="private")
     return demo
 
 

@@ -240,7 +240,19 @@ def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFra
     )
 
 
-DISAGREEMENT_COLUMNS = ["|log10 ratio|", "context", "word", "p bigram", "p transformer", "bigram top 3", "transformer top 3"]
+DISAGREEMENT_COLUMNS = ["|log10 ratio|", "context", "word", "p bigram (Kneser-Ney)", "p transformer", "bigram top 3",
+                        "transformer top 3"]
+METRICS_EXPLAINED = """\
+- **perplexity (per word)**: how surprised the model is by each actual word, as "a choice among N equally
+  likely words"; lower is better. From each model's probability of the word typed (the bigram's smoothed by
+  Kneser-Ney, so a pair never seen is not impossible).
+- **recall@1 / recall@3**: how often the actual next word was the centre chip / among the three chips, with
+  nothing of it typed yet.
+- **keystroke savings**: the share of key presses saved by clicking a chip as soon as the word appears in the
+  strip (each word costs its letters plus a space without help).
+- **Jensen-Shannon divergence**: how different the two models' next-word distributions are, from 0 (the same)
+  to ln 2 = 0.693 nats (no word in common), averaged over the positions.
+"""
 
 
 def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -262,6 +274,7 @@ def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.Dat
     for i, (b, t) in enumerate(zip(report["bigram"]["positions"], report["transformer"]["positions"])):
         gap = math.log10(max(t["p"], 1e-300)) - math.log10(max(b["p"], 1e-300))
         before = text[max(0, spans[i].start - 40) : spans[i].start].replace("\n", " ")
-        gaps.append((abs(gap), "…" + before, spans[i].word, b["p"], t["p"], ", ".join(b["top3"]), ", ".join(t["top3"])))
-    worst = pd.DataFrame(sorted(gaps, reverse=True)[:DISAGREEMENTS_SHOWN], columns=DISAGREEMENT_COLUMNS).round(4)
+        gaps.append((round(abs(gap), 2), "…" + before, spans[i].word, f"{b['p']:.3g}", f"{t['p']:.3g}",
+                     ", ".join(b["top3"]), ", ".join(t["top3"])))
+    worst = pd.DataFrame(sorted(gaps, key=lambda row: -row[0])[:DISAGREEMENTS_SHOWN], columns=DISAGREEMENT_COLUMNS)
     return summary_table(report), found, along, worst

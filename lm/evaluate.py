@@ -203,7 +203,8 @@ class TransformerSide:
         for span in spans:
             first, last = owner[span.start], owner[span.start + len(span.word) - 1]
             if span.start and text[span.start - 1] == " " and first >= 0 and offsets[first][0] == span.start:
-                first = owner[span.start - 1] if tm.tokens.texts[owner[span.start - 1]] == " " else -1  # a bare space token
+                space = owner[span.start - 1]  # the token holding the space: the path starts there if it is a bare " "
+                first = space if space >= 0 and tm.tokens.texts[ids[space]] == " " else -1
             aligned = first >= 0 and last >= first and offsets[last][1] == span.start + len(span.word)
             aligned = aligned and not text[offsets[first][0] : span.start].strip()
             if aligned:

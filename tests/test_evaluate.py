@@ -109,6 +109,16 @@ def test_transformer_word_probability_matches_the_word_search(models):
         assert 0 < position["p"] <= searched * (1 + 2e-5)  # the text's own (canonical) tokens are one of them
 
 
+def test_a_text_longer_than_the_vocabulary_is_scored_by_token_ids_not_positions(models):
+    # the bare-space check once read the vocabulary at a token's *position*: past 300 tokens (the tiny
+    # vocabulary's size) that was an IndexError, before it silently checked the wrong token
+    bigram, tm = models
+    text = " ".join(["the cat sat on the mat.", "we went to the park and the dogs ran."] * 20)
+    assert len(tm.tokenizer.encode(text)) > len(tm.tokens)
+    report = evaluate(text, bigram, tm)
+    assert all(0 < position["p"] <= 1 for position in report["transformer"]["positions"][1:])
+
+
 def test_report_has_every_metric_and_position(models, tmp_path):
     bigram, tm = models
     text = "The cat sat on the mat. A wonderful day!"
