@@ -165,9 +165,16 @@ def _also(bigram, word: str) -> list[str]:
     return [word] if bigram.next_prob(word) > 0 else []
 
 
-def _bars(frame):
-    """A bar chart's new data, its bars in the frame's order (most likely first, "(other words)" last)."""
-    return gr.update(value=frame, sort=list(frame["word"]))
+def _bars(frame, top: float | None = None):
+    """A bar chart's new data, its bars in the frame's order (most likely first, "(other words)" last);
+    `top` fixes the y axis, so charts meant to be compared share one scale."""
+    return gr.update(value=frame, sort=list(frame["word"]), **({"y_lim": [0, top]} if top else {}))
+
+
+def _side_by_side(*frames) -> list:
+    """Bar charts of the same words on one y scale (the tallest bar of any of them)."""
+    top = max(float(frame["p"].max()) for frame in frames if len(frame)) if any(len(frame) for frame in frames) else None
+    return [_bars(frame, top) for frame in frames]
 
 
 def _continued(text: str, generated: str | None) -> str:
@@ -215,7 +222,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         frames = []
         for name in MODELS:
             shown = keyboard.distribution(name, context, prefix)
-            frames += [_bars(views.bar_frame(shown)), _bars(views.warped_bar_frame(shown, temperature, top_k, top_p))]
+            frames += _side_by_side(views.bar_frame(shown), views.warped_bar_frame(shown, temperature, top_k, top_p))
         return (*frames, "")
 
     def sample_next(model, text, temperature, top_k, top_p, seed, generated):
@@ -452,7 +459,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             frame, converging, summary = views.marbles(distribution, n, settings.temperature, settings.top_k,
                                                        settings.top_p, settings.seed)
             by_series = [frame[frame.series == name][["word", "p"]] for name in ("marbles", "target")]
-            return (*[_bars(series) for series in by_series], converging, summary)
+            return (*_side_by_side(*by_series), converging, summary)
 
         marble_inputs = [source, marble_z, marble_context, marble_n, temperature, top_k, top_p, seed]
         drop_safely = safely(KEEP, KEEP, KEEP, KEEP)(lambda *a: (*drop(*a), ""))
