@@ -1,0 +1,127 @@
+"""What every tab's wiring uses: errors turned into messages, keystrokes run in threads, chart updates,
+and the reading of the sampling controls (a bad value is clamped or named, never a crash)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+
+import anyio
+import gradio as gr
+
+from lm.keyboard import MODES, Settings
+
+log = logging.getLogger(__name__)
+
+KEEP = object()  # "leave this output as it is" in a fallback
+QUEUE_SIZE = 512  # requests waiting in the queue at most (a class of 50 typing at once fits)
+RANDOM_SEED = -1  # the seed box's value for "a fresh random draw each time"
+SLIDER_RANGES = {"temperature": (0, 2), "top_k": (0, 50), "top_p": (0.05, 1)}  # values outside are clamped
+BEFORE_CARET = "(text, ...rest) => [window.nextword ? window.nextword.beforeCaret() : text, ...rest]"
+
+
+def error_message(error: Exception, where: str) -> str:
+    """What the user reads when a handler fails: a `ValueError` names the bad input; anything else is logged."""
+    if isinstance(error, ValueError):
+        return f"⚠️ {error}"
+    log.warning("%s failed: %s: %s", where, type(error).__name__, error)
+    return f"⚠️ something went wrong ({type(error).__name__}); the app keeps running"
+
+
+def safely(*fallback):
+    """Wrap a handler: an error becomes a message in the last output; the other outputs keep `fallback`."""
+
+    def wrap(handler):
+        @functools.wraps(handler)
+        def run(*args):
+            try:
+                return handler(*args)
+            except Exception as error:  # never let one request take the app down
+                message = error_message(error, getattr(handler, "__name__", repr(handler)))
+            return (*[gr.update() if value is KEEP else value for value in fallback], message)
+
+        return run
+
+    return wrap
+
+
+def in_a_thread(handler, limit: int, waiting_at_most: int, busy: tuple):
+    """`handler` as a coroutine that runs it in a worker thread, at most `limit` calls at once across users.
+
+    For events that skip Gradio's queue (one HTTP call, no event stream): calls beyond `limit` wait here,
+    on the event loop, holding no thread, so they never starve other events of threads. Past
+    `waiting_at_most` waiting calls, a caller gets `busy` (the outputs saying so) at once.
+    """
+    slots, waiting = asyncio.Semaphore(limit), 0
+
+    @functools.wraps(handler)
+    async def run(*args):
+        nonlocal waiting
+        if waiting >= waiting_at_most:
+            return busy
+        waiting += 1
+        try:
+            await slots.acquire()
+        finally:
+            waiting -= 1
+        try:
+            return await anyio.to_thread.run_sync(handler, *args)
+        finally:
+            slots.release()
+
+    return run
+
+
+def bars(frame, top: float | None = None):
+    """A bar chart's new data, its bars in the frame's order (most likely first, "(other words)" last);
+    `top` fixes the y axis, so charts meant to be compared share one scale."""
+    return gr.update(value=frame, sort=list(frame["word"]), **({"y_lim": [0, top]} if top else {}))
+
+
+def side_by_side(*frames) -> list:
+    """Bar charts of the same words on one y scale (the tallest bar of any of them)."""
+    tallest = [float(frame["p"].max()) for frame in frames if len(frame)]
+    return [bars(frame, max(tallest) if tallest else None) for frame in frames]
+
+
+# ---- the sampling controls ----------------------------------------------------------------------
+
+
+def seed_or_none(seed):
+    """The seed box's value as `Settings` wants it: None for "random"."""
+    return None if seed in (None, "", RANDOM_SEED) else seed
+
+
+def sampling_settings(temperature, top_k, top_p, seed) -> Settings:
+    """The settings a draw uses (sampling, generation, marbles): the controls as they are, checked."""
+    return Settings(MODES[1], temperature, top_k, top_p, seed_or_none(seed))
+
+
+def _clamped(name: str, value):
+    """`value` within its slider's range, and a message if it had to be moved there."""
+    low, high = SLIDER_RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or low <= value <= high:
+        return value, None
+    inside = min(max(value, low), high)
+    return inside, f"`{name}` {value:g} is outside {low:g} to {high:g}; {inside:g} is used"
+
+
+def read_settings(mode, temperature, top_k, top_p, seed, last_good: Settings | None) -> tuple[Settings, list[str]]:
+    """The chips' settings from the controls' raw values: a value outside its slider is clamped, an invalid
+    one leaves `last_good`'s in place; a setting the mode does not use is ignored. Returns the settings
+    and a message per value that was clamped or left out.
+
+    Example:
+        >>> read_settings("sampled", 1.0, 500, 1.0, -5, Settings(seed=7))
+        (Settings(mode='sampled', temperature=1.0, top_k=50, top_p=1.0, seed=7), ['`top_k` 500 is outside 0 to 50; 50 is used', '`seed` has to be a non-negative integer or empty, but is -5'])
+        >>> read_settings("most likely", 1.0, 500, 1.0, -5, None)[1]
+        []
+    """
+    raw = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
+    clamped = {name: _clamped(name, value) for name, value in raw.items()}
+    settings, invalid = (last_good or Settings()).updated(mode=mode or MODES[0], seed=seed_or_none(seed),
+                                                          **{name: value for name, (value, _) in clamped.items()})
+    if settings.mode != "sampled":
+        return settings, []
+    return settings, [note for _, note in clamped.values() if note] + invalid

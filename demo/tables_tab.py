@@ -1,0 +1,75 @@
+"""The Tables (Bayes) tab: the joint table p(x, z) with its marginals, a picked z's row p(x | z), a
+picked x's column flipped by Bayes, p(z | x), and the identity that ties them, in numbers."""
+
+from __future__ import annotations
+
+import functools
+
+import gradio as gr
+
+from demo import views
+from demo.common import KEEP, bars, safely
+
+SEED_PAIRS = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")]
+MARKERS = ("<s>", "</s>")
+
+
+def _pick(words: list[str], preferred: str, fallback: int) -> str:
+    return preferred if preferred in words else words[min(fallback, len(words) - 1)]
+
+
+def _also(bigram, word: str) -> list[str]:
+    """`word` as an extra choice when the corpus knows it."""
+    return [word] if bigram.next_prob(word) > 0 else []
+
+
+def table(bigram, size, prev=None, next=None):
+    """The joint table of the `size` most frequent words, with the picked z and x in it, and no message."""
+    shown = views.with_picked(bigram.joint_table(top=int(size)), bigram, prev, next)
+    return views.joint_table_html(shown, bigram, (prev, next)), ""
+
+
+def slices(bigram, prev, next):
+    """p(x | z = prev) and p(z | x = next) as bars, the Bayes identity in numbers, and no message."""
+    if bigram.next_prob(next) == 0:
+        raise ValueError(f"x = {next!r} never comes second in the corpus, so p(z | x) = c(z, x) / c(x) "
+                         "is undefined (0 / 0); pick a word from the list")
+    return (bars(views.bar_frame(bigram.next_token_distribution([prev]))),
+            bars(views.bar_frame(bigram.prev_word_distribution(next))),
+            views.bayes_identity(bigram, prev, next).replace("\n", "  \n"), "")
+
+
+def build(demo: gr.Blocks, bigram) -> list[str]:
+    """The tab's components and events; returns the words offered as z (the Sampling tab offers them too)."""
+    gr.Markdown("The joint table p(x, z) of previous word z and next word x, counted from the corpus. "
+                "Each sentence is read as `<s>` words `</s>`: `<s>` is the z of a sentence's first word, "
+                "`</s>` the x after its last, so the table also counts how sentences start and end.")
+    top_words = [w for w in bigram.joint_table(top=30).index if w not in MARKERS]
+    x_words = top_words + _also(bigram, "lord")
+    first = (_pick(top_words, "my", 0), _pick(x_words, "lord", 1))  # the picked z and x when the page opens
+    size = gr.Slider(4, 20, value=10, step=1, label="Words in the table")
+    joint = gr.HTML(table(bigram, 10, *first)[0])
+    with gr.Row():
+        prev_pick = gr.Dropdown(top_words, value=first[0], label="Pick z (previous word)")
+        next_pick = gr.Dropdown(x_words, value=first[1], label="Pick x (next word)", allow_custom_value=True)
+    with gr.Row():
+        conditional = gr.BarPlot(x="word", y="p", title="p(x | z): a row of the joint table, renormalised", sort=None,
+                                 height=300, y_lim=[0, None], min_width=320, x_label_angle=-45)
+        flipped = gr.BarPlot(x="word", y="p", title="p(z | x): Bayes' flip, which words come before x", sort=None,
+                             height=300, y_lim=[0, None], min_width=320, x_label_angle=-45)
+    identity = gr.Markdown()
+    gr.Markdown("**The seed's example**: graduated / not vs. job / no job, computed by the same code.")
+    seed_model = type(bigram).from_pairs(SEED_PAIRS, device=bigram.device)
+    gr.HTML(views.joint_table_html(seed_model.joint_table(), seed_model))
+    gr.Markdown(views.bayes_identity(seed_model, "graduated", "job").replace("\n", "  \n"))
+    tables_message = gr.Markdown(elem_id="tables-message")
+
+    table_safely = safely(KEEP)(functools.partial(table, bigram))
+    size.change(table_safely, [size, prev_pick, next_pick], [joint, tables_message], api_name="joint_table")
+    slices_safely = safely(KEEP, KEEP, KEEP)(functools.partial(slices, bigram))
+    pick_outputs = [conditional, flipped, identity, tables_message]
+    for pick in (prev_pick, next_pick):
+        pick.change(table_safely, [size, prev_pick, next_pick], [joint, tables_message], api_visibility="private")
+        pick.change(slices_safely, [prev_pick, next_pick], pick_outputs, api_visibility="private")
+    demo.load(slices_safely, [prev_pick, next_pick], pick_outputs, api_name="slices")
+    return top_words
