@@ -112,9 +112,9 @@ def with_picked(table: pd.DataFrame, model, prev: str | None, next: str | None) 
     """
     table = table.copy()
     if next is not None and next not in table.columns and model.next_prob(next) > 0:
-        table[next] = [model.joint_prob(z, next) for z in table.index]
+        table[next] = [model.joint_prob(x=next, z=z) for z in table.index]
     if prev is not None and prev not in table.index and model.prev_prob(prev) > 0:
-        table.loc[prev] = [model.joint_prob(prev, x) for x in table.columns]
+        table.loc[prev] = [model.joint_prob(x=x, z=prev) for x in table.columns]
     return table
 
 
@@ -158,13 +158,13 @@ def bayes_identity(model, prev: str, next: str) -> str:
         >>> print(bayes_identity(m, "graduated", "job").splitlines()[1])
         p(x | z) p(z) = 0.800000 × 0.500000 = 0.400000
     """
-    cond, prior = model.cond_prob(next, prev), model.prev_prob(prev)
-    flip, evidence = model.bayes_prob(prev, next), model.next_prob(next)
+    cond, prior = model.cond_prob(x=next, z=prev), model.prev_prob(prev)
+    flip, evidence = model.bayes_prob(z=prev, x=next), model.next_prob(next)
     return (
         f"**z = `{prev}`, x = `{next}`**\n"
         f"p(x | z) p(z) = {cond:.6f} × {prior:.6f} = {cond * prior:.6f}\n"
         f"p(z | x) p(x) = {flip:.6f} × {evidence:.6f} = {flip * evidence:.6f}\n"
-        f"p(x, z) = c(z, x) / N = {model.count(prev, next)} / {model.total} = {model.joint_prob(prev, next):.6f}"
+        f"p(x, z) = c(z, x) / N = {model.count(prev, next)} / {model.total} = {model.joint_prob(x=next, z=prev):.6f}"
     )
 
 
@@ -236,7 +236,7 @@ def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFra
     frame = pd.DataFrame(list(zip(zs, xs))[:show], columns=["z ~ p(z)", "x ~ p(x | z)"])
     return frame, (
         f"{n:,} pairs; the most frequent, `({top_z!r}, {top_x!r})`, is {top_count / n:.4f} of them; "
-        f"its p(x, z) = {model.joint_prob(top_z, top_x):.4f}"
+        f"its p(x, z) = {model.joint_prob(x=top_x, z=top_z):.4f}"
     )
 
 

@@ -12,9 +12,9 @@ Every number is exact for its definition, derived from one sparse matrix of coun
 Example (the seed's worked example):
     >>> pairs = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")]
     >>> m = BigramModel.from_pairs(pairs, device="cpu")
-    >>> m.joint_prob("graduated", "job"), m.cond_prob("job", "graduated"), m.next_prob("job")
+    >>> m.joint_prob(x="job", z="graduated"), m.cond_prob(x="job", z="graduated"), m.next_prob("job")
     (0.4, 0.8, 0.7)
-    >>> round(m.bayes_prob("graduated", "job"), 4)  # 0.4 / 0.7
+    >>> round(m.bayes_prob(z="graduated", x="job"), 4)  # 0.4 / 0.7
     0.5714
 """
 
@@ -114,7 +114,7 @@ class BigramModel:
         """Count raw ``(z, x)`` pairs as given: no tokenizing, no padding.
 
         Example:
-            >>> BigramModel.from_pairs([("a", "b"), ("a", "c")], device="cpu").cond_prob("b", "a")
+            >>> BigramModel.from_pairs([("a", "b"), ("a", "c")], device="cpu").cond_prob(x="b", z="a")
             0.5
         """
         pairs = list(pairs)
@@ -140,7 +140,7 @@ class BigramModel:
 
         Example:
             >>> m = BigramModel.from_sentences([["the", "cat"], ["the", "dog"]], device="cpu")
-            >>> m.cond_prob("the", "<s>"), m.cond_prob("</s>", "cat")
+            >>> m.cond_prob(x="the", z="<s>"), m.cond_prob(x="</s>", z="cat")
             (1.0, 1.0)
         """
         stream = []
@@ -155,7 +155,7 @@ class BigramModel:
         """Tokenize text (one string or several documents) with `lm.tokenize` rules and count it.
 
         Example:
-            >>> BigramModel.from_text("Who's there? Nay, answer me.", device="cpu").cond_prob("there", "who's")
+            >>> BigramModel.from_text("Who's there? Nay, answer me.", device="cpu").cond_prob(x="there", z="who's")
             1.0
         """
         texts = [text] if isinstance(text, str) else list(text)
@@ -234,9 +234,9 @@ class BigramModel:
         found = start + np.searchsorted(self.counts.indices[start:stop], x)
         return int(self.counts.data[found]) if found < stop and self.counts.indices[found] == x else 0
 
-    def joint_prob(self, prev: str, next: str) -> float:
-        """p(z=prev, x=next) = c(z, x) / N."""
-        return self.count(prev, next) / self.total
+    def joint_prob(self, *, x: str, z: str) -> float:
+        """p(x, z) = c(z, x) / N (keyword arguments: x is the next word, z the previous one)."""
+        return self.count(z, x) / self.total
 
     def prev_prob(self, prev: str) -> float:
         """p(z=prev): how often `prev` is the first word of a pair."""
@@ -248,21 +248,22 @@ class BigramModel:
         x = self.vocab.id(next)
         return float(self.next_counts[x]) / self.total if x >= 0 else 0.0
 
-    def cond_prob(self, next: str, prev: str) -> float:
-        """p(x=next | z=prev) = p(x, z) / p(z) = c(z, x) / c(z); 0.0 when `prev` never came first.
+    def cond_prob(self, *, x: str, z: str) -> float:
+        """p(x | z) = p(x, z) / p(z) = c(z, x) / c(z); 0.0 when z never came first.
 
-        Computed from the counts, so the float is the exact ratio rounded once.
+        Keyword arguments, so the condition cannot be swapped with the outcome by accident. Computed
+        from the counts, so the float is the exact ratio rounded once.
         """
-        z = self.vocab.id(prev)
-        return self.count(prev, next) / int(self.prev_counts[z]) if z >= 0 and self.prev_counts[z] else 0.0
+        z_id = self.vocab.id(z)
+        return self.count(z, x) / int(self.prev_counts[z_id]) if z_id >= 0 and self.prev_counts[z_id] else 0.0
 
-    def bayes_prob(self, prev: str, next: str) -> float:
-        """p(z=prev | x=next) = p(x | z) p(z) / p(x) = c(z, x) / c(x), Bayes' flip; 0.0 when `next` never came second.
+    def bayes_prob(self, *, z: str, x: str) -> float:
+        """p(z | x) = p(x | z) p(z) / p(x) = c(z, x) / c(x), Bayes' flip; 0.0 when x never came second.
 
-        Computed from the counts, so the float is the exact ratio rounded once.
+        Keyword arguments, as `cond_prob`. Computed from the counts, so the float is the exact ratio rounded once.
         """
-        x = self.vocab.id(next)
-        return self.count(prev, next) / int(self.next_counts[x]) if x >= 0 and self.next_counts[x] else 0.0
+        x_id = self.vocab.id(x)
+        return self.count(z, x) / int(self.next_counts[x_id]) if x_id >= 0 and self.next_counts[x_id] else 0.0
 
     # ---- tables and distributions ---------------------------------------------------------
 

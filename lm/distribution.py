@@ -55,15 +55,16 @@ class Distribution:
         return self.probs.device
 
     def top(self, k: int | None = None) -> list[tuple[str, float]]:
-        """The `k` most likely words as ``(word, probability)``, most likely first (all if ``None``).
+        """The `k` most likely words as ``(word, probability)``, most likely first (all if ``None``); equally
+        likely words keep their listed order (alphabetical for both models), so the order is reproducible.
 
         Example:
-            >>> Distribution(["a", "b"], torch.tensor([0.25, 0.75])).top()
-            [('b', 0.75), ('a', 0.25)]
+            >>> Distribution(["a", "b", "c"], torch.tensor([0.25, 0.5, 0.25])).top()
+            [('b', 0.5), ('a', 0.25), ('c', 0.25)]
         """
         k = len(self) if k is None else max(0, min(int(k), len(self)))
-        values, indices = torch.topk(self.probs, k)
-        return [(self.words[i], p) for i, p in zip(indices.tolist(), values.tolist())]
+        values, indices = torch.sort(self.probs, descending=True, stable=True)
+        return [(self.words[i], p) for i, p in zip(indices[:k].tolist(), values[:k].tolist())]
 
     def prob(self, word: str) -> float:
         """The probability of `word` (0.0 when it is not listed).

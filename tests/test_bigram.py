@@ -25,22 +25,28 @@ def tiny():
 @pytest.mark.parametrize(
     "method, args, expected",
     [
-        ("joint_prob", ("graduated", "job"), 0.4),  # 4 of 10 pairs
-        ("joint_prob", ("not", "job"), 0.3),
-        ("joint_prob", ("not", "no job"), 0.2),
-        ("joint_prob", ("graduated", "no job"), 0.1),
-        ("prev_prob", ("graduated",), 0.5),  # 0.4 + 0.1
-        ("prev_prob", ("not",), 0.5),
-        ("next_prob", ("job",), 0.7),  # 0.4 + 0.3
-        ("next_prob", ("no job",), 0.3),
-        ("cond_prob", ("job", "graduated"), 0.8),  # 0.4 / 0.5
-        ("cond_prob", ("job", "not"), 0.6),  # 0.3 / 0.5
-        ("bayes_prob", ("graduated", "job"), 0.4 / 0.7),  # 0.8 * 0.5 / 0.7
-        ("bayes_prob", ("not", "no job"), 0.2 / 0.3),
+        ("joint_prob", {"x": "job", "z": "graduated"}, 0.4),  # 4 of 10 pairs
+        ("joint_prob", {"x": "job", "z": "not"}, 0.3),
+        ("joint_prob", {"x": "no job", "z": "not"}, 0.2),
+        ("joint_prob", {"x": "no job", "z": "graduated"}, 0.1),
+        ("prev_prob", {"prev": "graduated"}, 0.5),  # 0.4 + 0.1
+        ("prev_prob", {"prev": "not"}, 0.5),
+        ("next_prob", {"next": "job"}, 0.7),  # 0.4 + 0.3
+        ("next_prob", {"next": "no job"}, 0.3),
+        ("cond_prob", {"x": "job", "z": "graduated"}, 0.8),  # 0.4 / 0.5
+        ("cond_prob", {"x": "job", "z": "not"}, 0.6),  # 0.3 / 0.5
+        ("bayes_prob", {"z": "graduated", "x": "job"}, 0.4 / 0.7),  # 0.8 * 0.5 / 0.7
+        ("bayes_prob", {"z": "not", "x": "no job"}, 0.2 / 0.3),
     ],
 )
 def test_seed_example(seed_model, method, args, expected):
-    assert getattr(seed_model, method)(*args) == pytest.approx(expected, rel=1e-12)
+    assert getattr(seed_model, method)(**args) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_probability_names_its_outcome_and_condition():
+    model = BigramModel.from_pairs([("a", "b")], device="cpu")
+    with pytest.raises(TypeError):
+        model.cond_prob("b", "a")  # which is the condition? keywords say it: cond_prob(x="b", z="a")
 
 
 def test_seed_joint_table(seed_model):
@@ -77,19 +83,19 @@ def test_seed_distributions(seed_model):
     ],
 )
 def test_tiny_conditionals(tiny, prev, next, expected):
-    assert tiny.cond_prob(next, prev) == pytest.approx(expected)
+    assert tiny.cond_prob(x=next, z=prev) == pytest.approx(expected)
 
 
 def test_tiny_marginals(tiny):
     assert tiny.total == 16
     assert tiny.prev_prob("<s>") == 4 / 16 and tiny.next_prob("</s>") == 4 / 16
     assert tiny.next_prob("<s>") == 0.0 and tiny.prev_prob("</s>") == 0.0
-    assert tiny.joint_prob("the", "cat") == 2 / 16
+    assert tiny.joint_prob(x="cat", z="the") == 2 / 16
 
 
 def test_bayes_flip_by_hand(tiny):
     # p(z = the | x = cat): cat follows only "the" -> 1; p(z = the | x = dog) = c(the, dog) / c(dog) = 1/2
-    assert tiny.bayes_prob("the", "cat") == pytest.approx(1.0)
+    assert tiny.bayes_prob(z="the", x="cat") == pytest.approx(1.0)
     assert tiny.prev_word_distribution("dog").top() == [("a", 0.5), ("the", 0.5)]
 
 
@@ -194,9 +200,18 @@ def test_bayes_identity_holds_everywhere(tiny, seed_model):
     for model in (tiny, seed_model):
         for prev in model.vocab.words:
             for next in model.vocab.words:
-                joint = model.joint_prob(prev, next)
-                assert model.cond_prob(next, prev) * model.prev_prob(prev) == pytest.approx(joint, abs=1e-15)
-                assert model.bayes_prob(prev, next) * model.next_prob(next) == pytest.approx(joint, abs=1e-15)
+                joint = model.joint_prob(x=next, z=prev)
+                assert model.cond_prob(x=next, z=prev) * model.prev_prob(prev) == pytest.approx(joint, abs=1e-15)
+                assert model.bayes_prob(z=prev, x=next) * model.next_prob(next) == pytest.approx(joint, abs=1e-15)
+
+
+def test_ties_are_broken_alphabetically_in_every_path():
+    model = BigramModel.from_text("a d. a b. a c. a b.", device="cpu")  # c(a, b) = 2; c, d tied at 1
+    expected = [("b", 0.5), ("c", 0.25), ("d", 0.25)]
+    assert model.top_next_words("a", 3) == expected == model.next_word_distribution("a").top(3)
+    from lm.keyboard import Keyboard
+
+    assert [chip["word"] for chip in Keyboard(model).suggest("a ")["bigram"]] == ["b", "c", "d"]
 
 
 def test_top_next_words_equals_the_distribution_top(shakespeare):
@@ -204,7 +219,7 @@ def test_top_next_words_equals_the_distribution_top(shakespeare):
         fast = shakespeare.top_next_words(context, k=5, prefix=prefix)
         full = shakespeare.next_word_distribution(context, prefix).top(5)
         assert [p for _, p in fast] == pytest.approx([p for _, p in full], rel=1e-12)
-        assert {w for w, _ in fast} == {w for w, _ in full}
+        assert [w for w, _ in fast] == [w for w, _ in full]  # the same order, ties included
 
 
 def test_shakespeare_favourites(shakespeare):
@@ -262,7 +277,7 @@ def test_from_corpus_caches_by_content_and_rebuilds_a_corrupt_cache(tmp_path, pr
     newest = max(cached, key=lambda p: p.stat().st_mtime)
     newest.write_bytes(b"garbage")
     rebuilt = BigramModel.from_corpus([source], device="cpu")
-    assert rebuilt.cond_prob("fish", "two") == first.cond_prob("fish", "two") == 1.0
+    assert rebuilt.cond_prob(x="fish", z="two") == first.cond_prob(x="fish", z="two") == 1.0
     assert BigramModel.load(newest, device="cpu").total == first.total  # the cache was rewritten
     source.write_text("one fish.", encoding="utf-8")  # new content, new key
     assert BigramModel.from_corpus([source], device="cpu").total == 3

@@ -47,11 +47,11 @@ words = st.sampled_from(["a", "b", "c", "d", "e"])
 def test_bayes_identity_on_random_corpora(pairs):
     m = BigramModel.from_pairs(pairs, device="cpu")
     for z in m.vocab.words:
-        assert sum(m.cond_prob(x, z) for x in m.vocab.words) == pytest.approx(1.0 if m.prev_prob(z) else 0.0)
+        assert sum(m.cond_prob(x=x, z=z) for x in m.vocab.words) == pytest.approx(1.0 if m.prev_prob(z) else 0.0)
         for x in m.vocab.words:
-            joint = m.joint_prob(z, x)
-            assert m.cond_prob(x, z) * m.prev_prob(z) == pytest.approx(joint, abs=1e-15)
-            assert m.bayes_prob(z, x) * m.next_prob(x) == pytest.approx(joint, abs=1e-15)
+            joint = m.joint_prob(x=x, z=z)
+            assert m.cond_prob(x=x, z=z) * m.prev_prob(z) == pytest.approx(joint, abs=1e-15)
+            assert m.bayes_prob(z=z, x=x) * m.next_prob(x) == pytest.approx(joint, abs=1e-15)
     assert float(np.sum(m.joint_table(top=10).values)) == pytest.approx(1.0)
 
 

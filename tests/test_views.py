@@ -69,7 +69,7 @@ def test_the_picked_words_are_in_the_table_and_outlined(shakespeare):
     # "lord" is not among the 4 most frequent second words; picking it adds its column, p(x, z) from the counts
     table = views.with_picked(shakespeare.joint_table(top=4), shakespeare, "my", "lord")
     assert "my" in table.index and "lord" in table.columns
-    assert table.loc["my", "lord"] == shakespeare.joint_prob("my", "lord")
+    assert table.loc["my", "lord"] == shakespeare.joint_prob(x="lord", z="my")
     page = views.joint_table_html(table, shakespeare, ("my", "lord"))
     assert "<th class='picked'>lord</th>" in page and "<th class='picked'>my</th>" in page
     unknown = views.with_picked(shakespeare.joint_table(top=4), shakespeare, "zzzz", "qqqq")
