@@ -19,6 +19,8 @@ demo: install
 	$(PY) app.py $(ARGS)
 
 test: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
 bench: install

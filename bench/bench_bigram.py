@@ -1,6 +1,6 @@
 """Bigram benchmark: build, top-10 queries and cache loads, against Counter and nltk.lm in one run.
 
-    python -m bench.bench_bigram [--nltk-repeats 2]
+python -m bench.bench_bigram [--nltk-repeats 2]
 """
 
 from __future__ import annotations
@@ -70,8 +70,10 @@ def main():
     query = {
         "contexts": len(contexts),
         "ours_top_next_words_us": 1e6 * per_call_seconds(lambda z: model.top_next_words([z], 10), contexts),
-        "ours_distribution_top_us": 1e6 * per_call_seconds(lambda z: model.next_word_distribution([z]).top(10), contexts),
-        "ours_string_context_us": 1e6 * per_call_seconds(lambda z: model.top_next_words(f"and then the {z}", 10), contexts),
+        "ours_distribution_top_us": 1e6
+        * per_call_seconds(lambda z: model.next_word_distribution([z]).top(10), contexts),
+        "ours_string_context_us": 1e6
+        * per_call_seconds(lambda z: model.top_next_words(f"and then the {z}", 10), contexts),
         "counter_most_common_us": 1e6 * per_call_seconds(lambda z: rows[z].most_common(10), contexts),
         "nltk_most_common_us": 1e6 * per_call_seconds(lambda z: nltk_model.counts[[z]].most_common(10), contexts),
     }

@@ -24,20 +24,34 @@ from pathlib import Path
 
 from bench.common import write_report
 from bench.load import free_port
-from bench.typist import (STRIPS, event_names, fresh_after_each_key, split_by_stage, summary, truth_key, type_and_record,
-                          watch_requests)
+from bench.typist import (
+    STRIPS,
+    event_names,
+    fresh_after_each_key,
+    split_by_stage,
+    summary,
+    truth_key,
+    type_and_record,
+    watch_requests,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "4d1dd32"  # the app before the keystroke-loop work (issue 10)
-PARAGRAPH = ("I hope you're having a wonderful day. The weather is lovely, so we should go for a walk "
-             "in the park this afternoon. See you tomorrow!")
+PARAGRAPH = (
+    "I hope you're having a wonderful day. The weather is lovely, so we should go for a walk "
+    "in the park this afternoon. See you tomorrow!"
+)
 IDLE_S = 8  # seconds watched for requests once the strips have settled
 
 
 def serve(tree: Path, port: int, app_args: tuple[str, ...] = ()) -> subprocess.Popen:
     """`app.py` from `tree` on 127.0.0.1:`port`, once it answers (the models loaded)."""
-    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *app_args], cwd=tree,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    app = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port), *app_args],
+        cwd=tree,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 300
     while time.time() < deadline:
         try:
@@ -69,7 +83,9 @@ def settle_then_watch(page, sent: list[dict], typed_until: float) -> dict:
     page.wait_for_timeout(3000)
     settled = time.perf_counter()
     page.wait_for_timeout(IDLE_S * 1000)
-    after_typing = {name: sum(1 for r in sent if r["at"] > typed_until and r["name"] == f"suggest_{name}") for name in STRIPS}
+    after_typing = {
+        name: sum(1 for r in sent if r["at"] > typed_until and r["name"] == f"suggest_{name}") for name in STRIPS
+    }
     idle = [r["name"] for r in sent if r["at"] > settled]
     return {"after_last_key_per_strip": after_typing, f"in_{IDLE_S}_s_idle": len(idle), "idle_examples": idle[:5]}
 
@@ -97,18 +113,26 @@ def measure_page(url: str, key_delay_ms: float) -> dict:
         recording = page.evaluate("() => window.__typist")  # again: with the answers that came after the last key
         browser.close()
     keys = recording["keys"]
-    requests["per_key"] = {name: sum(1 for r in sent if r["at"] <= typed_until and r["at"] >= started and r["name"] == f"suggest_{name}") / len(keys)
-                           for name in STRIPS}
+    requests["per_key"] = {
+        name: sum(1 for r in sent if r["at"] <= typed_until and r["at"] >= started and r["name"] == f"suggest_{name}")
+        / len(keys)
+        for name in STRIPS
+    }
     requests["per_key_all_events"] = sum(1 for r in sent if started <= r["at"] <= typed_until) / len(keys)
     requests["events_seen"] = sorted({r["name"] for r in sent})
     answers = truths(url, [key["text"] for key in keys])
     fresh = {name: fresh_after_each_key(keys, recording["strips"][name], answers[name]) for name in STRIPS}
     span = (keys[-1]["t"] - keys[0]["t"]) / 1000
     return {
-        "keys": len(keys), "keys_per_s": round((len(keys) - 1) / span, 2),
-        **{f"{name}_strip": {**summary(fresh[name]),
-                             "never_fresh_texts": [k["text"][-30:] for k, ms in zip(keys, fresh[name]) if ms is None]}
-           for name in STRIPS},
+        "keys": len(keys),
+        "keys_per_s": round((len(keys) - 1) / span, 2),
+        **{
+            f"{name}_strip": {
+                **summary(fresh[name]),
+                "never_fresh_texts": [k["text"][-30:] for k, ms in zip(keys, fresh[name]) if ms is None],
+            }
+            for name in STRIPS
+        },
         "page_split": split_by_stage(recording),
         "requests": requests,
         "key_times_ms": [key["t"] - keys[0]["t"] for key in keys],
@@ -167,8 +191,12 @@ def main():
     if args.baseline:
         with tempfile.TemporaryDirectory() as folder:
             tree = Path(folder) / "baseline"
-            subprocess.run(["git", "worktree", "add", "--detach", str(tree), args.baseline], cwd=ROOT, check=True,
-                           capture_output=True)
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(tree), args.baseline],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
             try:
                 report["baseline"] = {"revision": args.baseline, **run_tree(tree, delay, tuple(args.app_args.split()))}
             finally:

@@ -42,8 +42,12 @@ def main():
     for name in ("bigram", "transformer"):
         alone, together = single[name]["p50_ms"], crowd[name]["p50_ms"]
         crowd[name]["p50_vs_single_user"] = together / alone if alone and together else None
-    crowd["transformer"]["answers_per_s_vs_small_cache"] = crowd["transformer"]["answers_per_s"] / small_cache["transformer"]["answers_per_s"]
-    write_report("load", {"single_user": single, "concurrent": crowd, f"concurrent_{SMALL_CACHE}_contexts_cached": small_cache})
+    crowd["transformer"]["answers_per_s_vs_small_cache"] = (
+        crowd["transformer"]["answers_per_s"] / small_cache["transformer"]["answers_per_s"]
+    )
+    write_report(
+        "load", {"single_user": single, "concurrent": crowd, f"concurrent_{SMALL_CACHE}_contexts_cached": small_cache}
+    )
 
 
 if __name__ == "__main__":

@@ -30,11 +30,13 @@ def merged_logprobs(tm: TransformerModel, states, paths) -> torch.Tensor:
     owner = [i for i, user_paths in enumerate(paths) for _ in user_paths]
     layers = []
     for layer in range(len(states[0].layers)):
-        keys, values = (torch.zeros(rows, *t.shape[1:2], longest, t.shape[3], dtype=t.dtype, device=t.device)
-                        for t in states[0].layers[layer])
+        keys, values = (
+            torch.zeros(rows, *t.shape[1:2], longest, t.shape[3], dtype=t.dtype, device=t.device)
+            for t in states[0].layers[layer]
+        )
         for row, user in enumerate(owner):
             k, v = states[user].layers[layer]
-            keys[row, :, longest - k.shape[2]:], values[row, :, longest - v.shape[2]:] = k[0], v[0]
+            keys[row, :, longest - k.shape[2] :], values[row, :, longest - v.shape[2] :] = k[0], v[0]
         layers.append((keys, values))
     mask = torch.ones(rows, longest + 1, dtype=torch.long, device=tm.device)
     positions = torch.tensor([[states[user].cached] for user in owner], device=tm.device)
@@ -43,8 +45,14 @@ def merged_logprobs(tm: TransformerModel, states, paths) -> torch.Tensor:
     ids = torch.tensor([list(path) for user_paths in paths for path in user_paths], device=tm.device)
     cache = DynamicCache(ddp_cache_data=layers, config=tm.model.config)
     with torch.inference_mode():
-        output = tm.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1,
-                          **{tm.states._cache_argument: cache})
+        output = tm.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            logits_to_keep=1,
+            **{tm.states._cache_argument: cache},
+        )
     return torch.log_softmax(output.logits.float(), -1)[:, 0]
 
 
@@ -52,15 +60,23 @@ def measure(dtype: str, users: int, rows: int) -> dict:
     tm = TransformerModel.from_pretrained(device="cpu", dtype=dtype)
     states = [tm.states.state(tuple(tm._encode(CONTEXT.format(i=i, more=" their" * i)))) for i in range(users)]
     paths = [[(token,) for token in range(1000 + 10 * i, 1000 + 10 * i + rows)] for i in range(users)]
-    separate = [tm.states._forward(torch.tensor([list(p) for p in user_paths]), s.layers, keep=1)[0][:, 0]
-                for s, user_paths in zip(states, paths)]
+    separate = [
+        tm.states._forward(torch.tensor([list(p) for p in user_paths]), s.layers, keep=1)[0][:, 0]
+        for s, user_paths in zip(states, paths)
+    ]
     merged = merged_logprobs(tm, states, paths)
     reference = torch.cat(separate)
     top = reference.topk(50, dim=-1).indices
     return {
         "context_tokens": [s.cached for s in states],
-        "separate_ms": 1000 * median_seconds(lambda: [tm.states._forward(torch.tensor([list(p) for p in ps]), s.layers, keep=1)
-                                                      for s, ps in zip(states, paths)], 5),
+        "separate_ms": 1000
+        * median_seconds(
+            lambda: [
+                tm.states._forward(torch.tensor([list(p) for p in ps]), s.layers, keep=1)
+                for s, ps in zip(states, paths)
+            ],
+            5,
+        ),
         "merged_ms": 1000 * median_seconds(lambda: merged_logprobs(tm, states, paths), 5),
         "max_logprob_difference_top50": float((merged.gather(1, top) - reference.gather(1, top)).abs().max()),
         "max_probability_difference": float((merged.exp() - reference.exp()).abs().max()),

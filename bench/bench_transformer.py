@@ -67,8 +67,11 @@ def naive_top3(tm: TransformerModel, context: str, prefix: str, max_tokens: int 
 
     logprobs = last_logprobs(list(ids))
     target = (separator + prefix).lower()
-    covering, inside = tm.tokens.compatible_starts(separator, target) if prefix else (torch.nonzero(
-        torch.as_tensor(tm.tokens.start_mask(separator))).squeeze(1).numpy(), [])
+    covering, inside = (
+        tm.tokens.compatible_starts(separator, target)
+        if prefix
+        else (torch.nonzero(torch.as_tensor(tm.tokens.start_mask(separator))).squeeze(1).numpy(), [])
+    )
     candidates = torch.as_tensor(list(covering) + list(inside), dtype=torch.long)
     if len(candidates) == 0:
         return []
@@ -157,14 +160,20 @@ def main():
         "model": repr(loaded),
         "back_to_back": percentiles(back_to_back),
         "back_to_back_at_word_boundaries": percentiles(at_boundary),
-        "typing_pace": {"cadence_s": args.cadence, "without_prefetch": percentiles(paced), "with_prefetch": percentiles(prefetched)},
+        "typing_pace": {
+            "cadence_s": args.cadence,
+            "without_prefetch": percentiles(paced),
+            "with_prefetch": percentiles(prefetched),
+        },
         "side_by_side_with_naive": {
             "keystrokes": len(subset),
             "ours": percentiles(ours_subset),
             "naive": percentiles(naive),
         },
         "cpu_dtype": dtypes,
-        "gpu": "not measured: no CUDA device in this run" if not torch.cuda.is_available() else torch.cuda.get_device_name(0),
+        "gpu": "not measured: no CUDA device in this run"
+        if not torch.cuda.is_available()
+        else torch.cuda.get_device_name(0),
     }
     side = report["side_by_side_with_naive"]
     side["speedup_p50"] = side["naive"]["p50_ms"] / side["ours"]["p50_ms"]

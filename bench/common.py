@@ -26,6 +26,7 @@ def median_seconds(run: Callable[[], object], repeats: int) -> float:
 
 def per_call_seconds(run: Callable[[object], object], inputs: list, rounds: int = 5) -> float:
     """The median over `rounds` of the mean time of one call of `run` over all `inputs`."""
+
     def one_round():
         for item in inputs:
             run(item)

@@ -13,8 +13,24 @@ import statistics
 import threading
 import time
 
-USER_WORDS = ["wonderful", "morning", "question", "thanks", "weather", "project", "meeting", "holiday",
-              "kitchen", "garden", "problem", "friend", "family", "history", "picture", "evening"]
+USER_WORDS = [
+    "wonderful",
+    "morning",
+    "question",
+    "thanks",
+    "weather",
+    "project",
+    "meeting",
+    "holiday",
+    "kitchen",
+    "garden",
+    "problem",
+    "friend",
+    "family",
+    "history",
+    "picture",
+    "evening",
+]
 
 
 def free_port() -> int:
@@ -76,8 +92,13 @@ def run_users(url: str, users: int, requests: int, timeout: float = 600) -> dict
     for thread in threads:
         thread.join(timeout=max(1.0, timeout - (time.perf_counter() - started)))
     wall = time.perf_counter() - started
-    report = {"users": users, "requests_per_user": requests, "errors": len(errors), "error_examples": errors[:5],
-              "wall_s": wall}
+    report = {
+        "users": users,
+        "requests_per_user": requests,
+        "errors": len(errors),
+        "error_examples": errors[:5],
+        "wall_s": wall,
+    }
     for name in STRIPS:
         ms = sorted(1000 * s for s in latencies[name])
         report[name] = {

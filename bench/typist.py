@@ -80,7 +80,9 @@ def fresh_after_each_key(keys: list[dict], states: list[dict], truths: dict[str,
     for i, key in enumerate(keys):
         wanted = {truths[later["text"]] for later in keys[i:]}
         shown_before = [s for s in states if s["t"] <= key["t"]]
-        candidates = ([{**shown_before[-1], "t": key["t"]}] if shown_before else []) + [s for s in states if s["t"] > key["t"]]
+        candidates = ([{**shown_before[-1], "t": key["t"]}] if shown_before else []) + [
+            s for s in states if s["t"] > key["t"]
+        ]
         fresh = next((s["t"] for s in candidates if chip_key(s["labels"]) in wanted), None)
         latencies.append(None if fresh is None else fresh - key["t"])
     return latencies

@@ -114,14 +114,17 @@ def read_settings(mode, temperature, top_k, top_p, seed, last_good: Settings | N
 
     Example:
         >>> read_settings("sampled", 1.0, 500, 1.0, -5, Settings(seed=7))
-        (Settings(mode='sampled', temperature=1.0, top_k=50, top_p=1.0, seed=7), ['`top_k` 500 is outside 0 to 50; 50 is used', '`seed` has to be a non-negative integer or empty, but is -5'])
+        (Settings(mode='sampled', temperature=1.0, top_k=50, top_p=1.0, seed=7),
+         ['`top_k` 500 is outside 0 to 50; 50 is used',
+          '`seed` has to be a non-negative integer or empty, but is -5'])
         >>> read_settings("most likely", 1.0, 500, 1.0, -5, None)[1]
         []
     """
     raw = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
     clamped = {name: _clamped(name, value) for name, value in raw.items()}
-    settings, invalid = (last_good or Settings()).updated(mode=mode or MODES[0], seed=seed_or_none(seed),
-                                                          **{name: value for name, (value, _) in clamped.items()})
+    settings, invalid = (last_good or Settings()).updated(
+        mode=mode or MODES[0], seed=seed_or_none(seed), **{name: value for name, (value, _) in clamped.items()}
+    )
     if settings.mode != "sampled":
         return settings, []
     return settings, [note for _, note in clamped.values() if note] + invalid

@@ -21,8 +21,13 @@ def compare(keyboard: Keyboard, text, words, progress=gr.Progress()):
     passes the progress bar by this signature, so errors become messages here."""
     try:
         readable = clean_text(text)[0]
-        report = evaluate(readable, keyboard.bigram, keyboard.transformer, max_words=int(words),
-                          progress=lambda name, done, total: progress(done / total, desc=f"{name}: word {done} of {total}"))
+        report = evaluate(
+            readable,
+            keyboard.bigram,
+            keyboard.transformer,
+            max_words=int(words),
+            progress=lambda name, done, total: progress(done / total, desc=f"{name}: word {done} of {total}"),
+        )
         return (*views.comparison_views(report, readable), "")
     except Exception as error:
         return gr.update(), gr.update(), gr.update(), gr.update(), error_message(error, "compare")
@@ -37,27 +42,46 @@ def build(keyboard: Keyboard) -> None:
     )
     compare_text = gr.Textbox(label="Text to compare on", lines=6, value=held_out_text(MAX_COMPARE_WORDS))
     with gr.Row(equal_height=True):
-        compare_words = gr.Slider(20, MAX_COMPARE_WORDS, value=150, step=10, label="Words to evaluate",
-                                  elem_id="compare-words")
+        compare_words = gr.Slider(
+            20, MAX_COMPARE_WORDS, value=150, step=10, label="Words to evaluate", elem_id="compare-words"
+        )
         compare_button = gr.Button("Run the comparison", variant="primary", elem_id="compare-button")
         compare_message = gr.Markdown(elem_id="compare-message")  # progress and messages, beside the button
     compare_table = gr.Markdown(elem_id="compare-table")
     gr.Markdown(views.METRICS_EXPLAINED, elem_id="compare-metrics")
     with gr.Row():
-        found_plot = gr.LinePlot(x="letters typed", y="share suggested", color="model", height=280, min_width=320,
-                                 title="share of words in the strip after typing n letters", y_lim=[0, 1],
-                                 x_axis_format="d")  # whole letters: ticks 0, 1, 2, ...
-        along_plot = gr.LinePlot(x="word position", y="p(true word)", color="model", height=280, min_width=320,
-                                 title="p(the word actually typed) along the text")
-    gr.Markdown("Where the models disagree most about the word actually typed: |log10(p transformer / p bigram)| "
-                "is 1 when one model gave it ten times the other's probability. Both p are the ones perplexity "
-                "uses: the bigram's smoothed by Kneser-Ney (never 0), the transformer's from its tokens.")
+        found_plot = gr.LinePlot(
+            x="letters typed",
+            y="share suggested",
+            color="model",
+            height=280,
+            min_width=320,
+            title="share of words in the strip after typing n letters",
+            y_lim=[0, 1],
+            x_axis_format="d",
+        )  # whole letters: ticks 0, 1, 2, ...
+        along_plot = gr.LinePlot(
+            x="word position",
+            y="p(true word)",
+            color="model",
+            height=280,
+            min_width=320,
+            title="p(the word actually typed) along the text",
+        )
+    gr.Markdown(
+        "Where the models disagree most about the word actually typed: |log10(p transformer / p bigram)| "
+        "is 1 when one model gave it ten times the other's probability. Both p are the ones perplexity "
+        "uses: the bigram's smoothed by Kneser-Ney (never 0), the transformer's from its tokens."
+    )
     disagreements = gr.Dataframe(headers=views.DISAGREEMENT_COLUMNS, interactive=False, wrap=True)
 
     # The button is off while its run is on: one Compare at a time from a page.
-    compare_button.click(lambda: gr.update(interactive=False), None, compare_button, queue=False,
-                         api_visibility="private").then(
-        functools.partial(compare, keyboard), [compare_text, compare_words],
+    compare_button.click(
+        lambda: gr.update(interactive=False), None, compare_button, queue=False, api_visibility="private"
+    ).then(
+        functools.partial(compare, keyboard),
+        [compare_text, compare_words],
         [compare_table, found_plot, along_plot, disagreements, compare_message],
-        api_name="compare", show_progress_on=[compare_message]).then(
-        lambda: gr.update(interactive=True), None, compare_button, queue=False, api_visibility="private")
+        api_name="compare",
+        show_progress_on=[compare_message],
+    ).then(lambda: gr.update(interactive=True), None, compare_button, queue=False, api_visibility="private")

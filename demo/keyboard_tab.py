@@ -11,8 +11,19 @@ from pathlib import Path
 import gradio as gr
 
 from demo import views
-from demo.common import (BEFORE_CARET, KEEP, QUEUE_SIZE, RANDOM_SEED, SLIDER_RANGES, in_a_thread, read_settings,
-                         safely, sampling_settings, seed_or_none, side_by_side)
+from demo.common import (
+    BEFORE_CARET,
+    KEEP,
+    QUEUE_SIZE,
+    RANDOM_SEED,
+    SLIDER_RANGES,
+    in_a_thread,
+    read_settings,
+    safely,
+    sampling_settings,
+    seed_or_none,
+    side_by_side,
+)
 from lm.keyboard import MODELS, MODES, SLOTS, Keyboard, Settings, cased, clean_text, generate_bigram, join_word
 from lm.tokenize import split_partial_word
 
@@ -40,8 +51,14 @@ class Controls:
 def strip_answer(suggestions: dict, name: str, ticket=None) -> dict:
     """What the page draws for one strip: its chips, their labels, and the line saying what the numbers are."""
     chips = suggestions[name]
-    return {"ticket": ticket, "prefix": suggestions["prefix"], "chips": chips, "labels": views.chip_labels(chips),
-            "about": suggestions["about"].get(name), "info": views.strip_info(suggestions["about"].get(name))}
+    return {
+        "ticket": ticket,
+        "prefix": suggestions["prefix"],
+        "chips": chips,
+        "labels": views.chip_labels(chips),
+        "about": suggestions["about"].get(name),
+        "info": views.strip_info(suggestions["about"].get(name)),
+    }
 
 
 def _chip_updates(chips: list[dict]) -> list:
@@ -51,7 +68,9 @@ def _chip_updates(chips: list[dict]) -> list:
 def suggest(keyboard: Keyboard, text, mode, temperature, top_k, top_p, seed):
     """Both strips in one call (the /suggest API): chip buttons, the chips as JSON, and the message."""
     suggestions = keyboard.suggest(text, Settings(mode or MODES[0], temperature, top_k, top_p, seed_or_none(seed)))
-    chips = {key: suggestions[key] for key in ("bigram", "transformer", "prefix", "about")}  # prefix: which word they complete
+    chips = {
+        key: suggestions[key] for key in ("bigram", "transformer", "prefix", "about")
+    }  # prefix: which word they complete
     return (*_chip_updates(chips["bigram"]), *_chip_updates(chips["transformer"]), chips, suggestions["message"])
 
 
@@ -97,8 +116,9 @@ def sample_next(keyboard: Keyboard, model: str, text, temperature, top_k, top_p,
     """One word drawn after the typed text and what was sampled so far: the sampled text grows."""
     settings = sampling_settings(temperature, top_k, top_p, seed)
     context = continued(text, generated)
-    word = keyboard.distribution(model, context, "").sample_word(settings.temperature, settings.top_k,
-                                                                  settings.top_p, settings.seed)
+    word = keyboard.distribution(model, context, "").sample_word(
+        settings.temperature, settings.top_k, settings.top_p, settings.seed
+    )
     if word is None:
         raise ValueError("no word could be drawn: every draw fell on words the model could not name")
     return join_word(generated or "", cased(word, context, "")), ""
@@ -111,8 +131,9 @@ def generate(keyboard: Keyboard, model: str, text, n_words, temperature, top_k, 
     if model == "bigram":
         words = generate_bigram(keyboard.bigram, context, n_words, settings)
     else:
-        words = keyboard.transformer.generate_words(context, int(n_words), settings.temperature, settings.top_k,
-                                                    settings.top_p, settings.seed)
+        words = keyboard.transformer.generate_words(
+            context, int(n_words), settings.temperature, settings.top_k, settings.top_p, settings.seed
+        )
     return join_word(generated or "", words), ""
 
 
@@ -122,32 +143,50 @@ def generate(keyboard: Keyboard, model: str, text, n_words, temperature, top_k, 
 def _strip(name: str, title: str, initial: dict) -> list[gr.Button]:
     """A strip's title line and its three chips (chip 0 first in the page, so Tab reaches it first; CSS
     puts it in the centre)."""
-    gr.HTML(f"<p class='strip-title'><b>{title}</b><br><span class='info'>"
-            f"{html.escape(views.strip_info(initial['about'].get(name)))}</span></p>", elem_id=f"{name}-title")
+    gr.HTML(
+        f"<p class='strip-title'><b>{title}</b><br><span class='info'>"
+        f"{html.escape(views.strip_info(initial['about'].get(name)))}</span></p>",
+        elem_id=f"{name}-title",
+    )
     with gr.Row(elem_classes="strip"):
-        return [gr.Button(label or " ", elem_id=f"{name}-{index}", elem_classes=["chip", CHIP_PLACES[index]],
-                          interactive=bool(label), min_width=0)
-                for index, label in enumerate(views.chip_labels(initial[name]))]
+        return [
+            gr.Button(
+                label or " ",
+                elem_id=f"{name}-{index}",
+                elem_classes=["chip", CHIP_PLACES[index]],
+                interactive=bool(label),
+                min_width=0,
+            )
+            for index, label in enumerate(views.chip_labels(initial[name]))
+        ]
 
 
 def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
     """The tab's components and events; returns the controls the other tabs share."""
     initial = keyboard.suggest("")  # rendered with the page: chips show before any request
-    text = gr.Textbox(label="Type here", lines=3, elem_id="keyboard-input", autofocus=True,
-                      placeholder="I hope you're having a ")
-    gr.Markdown("Click a chip to insert its word at the caret, or press **Tab** for the transformer's "
-                "centre word (the bigram's when the transformer has none). Dimmed chips are waiting "
-                "for your latest keystroke.", elem_id="keyboard-help")
+    text = gr.Textbox(
+        label="Type here", lines=3, elem_id="keyboard-input", autofocus=True, placeholder="I hope you're having a "
+    )
+    gr.Markdown(
+        "Click a chip to insert its word at the caret, or press **Tab** for the transformer's "
+        "centre word (the bigram's when the transformer has none). Dimmed chips are waiting "
+        "for your latest keystroke.",
+        elem_id="keyboard-help",
+    )
     titles = {"bigram": "Bigram p(x | z)", "transformer": "Transformer p(w | context)"}
     strips = {name: _strip(name, titles[name], initial) for name in MODELS}
     api_only = {name: gr.Button(visible=False) for name in MODELS}  # the /suggest_<strip> API; the page fetches it
     for strip_note in ("keyboard-message", "transformer-message"):  # the strips' notes: keyboard.js writes them
         gr.HTML("<p class='note'></p>", elem_id=strip_note)
     message = gr.Textbox(visible=False, label="message")  # the strips' notes, for API users
-    strip_chips = {name: gr.JSON(strip_answer(initial, name, 0), visible=False, label=f"{name} chips") for name in MODELS}
+    strip_chips = {
+        name: gr.JSON(strip_answer(initial, name, 0), visible=False, label=f"{name} chips") for name in MODELS
+    }
     ticket = gr.Number(value=None, visible=False, label="ticket")  # the page's name for a strip request
     settings_json = gr.JSON(asdict(Settings()), visible=False, label="settings")  # what keyboard.js sends
-    chips = gr.JSON({"bigram": initial["bigram"], "transformer": initial["transformer"]}, visible=False, label="suggestions")
+    chips = gr.JSON(
+        {"bigram": initial["bigram"], "transformer": initial["transformer"]}, visible=False, label="suggestions"
+    )
     both_strips = gr.Button(visible=False)  # the /suggest API: both strips in one call
     good_settings = gr.State(Settings())  # the last settings without a mistake: the strips fall back on them
     with gr.Row():
@@ -159,18 +198,34 @@ def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
     settings_message = gr.Markdown(elem_id="settings-message")
     with gr.Row():
         n_words = gr.Slider(1, 50, value=10, step=1, label="Words to generate")
-        buttons = {name: (gr.Button(f"Sample next word ({name})"), gr.Button(f"Generate N words ({name})"))
-                   for name in MODELS}
-    generated = gr.Textbox(label="Sampled text: it continues what you typed, each word x ~ p(x | everything before it)",
-                           lines=3, interactive=False, elem_id="sampled-text")
+        buttons = {
+            name: (gr.Button(f"Sample next word ({name})"), gr.Button(f"Generate N words ({name})")) for name in MODELS
+        }
+    generated = gr.Textbox(
+        label="Sampled text: it continues what you typed, each word x ~ p(x | everything before it)",
+        lines=3,
+        interactive=False,
+        elem_id="sampled-text",
+    )
     clear_sampled = gr.Button("Clear the sampled text", size="sm", elem_id="clear-sampled")
     generate_message = gr.Markdown(elem_id="generate-message")
-    with gr.Accordion("p(next word | context): raw and after temperature / top-k / top-p", open=False,
-                      elem_id="charts") as charts:
+    with gr.Accordion(
+        "p(next word | context): raw and after temperature / top-k / top-p", open=False, elem_id="charts"
+    ) as charts:
         with gr.Row():
-            plots = [gr.BarPlot(x="word", y="p", title=title, sort=None, height=300, y_lim=[0, None], min_width=240,
-                                x_label_angle=-45)  # the frame's order: most likely first, other words last
-                     for title in CHART_TITLES]
+            plots = [
+                gr.BarPlot(
+                    x="word",
+                    y="p",
+                    title=title,
+                    sort=None,
+                    height=300,
+                    y_lim=[0, None],
+                    min_width=240,
+                    x_label_angle=-45,
+                )  # the frame's order: most likely first, other words last
+                for title in CHART_TITLES
+            ]
         refresh = gr.Button("Refresh the charts", elem_id="refresh-charts")
         chart_message = gr.Markdown(elem_id="chart-message")  # its own: a chart must not clear a chip's message
     with gr.Accordion("Why these numbers? The arithmetic behind the chips", open=False, elem_id="why"):
@@ -188,32 +243,76 @@ def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
         strip_safely = safely(KEEP)(functools.partial(suggest_strip, keyboard, name))
         if name == "transformer":
             strip_safely = in_a_thread(strip_safely, KEYSTROKE_CONCURRENCY, QUEUE_SIZE, (gr.update(), BUSY))
-        api_only[name].click(strip_safely, [text, *settings, ticket], [strip_chips[name], message],
-                             api_name=f"suggest_{name}", preprocess=False, queue=False)
-    both_strips.click(safely(*[KEEP] * (2 * SLOTS + 1))(functools.partial(suggest, keyboard)), [text, *settings],
-                      [*strips["bigram"], *strips["transformer"], chips, message], api_name="suggest",
-                      concurrency_limit=KEYSTROKE_CONCURRENCY, concurrency_id="transformer-strip")
-    gr.on([control.change for control in settings], check_settings, [*settings, good_settings],
-          [good_settings, settings_json, settings_message], preprocess=False, queue=False,
-          trigger_mode="always_last", show_progress="hidden", api_visibility="private",
-          ).then(None, settings_json, js="(checked) => { window.nextword && window.nextword.use(checked); }")
+        api_only[name].click(
+            strip_safely,
+            [text, *settings, ticket],
+            [strip_chips[name], message],
+            api_name=f"suggest_{name}",
+            preprocess=False,
+            queue=False,
+        )
+    both_strips.click(
+        safely(*[KEEP] * (2 * SLOTS + 1))(functools.partial(suggest, keyboard)),
+        [text, *settings],
+        [*strips["bigram"], *strips["transformer"], chips, message],
+        api_name="suggest",
+        concurrency_limit=KEYSTROKE_CONCURRENCY,
+        concurrency_id="transformer-strip",
+    )
+    gr.on(
+        [control.change for control in settings],
+        check_settings,
+        [*settings, good_settings],
+        [good_settings, settings_json, settings_message],
+        preprocess=False,
+        queue=False,
+        trigger_mode="always_last",
+        show_progress="hidden",
+        api_visibility="private",
+    ).then(None, settings_json, js="(checked) => { window.nextword && window.nextword.use(checked); }")
     # The charts cost a second search: they are computed when their panel opens, on request, and while it
     # is open once typing pauses (keyboard.js clicks the refresh button), never per key.
     charts_safely = safely(*[KEEP] * 4)(functools.partial(distributions, keyboard))
     chart_inputs, chart_outputs = [text, temperature, top_k, top_p], [*plots, chart_message]
-    charts.expand(charts_safely, chart_inputs, chart_outputs, js=BEFORE_CARET, show_progress="hidden",
-                  api_name="charts_opened", api_visibility="private")
-    refresh.click(charts_safely, chart_inputs, chart_outputs, js=BEFORE_CARET, api_name="distributions",
-                  trigger_mode="always_last", show_progress="hidden")
-    why_button.click(safely(KEEP)(functools.partial(explain_chips, keyboard)), text, [why, why_message],
-                     js=BEFORE_CARET, api_name="explain", show_progress="hidden")
+    charts.expand(
+        charts_safely,
+        chart_inputs,
+        chart_outputs,
+        js=BEFORE_CARET,
+        show_progress="hidden",
+        api_name="charts_opened",
+        api_visibility="private",
+    )
+    refresh.click(
+        charts_safely,
+        chart_inputs,
+        chart_outputs,
+        js=BEFORE_CARET,
+        api_name="distributions",
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
+    why_button.click(
+        safely(KEEP)(functools.partial(explain_chips, keyboard)),
+        text,
+        [why, why_message],
+        js=BEFORE_CARET,
+        api_name="explain",
+        show_progress="hidden",
+    )
     demo.load(None, [strip_chips["bigram"], strip_chips["transformer"], settings_json], js=KEYBOARD_JS)
     for name, (sample_button, generate_button) in buttons.items():
-        sample_button.click(safely(KEEP)(functools.partial(sample_next, keyboard, name)),
-                            [text, temperature, top_k, top_p, seed, generated], [generated, generate_message],
-                            api_name=f"sample_{name}")
-        generate_button.click(safely(KEEP)(functools.partial(generate, keyboard, name)),
-                              [text, n_words, temperature, top_k, top_p, seed, generated], [generated, generate_message],
-                              api_name=f"generate_{name}")
+        sample_button.click(
+            safely(KEEP)(functools.partial(sample_next, keyboard, name)),
+            [text, temperature, top_k, top_p, seed, generated],
+            [generated, generate_message],
+            api_name=f"sample_{name}",
+        )
+        generate_button.click(
+            safely(KEEP)(functools.partial(generate, keyboard, name)),
+            [text, n_words, temperature, top_k, top_p, seed, generated],
+            [generated, generate_message],
+            api_name=f"generate_{name}",
+        )
     clear_sampled.click(lambda: ("", ""), None, [generated, generate_message], api_visibility="private")
     return Controls(text, temperature, top_k, top_p, seed)

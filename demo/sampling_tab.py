@@ -23,8 +23,9 @@ def drop(keyboard: Keyboard, source: str, z, context, n, temperature, top_k, top
         distribution = keyboard.bigram.next_word_distribution([z])
     else:
         distribution = keyboard.transformer_distribution(*split_partial_word(clean_text(context)[0]))
-    frame, converging, summary = views.marbles(distribution, n, settings.temperature, settings.top_k,
-                                               settings.top_p, settings.seed)
+    frame, converging, summary = views.marbles(
+        distribution, n, settings.temperature, settings.top_k, settings.top_p, settings.seed
+    )
     by_series = [frame[frame.series == name][["word", "p"]] for name in ("marbles", "target")]
     return (*side_by_side(*by_series), converging, summary, "")
 
@@ -36,9 +37,11 @@ def pairs(bigram, n, seed):
 
 def build(demo: gr.Blocks, keyboard: Keyboard, controls: Controls, z_words: list[str]) -> None:
     """The tab's components and events."""
-    gr.Markdown("Drop marbles on the shape: draw N words and watch the histogram approach the target (the "
-                "line below: its distance from the target after the first 10, 100, 1,000, ... marbles). "
-                "Temperature, top-k, top-p and seed are the ones set on the Keyboard tab.")
+    gr.Markdown(
+        "Drop marbles on the shape: draw N words and watch the histogram approach the target (the "
+        "line below: its distance from the target after the first 10, 100, 1,000, ... marbles). "
+        "Temperature, top-k, top-p and seed are the ones set on the Keyboard tab."
+    )
     with gr.Row():
         source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Distribution")
         marble_z = gr.Dropdown(z_words, value="my" if "my" in z_words else z_words[0], label="z (bigram)")
@@ -47,12 +50,33 @@ def build(demo: gr.Blocks, keyboard: Keyboard, controls: Controls, z_words: list
         marble_n = gr.Number(value=1000, precision=0, label=f"N marbles (1 to {views.MAX_MARBLES:,})")
         marble_button = gr.Button("Drop marbles", variant="primary")
     with gr.Row():
-        marble_plot = gr.BarPlot(x="word", y="p", title="marbles: how often each word was drawn", height=300,
-                                 y_lim=[0, None], sort=None, min_width=320, x_label_angle=-45)
-        target_plot = gr.BarPlot(x="word", y="p", title="target: the warped distribution", height=300,
-                                 y_lim=[0, None], sort=None, min_width=320, x_label_angle=-45)
-    convergence_plot = gr.LinePlot(x="marbles (log10 N)", y="total variation distance", height=240, y_lim=[0, None],
-                                   title="the more marbles, the closer to the shape: distance after 10, 100, 1,000, ... draws")
+        marble_plot = gr.BarPlot(
+            x="word",
+            y="p",
+            title="marbles: how often each word was drawn",
+            height=300,
+            y_lim=[0, None],
+            sort=None,
+            min_width=320,
+            x_label_angle=-45,
+        )
+        target_plot = gr.BarPlot(
+            x="word",
+            y="p",
+            title="target: the warped distribution",
+            height=300,
+            y_lim=[0, None],
+            sort=None,
+            min_width=320,
+            x_label_angle=-45,
+        )
+    convergence_plot = gr.LinePlot(
+        x="marbles (log10 N)",
+        y="total variation distance",
+        height=240,
+        y_lim=[0, None],
+        title="the more marbles, the closer to the shape: distance after 10, 100, 1,000, ... draws",
+    )
     marble_summary = gr.Markdown()
     sampling_message = gr.Markdown(elem_id="sampling-message")
     gr.Markdown("Two-step generation: z ~ p(z), then x ~ p(x | z).")
@@ -62,8 +86,16 @@ def build(demo: gr.Blocks, keyboard: Keyboard, controls: Controls, z_words: list
     pair_table = gr.Dataframe(label="the first 20 pairs", interactive=False)
     pair_summary = gr.Markdown()
 
-    marble_inputs = [source, marble_z, marble_context, marble_n, controls.temperature, controls.top_k, controls.top_p,
-                     controls.seed]
+    marble_inputs = [
+        source,
+        marble_z,
+        marble_context,
+        marble_n,
+        controls.temperature,
+        controls.top_k,
+        controls.top_p,
+        controls.seed,
+    ]
     drop_safely = safely(KEEP, KEEP, KEEP, KEEP)(functools.partial(drop, keyboard))
     marble_outputs = [marble_plot, target_plot, convergence_plot, marble_summary, sampling_message]
     marble_button.click(drop_safely, marble_inputs, marble_outputs, api_name="marbles")

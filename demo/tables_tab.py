@@ -32,18 +32,25 @@ def table(bigram, size, prev=None, next=None):
 def slices(bigram, prev, next):
     """p(x | z = prev) and p(z | x = next) as bars, the Bayes identity in numbers, and no message."""
     if bigram.next_prob(next) == 0:
-        raise ValueError(f"x = {next!r} never comes second in the corpus, so p(z | x) = c(z, x) / c(x) "
-                         "is undefined (0 / 0); pick a word from the list")
-    return (bars(views.bar_frame(bigram.next_token_distribution([prev]))),
-            bars(views.bar_frame(bigram.prev_word_distribution(next))),
-            views.bayes_identity(bigram, prev, next).replace("\n", "  \n"), "")
+        raise ValueError(
+            f"x = {next!r} never comes second in the corpus, so p(z | x) = c(z, x) / c(x) "
+            "is undefined (0 / 0); pick a word from the list"
+        )
+    return (
+        bars(views.bar_frame(bigram.next_token_distribution([prev]))),
+        bars(views.bar_frame(bigram.prev_word_distribution(next))),
+        views.bayes_identity(bigram, prev, next).replace("\n", "  \n"),
+        "",
+    )
 
 
 def build(demo: gr.Blocks, bigram) -> list[str]:
     """The tab's components and events; returns the words offered as z (the Sampling tab offers them too)."""
-    gr.Markdown("The joint table p(x, z) of previous word z and next word x, counted from the corpus. "
-                "Each sentence is read as `<s>` words `</s>`: `<s>` is the z of a sentence's first word, "
-                "`</s>` the x after its last, so the table also counts how sentences start and end.")
+    gr.Markdown(
+        "The joint table p(x, z) of previous word z and next word x, counted from the corpus. "
+        "Each sentence is read as `<s>` words `</s>`: `<s>` is the z of a sentence's first word, "
+        "`</s>` the x after its last, so the table also counts how sentences start and end."
+    )
     top_words = [w for w in bigram.joint_table(top=30).index if w not in MARKERS]
     x_words = top_words + _also(bigram, "lord")
     first = (_pick(top_words, "my", 0), _pick(x_words, "lord", 1))  # the picked z and x when the page opens
@@ -53,10 +60,26 @@ def build(demo: gr.Blocks, bigram) -> list[str]:
         prev_pick = gr.Dropdown(top_words, value=first[0], label="Pick z (previous word)")
         next_pick = gr.Dropdown(x_words, value=first[1], label="Pick x (next word)", allow_custom_value=True)
     with gr.Row():
-        conditional = gr.BarPlot(x="word", y="p", title="p(x | z): a row of the joint table, renormalised", sort=None,
-                                 height=300, y_lim=[0, None], min_width=320, x_label_angle=-45)
-        flipped = gr.BarPlot(x="word", y="p", title="p(z | x): Bayes' flip, which words come before x", sort=None,
-                             height=300, y_lim=[0, None], min_width=320, x_label_angle=-45)
+        conditional = gr.BarPlot(
+            x="word",
+            y="p",
+            title="p(x | z): a row of the joint table, renormalised",
+            sort=None,
+            height=300,
+            y_lim=[0, None],
+            min_width=320,
+            x_label_angle=-45,
+        )
+        flipped = gr.BarPlot(
+            x="word",
+            y="p",
+            title="p(z | x): Bayes' flip, which words come before x",
+            sort=None,
+            height=300,
+            y_lim=[0, None],
+            min_width=320,
+            x_label_angle=-45,
+        )
     identity = gr.Markdown()
     gr.Markdown("**The seed's example**: graduated / not vs. job / no job, computed by the same code.")
     seed_model = type(bigram).from_pairs(SEED_PAIRS, device=bigram.device)

@@ -47,7 +47,8 @@ def bar_frame(distribution: Distribution, top: int = CHART_WORDS) -> pd.DataFram
 
     Example:
         >>> import torch
-        >>> bar_frame(Distribution(["a", "b", "c"], torch.tensor([0.25, 0.5, 0.25], dtype=torch.float64)), top=2).values.tolist()
+        >>> three = Distribution(["a", "b", "c"], torch.tensor([0.25, 0.5, 0.25], dtype=torch.float64))
+        >>> bar_frame(three, top=2).values.tolist()
         [['b', 0.5], ['a', 0.25], ['(other words)', 0.25]]
     """
     return pd.DataFrame(_with_rest(distribution.top(top)), columns=["word", "p"])
@@ -57,7 +58,9 @@ def warped_bar_frame(distribution: Distribution, temperature: float, top_k: int,
     """The same bars as `bar_frame` (same words, same order), with their probabilities after
     temperature/top-k/top-p; at temperature 1, top-k 0 and top-p 1 it equals `bar_frame`."""
     warped = distribution.warp(temperature, top_k, top_p)
-    return pd.DataFrame(_with_rest([(word, warped.prob(word)) for word, _ in distribution.top(top)]), columns=["word", "p"])
+    return pd.DataFrame(
+        _with_rest([(word, warped.prob(word)) for word, _ in distribution.top(top)]), columns=["word", "p"]
+    )
 
 
 def strip_info(about: dict | None) -> str:
@@ -67,13 +70,17 @@ def strip_info(about: dict | None) -> str:
         >>> strip_info({"probabilities": "raw", "no_word": 0.44})
         'p(word | text, a word comes next) · no word next (punctuation, end): 44.0%'
         >>> strip_info({"probabilities": "warped", "no_word": None})
-        'drawn: the centre chip is the first word drawn, not always the likeliest; warped p (temperature, top-k, top-p), given the letters typed'
+        'drawn: the centre chip is the first word drawn, not always the likeliest; warped p (temperature, top-k,
+        top-p), given the letters typed'
     """
     if not about:
         return ""
     shown = "p(word | text, a word comes next)"
     if about["probabilities"] == "warped":
-        shown = "drawn: the centre chip is the first word drawn, not always the likeliest; warped p (temperature, top-k, top-p)"
+        shown = (
+            "drawn: the centre chip is the first word drawn, not always the likeliest; "
+            "warped p (temperature, top-k, top-p)"
+        )
     if about.get("no_word") is None:
         return f"{shown}, given the letters typed"
     return f"{shown} · no word next (punctuation, end): {about['no_word']:.1%}"
@@ -140,7 +147,9 @@ def joint_table_html(table: pd.DataFrame, model=None, picked: tuple[str | None, 
     rows = []
     for (z, row), p_z in zip(table.iterrows(), rows_p):
         cells = "".join(_cell(float(p), peak, z == prev or x == next) for x, p in zip(table.columns, row.values))
-        rows.append(f"<tr><th{mark(z == prev)}>{html.escape(str(z))}</th>{cells}<td class='marginal'>{p_z:.4f}</td></tr>")
+        rows.append(
+            f"<tr><th{mark(z == prev)}>{html.escape(str(z))}</th>{cells}<td class='marginal'>{p_z:.4f}</td></tr>"
+        )
     sums = "".join(f"<td class='marginal'>{p:.4f}</td>" for p in cols_p)
     return (
         f"<div class='joint-table'><table><thead><tr><th>z \\ x</th>{head}<th>p(z), {scope}</th></tr></thead>"
@@ -154,7 +163,8 @@ def bayes_identity(model, prev: str, next: str) -> str:
 
     Example:
         >>> from lm import BigramModel
-        >>> m = BigramModel.from_pairs([("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")], device="cpu")
+        >>> pairs = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2
+        >>> m = BigramModel.from_pairs(pairs + [("graduated", "no job")], device="cpu")
         >>> print(bayes_identity(m, "graduated", "job").splitlines()[1])
         p(x | z) p(z) = 0.800000 × 0.500000 = 0.400000
     """
@@ -183,7 +193,8 @@ def marbles(distribution: Distribution, n: int, temperature: float, top_k: int, 
 
     Example:
         >>> import torch
-        >>> _, converging, summary = marbles(Distribution(["a", "b"], torch.tensor([0.5, 0.5])), 1000, 1.0, 0, 1.0, seed=0)
+        >>> coin = Distribution(["a", "b"], torch.tensor([0.5, 0.5]))
+        >>> _, converging, summary = marbles(coin, 1000, 1.0, 0, 1.0, seed=0)
         >>> converging["marbles (log10 N)"].tolist(), summary.split(";")[0]
         ([1.0, 2.0, 3.0], '1,000 marbles')
     """
@@ -194,15 +205,21 @@ def marbles(distribution: Distribution, n: int, temperature: float, top_k: int, 
     draws = warped.sample(n, seed=seed)
     target = pd.Series(dict(warped.outcomes()))
     checkpoints = [10**k for k in range(1, 7) if 10**k < n] + [n]
-    converging = pd.DataFrame({"marbles (log10 N)": [math.log10(m) for m in checkpoints],
-                               "total variation distance": [_total_variation(draws[:m], target) for m in checkpoints]})
+    converging = pd.DataFrame(
+        {
+            "marbles (log10 N)": [math.log10(m) for m in checkpoints],
+            "total variation distance": [_total_variation(draws[:m], target) for m in checkpoints],
+        }
+    )
     counts = pd.Series(draws).value_counts()
     shown = [word for word, _ in warped.top(CHART_WORDS)] + ([OTHER] if OTHER in target.index else [])
-    frame = pd.DataFrame({
-        "word": shown * 2,
-        "p": [float(counts.get(word, 0)) / n for word in shown] + [float(target[word]) for word in shown],
-        "series": ["marbles"] * len(shown) + ["target"] * len(shown),
-    })
+    frame = pd.DataFrame(
+        {
+            "word": shown * 2,
+            "p": [float(counts.get(word, 0)) / n for word in shown] + [float(target[word]) for word in shown],
+            "series": ["marbles"] * len(shown) + ["target"] * len(shown),
+        }
+    )
     distance = float(converging["total variation distance"].iloc[-1])
     return frame, converging, f"{n:,} marbles; total variation distance to the target: {distance:.4f}"
 
@@ -212,7 +229,8 @@ def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFra
 
     Example:
         >>> from lm import BigramModel
-        >>> m = BigramModel.from_pairs([("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")], device="cpu")
+        >>> pairs = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2
+        >>> m = BigramModel.from_pairs(pairs + [("graduated", "no job")], device="cpu")
         >>> frame, summary = two_step_pairs(m, 1000, seed=0)
         >>> list(frame.columns), summary.split(";")[0]
         (['z ~ p(z)', 'x ~ p(x | z)'], '1,000 pairs')
@@ -240,8 +258,15 @@ def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFra
     )
 
 
-DISAGREEMENT_COLUMNS = ["|log10 ratio|", "context", "word", "p bigram (Kneser-Ney)", "p transformer", "bigram top 3",
-                        "transformer top 3"]
+DISAGREEMENT_COLUMNS = [
+    "|log10 ratio|",
+    "context",
+    "word",
+    "p bigram (Kneser-Ney)",
+    "p transformer",
+    "bigram top 3",
+    "transformer top 3",
+]
 METRICS_EXPLAINED = """\
 - **perplexity (per word)**: how surprised the model is by each actual word, as "a choice among N equally
   likely words"; lower is better. From each model's probability of the word typed (the bigram's smoothed by
@@ -274,7 +299,16 @@ def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.Dat
     for i, (b, t) in enumerate(zip(report["bigram"]["positions"], report["transformer"]["positions"])):
         gap = math.log10(max(t["p"], 1e-300)) - math.log10(max(b["p"], 1e-300))
         before = text[max(0, spans[i].start - 40) : spans[i].start].replace("\n", " ")
-        gaps.append((round(abs(gap), 2), "…" + before, spans[i].word, f"{b['p']:.3g}", f"{t['p']:.3g}",
-                     ", ".join(b["top3"]), ", ".join(t["top3"])))
+        gaps.append(
+            (
+                round(abs(gap), 2),
+                "…" + before,
+                spans[i].word,
+                f"{b['p']:.3g}",
+                f"{t['p']:.3g}",
+                ", ".join(b["top3"]),
+                ", ".join(t["top3"]),
+            )
+        )
     worst = pd.DataFrame(sorted(gaps, key=lambda row: -row[0])[:DISAGREEMENTS_SHOWN], columns=DISAGREEMENT_COLUMNS)
     return summary_table(report), found, along, worst

@@ -24,4 +24,14 @@ from lm.smoothing import MLE, AddK, KneserNey, smoothing
 from lm.transformer import TransformerModel
 from lm.vocabulary import Vocabulary
 
-__all__ = ["BigramModel", "TransformerModel", "Distribution", "Vocabulary", "warp", "MLE", "AddK", "KneserNey", "smoothing"]
+__all__ = [
+    "BigramModel",
+    "TransformerModel",
+    "Distribution",
+    "Vocabulary",
+    "warp",
+    "MLE",
+    "AddK",
+    "KneserNey",
+    "smoothing",
+]

@@ -288,8 +288,12 @@ class BigramModel:
         rows, cols = self.vocab.ids(row_words), self.vocab.ids(col_words)
         table = np.zeros((len(rows), len(cols)))
         known_rows, known_cols = np.flatnonzero(rows >= 0), np.flatnonzero(cols >= 0)
-        table[np.ix_(known_rows, known_cols)] = self.counts[rows[known_rows]][:, cols[known_cols]].toarray() / self.total
-        frame = pd.DataFrame(table, index=pd.Index(row_words, name="z (previous)"), columns=pd.Index(col_words, name="x (next)"))
+        table[np.ix_(known_rows, known_cols)] = (
+            self.counts[rows[known_rows]][:, cols[known_cols]].toarray() / self.total
+        )
+        frame = pd.DataFrame(
+            table, index=pd.Index(row_words, name="z (previous)"), columns=pd.Index(col_words, name="x (next)")
+        )
         return frame
 
     def _condition(self, context: str | Sequence[str]) -> str:
@@ -298,7 +302,9 @@ class BigramModel:
             return last_word(context)
         return context[-1] if len(context) else BOS
 
-    def _distribution(self, ids: np.ndarray, counts: np.ndarray, note: str = "", no_word: float | None = None) -> Distribution:
+    def _distribution(
+        self, ids: np.ndarray, counts: np.ndarray, note: str = "", no_word: float | None = None
+    ) -> Distribution:
         probs = torch.from_numpy(counts / counts.sum()) if len(counts) else torch.zeros(0, dtype=torch.float64)
         return Distribution(self.vocab.words_at(ids), probs.to(self.device), note, no_word=no_word)
 
@@ -389,7 +395,9 @@ class BigramModel:
             best = np.argpartition(-counts, k - 1)[:k]
             ids, counts = ids[best], counts[best]
         order = np.lexsort((ids, -counts))[:k]
-        return [(word, count / int(total)) for word, count in zip(self.vocab.words_at(ids[order]), counts[order].tolist())]
+        return [
+            (word, count / int(total)) for word, count in zip(self.vocab.words_at(ids[order]), counts[order].tolist())
+        ]
 
     def explain(self, context: str | Sequence[str], word: str, prefix: str = "") -> str:
         """The arithmetic behind ``next_word_distribution(context, prefix).prob(word)``, from the counts.
@@ -409,11 +417,15 @@ class BigramModel:
             starting = f" starting with {prefix!r}" if prefix else ""
             return f"{note}: p({word}) = c({word} second) / c(words second{starting}) = {c:,} / {total:,} = {p}"
         if prefix:
-            return (f"p({word} | z = {prev}, the word starts with {prefix!r}) = c({prev}, {word}) / "
-                    f"c({prev}, words starting with {prefix!r}) = {c:,} / {total:,} = {p}")
+            return (
+                f"p({word} | z = {prev}, the word starts with {prefix!r}) = c({prev}, {word}) / "
+                f"c({prev}, words starting with {prefix!r}) = {c:,} / {total:,} = {p}"
+            )
         ended = self.count(prev, EOS)
-        return (f"p({word} | z = {prev}, a word comes next) = c({prev}, {word}) / (c({prev}) - c({prev}, {EOS})) = "
-                f"{c:,} / ({total + ended:,} - {ended:,}) = {p}")
+        return (
+            f"p({word} | z = {prev}, a word comes next) = c({prev}, {word}) / (c({prev}) - c({prev}, {EOS})) = "
+            f"{c:,} / ({total + ended:,} - {ended:,}) = {p}"
+        )
 
     def prev_word_distribution(self, next: str) -> Distribution:
         """p(z | x=next), Bayes' flip: which words come before `next` (a column, renormalised).

@@ -67,7 +67,9 @@ class ContextStates:
         0.63
     """
 
-    def __init__(self, model, max_contexts: int = MAX_CONTEXTS, max_paths: int = 1024, max_bytes: int = MAX_CACHE_BYTES):
+    def __init__(
+        self, model, max_contexts: int = MAX_CONTEXTS, max_paths: int = 1024, max_bytes: int = MAX_CACHE_BYTES
+    ):
         self.model = model
         self.max_contexts = max_contexts  # contexts kept (each holds its KV cache)
         self.max_paths = max_paths  # word paths kept per context (each holds a vocab-sized vector)
@@ -90,7 +92,9 @@ class ContextStates:
             config=self.model.config,
         )
         with torch.inference_mode():
-            output = self.model(input_ids=input_ids, use_cache=True, logits_to_keep=keep, **{self._cache_argument: cache})
+            output = self.model(
+                input_ids=input_ids, use_cache=True, logits_to_keep=keep, **{self._cache_argument: cache}
+            )
         logprobs = torch.log_softmax(output.logits.float(), dim=-1)
         return logprobs, cache
 
@@ -127,7 +131,7 @@ class ContextStates:
     def _extend_known(self, ids: tuple[int, ...]) -> ContextState | None:
         """A state for `ids` = a cached context + an already expanded word path, with no forward pass."""
         for base in reversed(self._states.values()):
-            extra = ids[len(base.ids):]
+            extra = ids[len(base.ids) :]
             if ids[: len(base.ids)] == base.ids and extra in base.paths and len(base.pending + extra) <= MAX_PENDING:
                 return ContextState(ids, base.layers, base.paths[extra], base.pending + extra)
         return None
@@ -173,5 +177,7 @@ class ContextStates:
             self._evict(keep=state)
             if state.pending:  # the pending tokens' keys and values are now known: keep them, once
                 end = len(state.ids)
-                state.layers = [(layer.keys[:1, :, :end].clone(), layer.values[:1, :, :end].clone()) for layer in cache.layers]
+                state.layers = [
+                    (layer.keys[:1, :, :end].clone(), layer.values[:1, :, :end].clone()) for layer in cache.layers
+                ]
                 state.pending = ()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 import torch
 
 from lm.sampling import draw, make_generator, warp
-
 
 OTHER = "(other words)"  # the outcome that stands for every word a distribution does not list
 
@@ -42,7 +42,8 @@ class Distribution:
     def __post_init__(self):
         if self.probs.dim() != 1 or self.probs.numel() != len(self.words):
             raise ValueError(
-                f"`probs` must be 1-D with one entry per word ({len(self.words)}), but has shape {tuple(self.probs.shape)}"
+                f"`probs` must be 1-D with one entry per word ({len(self.words)}), "
+                f"but has shape {tuple(self.probs.shape)}"
             )
         if not 0.0 <= self.other <= 1.0:
             raise ValueError(f"`other` has to be a probability in [0, 1], but is {self.other!r}")
@@ -124,8 +125,9 @@ class Distribution:
         indices = draw(warped._outcome_probs(), n, make_generator(seed, self.device))
         return [self.words[i] if i < len(self) else OTHER for i in indices.tolist()]
 
-    def sample_word(self, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int | None = None,
-                    tries: int = 64) -> str | None:
+    def sample_word(
+        self, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int | None = None, tries: int = 64
+    ) -> str | None:
         """One listed word drawn as `sample` draws; a draw of `OTHER` (no word can be named) is drawn again.
 
         So the word is drawn from the warped distribution given that it is one of the listed words.

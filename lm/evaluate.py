@@ -94,7 +94,8 @@ def js_divergence(p: dict[str, float], q: dict[str, float]) -> float:
     """Jensen-Shannon divergence (nats) of two distributions over the union of their words, each renormalised.
 
     Example:
-        >>> js_divergence({"a": 1.0}, {"a": 2.0}), round(js_divergence({"a": 1.0}, {"b": 1.0}), 6) == round(math.log(2), 6)
+        >>> disjoint = js_divergence({"a": 1.0}, {"b": 1.0})
+        >>> js_divergence({"a": 1.0}, {"a": 2.0}), round(disjoint, 6) == round(math.log(2), 6)
         (0.0, True)
     """
     words = sorted(set(p) | set(q))
@@ -167,7 +168,6 @@ class BigramSide:
 
     def log_probs(self, text: str, spans: list[WordSpan]) -> list[float]:
         return [math.log(self.smoother.prob(s.word.lower(), last_word(text[: s.start]))) for s in spans]
-
 
 
 class TransformerSide:
@@ -246,7 +246,9 @@ def _scores_in_windows(tm, sequence: list[int]) -> tuple[np.ndarray, np.ndarray]
         logprobs = torch.log_softmax(logits, -1)  # row r: the distribution after sequence[: position + r + 1]
         stop = start + len(chunk)
         following = torch.tensor(sequence[position + 1 : stop + 1], device=tm.device)
-        logprob[position + 1 : position + 1 + len(following)] = logprobs[torch.arange(len(following)), following].cpu().numpy()
+        logprob[position + 1 : position + 1 + len(following)] = (
+            logprobs[torch.arange(len(following)), following].cpu().numpy()
+        )
         end[position:stop] = torch.logsumexp(logprobs.masked_fill(~ends, float("-inf")), -1).exp().cpu().numpy()
         position = stop
     return logprob, end
@@ -279,7 +281,9 @@ def simulate(side, text: str, spans: list[WordSpan], slots: int) -> list[Outcome
     for span in spans:
         context = text[: span.start]
         top, distribution = side.next_words(context, max(slots, 3))
-        cost, typed = typing_cost(span.word, lambda prefix: top[:slots] if not prefix else side.suggest(context, prefix, slots))
+        cost, typed = typing_cost(
+            span.word, lambda prefix: top[:slots] if not prefix else side.suggest(context, prefix, slots)
+        )
         outcomes.append(Outcome(top, distribution, cost, typed))
     return outcomes
 
@@ -330,7 +334,9 @@ def choose_workers(side, workers: int | str = "auto") -> int:
     return max(1, min(4, os.cpu_count() or 1)) if workers == "auto" else workers
 
 
-def _simulate_in_processes(side, text: str, spans: list[WordSpan], slots: int, workers: int, progress=None) -> list[Outcome]:
+def _simulate_in_processes(
+    side, text: str, spans: list[WordSpan], slots: int, workers: int, progress=None
+) -> list[Outcome]:
     """`simulate` split into chunks of `CHUNK_WORDS` words over `workers` processes, each loading the model
     once. Each chunk starts with a cold cache, which changes nothing but float rounding."""
     options = tuple(sorted(side.model.load_options.items()))
@@ -338,8 +344,10 @@ def _simulate_in_processes(side, text: str, spans: list[WordSpan], slots: int, w
     chunks = [spans[i : i + CHUNK_WORDS] for i in range(0, len(spans), CHUNK_WORDS)]
     results: dict[int, list[Outcome]] = {}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_simulate_chunk, options, threads, text[: chunk[-1].start], chunk, slots): i
-                   for i, chunk in enumerate(chunks)}
+        futures = {
+            pool.submit(_simulate_chunk, options, threads, text[: chunk[-1].start], chunk, slots): i
+            for i, chunk in enumerate(chunks)
+        }
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             if progress:
@@ -347,7 +355,9 @@ def _simulate_in_processes(side, text: str, spans: list[WordSpan], slots: int, w
     return [outcome for i in range(len(chunks)) for outcome in results[i]]
 
 
-def evaluate_side(side, text: str, spans: list[WordSpan], slots: int, progress=None, workers: int | str = 1) -> tuple[dict, list[dict]]:
+def evaluate_side(
+    side, text: str, spans: list[WordSpan], slots: int, progress=None, workers: int | str = 1
+) -> tuple[dict, list[dict]]:
     """Every metric for one model with its per-position details, and its next-word distributions."""
     started = time.perf_counter()
     log_probs = side.log_probs(text, spans)
@@ -363,8 +373,15 @@ def evaluate_side(side, text: str, spans: list[WordSpan], slots: int, progress=N
     positions = []
     for span, outcome, log_prob in zip(spans, outcomes, log_probs):
         rank = next((r for r, word in enumerate(outcome.top, 1) if word.lower() == span.word.lower()), None)
-        positions.append({"word": span.word, "rank": rank, "p": math.exp(log_prob), "letters_typed": outcome.typed,
-                          "top3": outcome.top[:3]})
+        positions.append(
+            {
+                "word": span.word,
+                "rank": rank,
+                "p": math.exp(log_prob),
+                "letters_typed": outcome.typed,
+                "top3": outcome.top[:3],
+            }
+        )
     words = [s.word for s in spans]
     ranks = [p["rank"] for p in positions]
     found = [outcome.typed for outcome in outcomes]
@@ -373,7 +390,9 @@ def evaluate_side(side, text: str, spans: list[WordSpan], slots: int, progress=N
         "top1_accuracy": recall_at_k(ranks, 1),
         "top3_accuracy": recall_at_k(ranks, 3),
         "keystroke_savings": keystroke_savings([outcome.cost for outcome in outcomes], words),
-        "found_within": {str(j): sum(t is not None and t <= j for t in found) / len(found) for j in range(MAX_PREFIX_SHOWN + 1)},
+        "found_within": {
+            str(j): sum(t is not None and t <= j for t in found) / len(found) for j in range(MAX_PREFIX_SHOWN + 1)
+        },
         "words": len(words),
         "seconds": time.perf_counter() - started,
         "workers": workers,
@@ -393,8 +412,9 @@ def agreement(bigram: tuple[dict, list], transformer: tuple[dict, list]) -> dict
     }
 
 
-def evaluate(text: str, bigram, transformer, slots: int = 3, max_words: int | None = None, progress=None,
-             workers: int | str = 1) -> dict:
+def evaluate(
+    text: str, bigram, transformer, slots: int = 3, max_words: int | None = None, progress=None, workers: int | str = 1
+) -> dict:
     """The full comparison report for `text` (see the module docstring).
 
     `workers`: processes simulating the transformer's keyboard (``"auto"``: see `choose_workers`).
@@ -408,8 +428,10 @@ def evaluate(text: str, bigram, transformer, slots: int = 3, max_words: int | No
     if not spans:
         raise ValueError("`text` has no words to evaluate on")
     text = text.replace("\u2019", "'")[: spans[-1].start + len(spans[-1].word)]
-    results = {side.name: evaluate_side(side, text, spans, slots, progress, workers)
-               for side in (BigramSide(bigram), TransformerSide(transformer))}
+    results = {
+        side.name: evaluate_side(side, text, spans, slots, progress, workers)
+        for side in (BigramSide(bigram), TransformerSide(transformer))
+    }
     report = {name: details for name, (details, _) in results.items()}
     report["agreement"] = agreement(results["bigram"], results["transformer"])
     report["slots"] = slots
@@ -419,16 +441,22 @@ def evaluate(text: str, bigram, transformer, slots: int = 3, max_words: int | No
 
 def summary_table(report: dict) -> str:
     """A Markdown table of the headline metrics."""
-    rows = [("perplexity (per word)", "perplexity", "{:.1f}"), ("recall@1", "top1_accuracy", "{:.1%}"),
-            ("recall@3", "top3_accuracy", "{:.1%}"), (f"keystroke savings ({report['slots']} slots)", "keystroke_savings", "{:.1%}"),
-            ("seconds", "seconds", "{:.1f}")]
+    rows = [
+        ("perplexity (per word)", "perplexity", "{:.1f}"),
+        ("recall@1", "top1_accuracy", "{:.1%}"),
+        ("recall@3", "top3_accuracy", "{:.1%}"),
+        (f"keystroke savings ({report['slots']} slots)", "keystroke_savings", "{:.1%}"),
+        ("seconds", "seconds", "{:.1f}"),
+    ]
     lines = ["| metric | bigram | transformer |", "| --- | --- | --- |"]
     for label, key, form in rows:
         lines.append(f"| {label} | {form.format(report['bigram'][key])} | {form.format(report['transformer'][key])} |")
     agree = report["agreement"]
-    lines.append(f"\n{len(report['words'])} words. Top-3 lists share a word at {agree['top3_share_a_word']:.1%} of positions "
-                 f"(mean overlap {agree['top3_mean_overlap']:.2f}); mean Jensen-Shannon divergence "
-                 f"{agree['mean_js_divergence_nats'] or float('nan'):.3f} nats (ln 2 = 0.693 is disjoint).")
+    lines.append(
+        f"\n{len(report['words'])} words. Top-3 lists share a word at {agree['top3_share_a_word']:.1%} of positions "
+        f"(mean overlap {agree['top3_mean_overlap']:.2f}); mean Jensen-Shannon divergence "
+        f"{agree['mean_js_divergence_nats'] or float('nan'):.3f} nats (ln 2 = 0.693 is disjoint)."
+    )
     return "\n".join(lines)
 
 
@@ -436,8 +464,12 @@ def _progress_bar(name: str, done: int, total: int) -> None:
     if done == total or done % 25 == 0:
         width = 30
         filled = int(width * done / total)
-        print(f"\r{name:12s} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="\n" if done == total else "",
-              file=sys.stderr, flush=True)
+        print(
+            f"\r{name:12s} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+            end="\n" if done == total else "",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _workers_argument(value: str) -> int | str:
@@ -457,8 +489,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slots", type=int, default=3)
     parser.add_argument("--max-words", type=int, default=None)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--workers", default="auto", type=_workers_argument,
-                        help="processes for the transformer's keystroke simulation: auto or a number (default: auto)")
+    parser.add_argument(
+        "--workers",
+        default="auto",
+        type=_workers_argument,
+        help="processes for the transformer's keystroke simulation: auto or a number (default: auto)",
+    )
     args = parser.parse_args(argv)
 
     from lm import BigramModel, TransformerModel, corpus

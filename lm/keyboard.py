@@ -62,7 +62,8 @@ class Settings:
 
         Example:
             >>> Settings(mode="sampled", seed=3).updated(seed=-5, top_k=10)
-            (Settings(mode='sampled', temperature=1.0, top_k=10, top_p=1.0, seed=3), ['`seed` has to be a non-negative integer or empty, but is -5'])
+            (Settings(mode='sampled', temperature=1.0, top_k=10, top_p=1.0, seed=3),
+             ['`seed` has to be a non-negative integer or empty, but is -5'])
             >>> Settings().updated(seed=-5)
             (Settings(mode='most likely', temperature=1.0, top_k=0, top_p=1.0, seed=None), [])
         """
@@ -109,8 +110,8 @@ def at_sentence_start(context: str) -> bool:
     perhaps closing quotes or brackets) and spaces.
 
     Example:
-        >>> at_sentence_start(""), at_sentence_start("Hi! "), at_sentence_start('He said "no." '), at_sentence_start("Hi, ")
-        (True, True, True, False)
+        >>> [at_sentence_start(text) for text in ("", "Hi! ", 'He said "no." ', "Hi, ")]
+        [True, True, True, False]
     """
     return bool(_SENTENCE_START_RE.search(context))
 
@@ -200,7 +201,11 @@ class Keyboard:
         """The distribution strip `model` ("bigram" or "transformer") shows for a context and typed prefix."""
         if model not in MODELS:
             raise ValueError(f"`model` has to be one of {MODELS}, but is {model!r}")
-        return self.bigram_distribution(context, prefix) if model == "bigram" else self.transformer_distribution(context, prefix)
+        return (
+            self.bigram_distribution(context, prefix)
+            if model == "bigram"
+            else self.transformer_distribution(context, prefix)
+        )
 
     def _strip(self, model: str, context: str, prefix: str, settings: Settings) -> tuple[list[dict], dict]:
         distribution = self.distribution(model, context, prefix)
@@ -231,7 +236,11 @@ class Keyboard:
             if model == "bigram" or self.transformer is not None:
                 result[model], about[model] = self._strip(model, context, prefix, settings)
         if prefix and not (result["bigram"] or result["transformer"]):
-            asked = "either model" if len(models) > 1 else {"bigram": "the bigram model", "transformer": "the transformer"}[models[0]]
+            asked = (
+                "either model"
+                if len(models) > 1
+                else {"bigram": "the bigram model", "transformer": "the transformer"}[models[0]]
+            )
             message = "; ".join(filter(None, [message, f"no word starting with {prefix!r} is known to {asked}"]))
         return {**result, "about": about, "context": context, "prefix": prefix, "message": message}
 
@@ -246,8 +255,14 @@ class Keyboard:
         """
         context, prefix = split_partial_word(clean_text(text)[0])
         sources = {"bigram": self.bigram, "transformer": self.transformer}
-        return {model: [sources[model].explain(context, word, prefix) for word, _ in self.distribution(model, context, prefix).top(SLOTS)]
-                for model in models if sources[model] is not None}
+        return {
+            model: [
+                sources[model].explain(context, word, prefix)
+                for word, _ in self.distribution(model, context, prefix).top(SLOTS)
+            ]
+            for model in models
+            if sources[model] is not None
+        }
 
 
 def join_word(text: str, word: str) -> str:

@@ -88,11 +88,17 @@ def _from_pretrained(source: str | Path, dtype: torch.dtype, device: torch.devic
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, **options)
         model = AutoModelForCausalLM.from_pretrained(
-            source, dtype=dtype, trust_remote_code=False, use_safetensors=None if "gguf_file" in options else True,
-            **placement, **options,
+            source,
+            dtype=dtype,
+            trust_remote_code=False,
+            use_safetensors=None if "gguf_file" in options else True,
+            **placement,
+            **options,
         )
     except Exception as error:  # a damaged file fails in many libraries' own ways (safetensors, gguf, json...)
-        raise ModelLoadError(f"could not load model {str(source)!r} ({_first_line(error)}); {HOW_TO_USE_THE_DEFAULT}") from None
+        raise ModelLoadError(
+            f"could not load model {str(source)!r} ({_first_line(error)}); {HOW_TO_USE_THE_DEFAULT}"
+        ) from None
     if not placement:
         model.to(device)
     return tokenizer, model.eval()

@@ -27,7 +27,12 @@ def is_whole_number(value) -> bool:
         >>> is_whole_number(3.0), is_whole_number(2.5), is_whole_number("3")
         (True, False, False)
     """
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and float(value).is_integer()
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and float(value).is_integer()
+    )
 
 
 def check_temperature(temperature) -> float:

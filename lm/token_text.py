@@ -15,7 +15,8 @@ Tokens holding only part of a UTF-8 character, or mixing word and other characte
 Example:
     >>> text = TokenText([" great", "ful", ",", "Hello", "'re", " (", "a,"])
     >>> text.starts_after_space.tolist(), text.continues.tolist(), text.ends.tolist()
-    ([True, False, False, False, False, False, False], [False, True, False, True, True, False, False], [True, False, True, False, False, True, False])
+    ([True, False, False, False, False, False, False], [False, True, False, True, True, False, False],
+     [True, False, True, False, False, True, False])
 """
 
 from __future__ import annotations
@@ -93,16 +94,22 @@ class TokenText:
         anchor = tokenizer.encode("a", add_special_tokens=False)[-1:]
         anchor_text = tokenizer.decode(anchor)
         known = min(size, len(tokenizer))
-        decoded = tokenizer.batch_decode([anchor + [token] for token in range(known)], clean_up_tokenization_spaces=False)
-        texts = [text[len(anchor_text):] if text.startswith(anchor_text) else text for text in decoded]
+        decoded = tokenizer.batch_decode(
+            [anchor + [token] for token in range(known)], clean_up_tokenization_spaces=False
+        )
+        texts = [text[len(anchor_text) :] if text.startswith(anchor_text) else text for text in decoded]
         return cls(texts + ["\ufffd"] * (size - known))
 
     def masks(self, device) -> dict[str, torch.Tensor]:
         """The role arrays as boolean tensors on `device`, made once per device (searches run per keystroke)."""
         key = str(device)
         if key not in self._on_device:
-            roles = {"after_space": self.starts_after_space, "bare": self.starts_bare,
-                     "continues": self.continues, "ends": self.ends}
+            roles = {
+                "after_space": self.starts_after_space,
+                "bare": self.starts_bare,
+                "continues": self.continues,
+                "ends": self.ends,
+            }
             self._on_device[key] = {name: torch.as_tensor(role, device=device) for name, role in roles.items()}
         return self._on_device[key]
 

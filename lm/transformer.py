@@ -55,7 +55,9 @@ class TransformerModel:
 
     def __init__(self, tokenizer, model, device: torch.device, name: str = "model", load_options: dict | None = None):
         self.tokenizer, self.model, self.device, self.name = tokenizer, model, device, name
-        self.load_options = load_options  # `from_pretrained` arguments that load this model again (another process), if known
+        self.load_options = (
+            load_options  # `from_pretrained` arguments that load this model again (another process), if known
+        )
         vocab_size = model.get_output_embeddings().weight.shape[0]
         self.tokens = TokenText.from_tokenizer(tokenizer, vocab_size)
         self.states = ContextStates(model)
@@ -79,7 +81,11 @@ class TransformerModel:
         """
         tokenizer, model, device = load_causal_lm(name_or_path, device, dtype)
         name = "SmolLM2-135M-Instruct" if name_or_path in (None, "default") else str(name_or_path)
-        options = {"name_or_path": name_or_path, "device": str(device), "dtype": str(model.dtype).removeprefix("torch.")}
+        options = {
+            "name_or_path": name_or_path,
+            "device": str(device),
+            "dtype": str(model.dtype).removeprefix("torch."),
+        }
         return cls(tokenizer, model, device, name, options)
 
     # ---- contexts --------------------------------------------------------------------------
@@ -114,7 +120,9 @@ class TransformerModel:
         ids = self._clip(self._encode(text)) if text.strip() else []
         if not ids:
             if not self.start_ids:
-                raise ValueError(f"model {self.name!r} has no chat template, BOS or EOS token to start an empty context with")
+                raise ValueError(
+                    f"model {self.name!r} has no chat template, BOS or EOS token to start an empty context with"
+                )
             ids, separator = self.start_ids, ""
         return tuple(ids), separator
 
@@ -133,7 +141,11 @@ class TransformerModel:
         return Distribution(self.tokens.texts, logprobs.exp().to(self.prob_dtype))
 
     def word_search(
-        self, context: str, prefix: str = "", budget: SearchBudget = KEYBOARD, before_each_pass: Callable[[], None] | None = None
+        self,
+        context: str,
+        prefix: str = "",
+        budget: SearchBudget = KEYBOARD,
+        before_each_pass: Callable[[], None] | None = None,
     ) -> WordSearchResult:
         """Run the whole-word search (see `lm.word_search`) after `context`, for words starting with `prefix`.
 
@@ -179,7 +191,11 @@ class TransformerModel:
     def top_next_words(self, context: str, k: int = 3, prefix: str = "") -> list[tuple[str, float]]:
         """The keyboard's path: the `k` most likely next words, searched only as far as needed; the same
         numbers as `next_word_distribution` (with the keyboard's budget for k = 3)."""
-        budget = KEYBOARD if k == KEYBOARD.k else SearchBudget(k=k, batch_size=8, fanout=max(8, k), max_steps=4, min_prob=1e-3)
+        budget = (
+            KEYBOARD
+            if k == KEYBOARD.k
+            else SearchBudget(k=k, batch_size=8, fanout=max(8, k), max_steps=4, min_prob=1e-3)
+        )
         return self.next_word_distribution(context, prefix, budget).top(k)
 
     def explain(self, context: str, word: str, prefix: str = "", budget: SearchBudget = KEYBOARD) -> str:
@@ -199,12 +215,29 @@ class TransformerModel:
         paths = result.paths.get(word)
         if not paths:
             return f"{word!r} is not among the words the search listed after this text: its mass is in {OTHER!r}"
-        condition, mass = (f"the word starts with {prefix!r}", result.prefix_mass) if prefix else ("a word comes next", result.word_mass)
-        terms = [" × ".join([*(f"p({token!r}) {factor:.4f}" for token, factor in zip(path.tokens, path.factors)),
-                             f"p(the word ends) {path.end:.4f}"]) for path in paths]
+        condition, mass = (
+            (f"the word starts with {prefix!r}", result.prefix_mass)
+            if prefix
+            else ("a word comes next", result.word_mass)
+        )
+        terms = [
+            " × ".join(
+                [
+                    *(f"p({token!r}) {factor:.4f}" for token, factor in zip(path.tokens, path.factors)),
+                    f"p(the word ends) {path.end:.4f}",
+                ]
+            )
+            for path in paths
+        ]
         summed = sum(math.prod(path.factors) * path.end for path in paths)
-        return "\n".join([f"p({word} | text, {condition})", "  = [" + "\n     + ".join(terms) + "]",
-                          f"  / P({condition}) {mass:.4f}", f"  = {summed:.4f} / {mass:.4f} = {summed / mass:.1%}"])
+        return "\n".join(
+            [
+                f"p({word} | text, {condition})",
+                "  = [" + "\n     + ".join(terms) + "]",
+                f"  / P({condition}) {mass:.4f}",
+                f"  = {summed:.4f} / {mass:.4f} = {summed / mass:.1%}",
+            ]
+        )
 
     # ---- scoring and generating ------------------------------------------------------------
 
@@ -216,7 +249,8 @@ class TransformerModel:
 
         Example:
             >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
-            >>> tm.log_likelihood(" Paris", "The capital of France is") > tm.log_likelihood(" Rome", "The capital of France is")
+            >>> context = "The capital of France is"
+            >>> tm.log_likelihood(" Paris", context) > tm.log_likelihood(" Rome", context)
             True
         """
         context_ids, text_ids = self._encode(context), self._encode(text)
@@ -234,7 +268,13 @@ class TransformerModel:
         return float(logprobs.gather(1, torch.tensor(text_ids, device=logits.device)[:, None]).sum())
 
     def generate_words(
-        self, context: str, n_words: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int | None = None
+        self,
+        context: str,
+        n_words: int,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int | None = None,
     ) -> str:
         """Sample `n_words` words one at a time, x ~ p(x | context so far, a word comes next), warped as asked
         (a draw of the words the search could not list is drawn again: see `Distribution.sample_word`).
@@ -257,4 +297,3 @@ class TransformerModel:
             text += word if not text or text[-1].isspace() else " " + word
             words.append(word)
         return " ".join(words)
-

@@ -100,7 +100,7 @@ class _Search:
 
     def _candidates(self, text: str, at_root: bool, device) -> tuple[torch.Tensor, int]:
         """Token ids that may follow a path spelling `text`, and how many of the first ones cover the prefix."""
-        remaining = self.target[len(text):]
+        remaining = self.target[len(text) :]
         if not remaining or (at_root and remaining == self.separator):
             return torch.nonzero(self.masks[at_root]).squeeze(1), 0  # no constraint left to check
         if at_root:
@@ -127,14 +127,18 @@ class _Search:
         for child_prob, token in zip(best[:keep], tokens[:keep]):
             if child_prob > 0:
                 factors = parent.factors + (float(logprobs[token].double().exp()),)
-                heapq.heappush(self.frontier, _Partial(-child_prob, path + (token,), text + self.tokens.texts[token], factors))
+                heapq.heappush(
+                    self.frontier, _Partial(-child_prob, path + (token,), text + self.tokens.texts[token], factors)
+                )
 
     def complete(self, partial: _Partial, end_mass: float):
         """Add the path's mass times p(the word ends here) to the word it spells, if it covers the prefix."""
-        text = partial.text[len(self.separator):]
+        text = partial.text[len(self.separator) :]
         if len(partial.text) >= len(self.target) and WORD_RE.fullmatch(text.lower()):
             self.words[text] += -partial.neg_prob * end_mass
-            self.paths[text].append(WordPath(tuple(self.tokens.texts[t] for t in partial.path), partial.factors, end_mass))
+            self.paths[text].append(
+                WordPath(tuple(self.tokens.texts[t] for t in partial.path), partial.factors, end_mass)
+            )
 
     def top_k_is_certain(self) -> bool:
         """Whether no queued or dropped path could still beat the k-th most likely word."""

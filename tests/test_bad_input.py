@@ -13,8 +13,19 @@ def client(tiny_app):
     return Client(tiny_app, verbose=False)
 
 
-TEXTS = ["", "   \n\t ", "x" * 1_000_000, "🙂🎉 the ", "他们的猫 ", "שלום עולם ", "e\u0301te\u0301 ", "the\x00\x07\x1b c",
-         "?!.,;:", "the zebraquagga ", "the zzqx"]
+TEXTS = [
+    "",
+    "   \n\t ",
+    "x" * 1_000_000,
+    "🙂🎉 the ",
+    "他们的猫 ",
+    "שלום עולם ",
+    "e\u0301te\u0301 ",
+    "the\x00\x07\x1b c",
+    "?!.,;:",
+    "the zebraquagga ",
+    "the zzqx",
+]
 
 
 @pytest.mark.parametrize("text", TEXTS, ids=range(len(TEXTS)))
@@ -46,14 +57,24 @@ def message_or_refusal(client, *arguments, api_name):
     ],
 )
 def test_impossible_settings_are_named(client, settings, named):
-    arguments = {"text": "the ", "mode": "sampled", "temperature": 1.0, "top_k": 0, "top_p": 1.0, "seed": -1, **settings}
+    arguments = {
+        "text": "the ",
+        "mode": "sampled",
+        "temperature": 1.0,
+        "top_k": 0,
+        "top_p": 1.0,
+        "seed": -1,
+        **settings,
+    }
     assert named in message_or_refusal(client, *arguments.values(), api_name="/suggest")
     assert client.predict("the c", api_name="/suggest")[-2]["bigram"][0]["word"] == "cat"  # still serving
 
 
 @pytest.mark.parametrize("n", [0, -5, 10**7])  # (the number box rounds 2.5 to a whole number itself)
 def test_marbles_count_is_checked(client, n):
-    assert "`n`" in message_or_refusal(client, "bigram p(x | z)", "the", "the ", n, 1.0, 0, 1.0, -1, api_name="/marbles")
+    assert "`n`" in message_or_refusal(
+        client, "bigram p(x | z)", "the", "the ", n, 1.0, 0, 1.0, -1, api_name="/marbles"
+    )
 
 
 @pytest.mark.parametrize("n", [0, -1, 10**6])
@@ -83,7 +104,11 @@ def test_the_bigram_strip_does_not_wait_for_the_transformer(client, tiny_keyboar
         transformer_job = client.submit("the c", api_name="/suggest_transformer")
         bigram_job = client.submit("the c", api_name="/suggest_bigram")
         strip = bigram_job.result(timeout=30)[-2]  # answered meanwhile
-        assert (strip["chips"], strip["prefix"], strip["labels"]) == ([{"word": "cat", "p": 1.0}], "c", ["cat\n100.0%", "", ""])
+        assert (strip["chips"], strip["prefix"], strip["labels"]) == (
+            [{"word": "cat", "p": 1.0}],
+            "c",
+            ["cat\n100.0%", "", ""],
+        )
         assert not transformer_job.done()
     strip = transformer_job.result(timeout=30)[-2]
     assert strip["prefix"] == "c" and strip["chips"] and all(0 < chip["p"] <= 1 for chip in strip["chips"])

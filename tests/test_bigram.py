@@ -215,7 +215,13 @@ def test_ties_are_broken_alphabetically_in_every_path():
 
 
 def test_top_next_words_equals_the_distribution_top(shakespeare):
-    for context, prefix in [("good", ""), ("I hope you're having a ", ""), ("to be or not to", "b"), ("xyzzy", ""), ("the", "qu")]:
+    for context, prefix in [
+        ("good", ""),
+        ("I hope you're having a ", ""),
+        ("to be or not to", "b"),
+        ("xyzzy", ""),
+        ("the", "qu"),
+    ]:
         fast = shakespeare.top_next_words(context, k=5, prefix=prefix)
         full = shakespeare.next_word_distribution(context, prefix).top(5)
         assert [p for _, p in fast] == pytest.approx([p for _, p in full], rel=1e-12)
@@ -285,10 +291,17 @@ def test_from_corpus_caches_by_content_and_rebuilds_a_corrupt_cache(tmp_path, pr
 
 def test_the_explanation_shows_the_counts_behind_the_number(shakespeare):
     # p(lord | my, a word comes next) = c(my, lord) / (c(my) - c(my, </s>))
-    c, my, ended = shakespeare.count("my", "lord"), int(shakespeare.prev_counts[shakespeare.vocab.id("my")]), shakespeare.count("my", "</s>")
+    c, my, ended = (
+        shakespeare.count("my", "lord"),
+        int(shakespeare.prev_counts[shakespeare.vocab.id("my")]),
+        shakespeare.count("my", "</s>"),
+    )
     p = shakespeare.next_word_distribution("Good night, my").prob("lord")
     assert p == pytest.approx(c / (my - ended))
     assert shakespeare.explain("Good night, my", "lord") == (
-        f"p(lord | z = my, a word comes next) = c(my, lord) / (c(my) - c(my, </s>)) = {c:,} / ({my:,} - {ended:,}) = {p:.1%}")
+        "p(lord | z = my, a word comes next) = c(my, lord) / (c(my) - c(my, </s>)) = "
+        f"{c:,} / ({my:,} - {ended:,}) = {p:.1%}"
+    )
     assert shakespeare.explain("to be or not to", "be", prefix="b").endswith(
-        f"= {shakespeare.next_word_distribution('to be or not to', 'b').prob('be'):.1%}")
+        f"= {shakespeare.next_word_distribution('to be or not to', 'b').prob('be'):.1%}"
+    )

@@ -123,8 +123,9 @@ def test_impossible_marble_counts_are_named(page):
     for bad in ("0", "-5", "10000000"):
         count.fill(bad)
         page.get_by_role("button", name="Drop marbles").click()
-        expect(page.locator("#sampling-message")).to_contain_text(re.compile(rf"\bn \(marbles\) has to be .* but is {bad}"),
-                                                                timeout=20_000)
+        expect(page.locator("#sampling-message")).to_contain_text(
+            re.compile(rf"\bn \(marbles\) has to be .* but is {bad}"), timeout=20_000
+        )
         expect(page.locator(".toast-body")).to_have_count(0)
     open_tab(page, "Keyboard")
     still_serving(page)

@@ -25,7 +25,9 @@ def test_compare_disables_its_button_while_running_and_explains_each_metric(tiny
     for metric in ("perplexity (per word)", "recall@1 / recall@3", "keystroke savings", "Jensen-Shannon divergence"):
         expect(page.locator("#compare-metrics")).to_contain_text(metric)
     header = page.locator("#compare-table th", has_text="transformer")
-    lines = header.evaluate("th => { const r = document.createRange(); r.selectNodeContents(th); return r.getClientRects().length; }")
+    lines = header.evaluate(
+        "th => { const r = document.createRange(); r.selectNodeContents(th); return r.getClientRects().length; }"
+    )
     assert lines == 1  # "transformer" stays one word on one line (a phone scrolls the table instead)
     page.screenshot(path=str(SCREENSHOTS / f"compare-{width}.png"), full_page=True)
     page.close()

@@ -37,7 +37,17 @@ def test_stripping_a_worked_example():
         "stand, and unfold yourself.  \n\n_Burthen _[dispersedly, within_\n\nBow-wow.  "
     )
     assert words(corpus.strip_play_markdown(markdown)) == [
-        "who's", "there", "nay", "answer", "me", "stand", "and", "unfold", "yourself", "bow", "wow",
+        "who's",
+        "there",
+        "nay",
+        "answer",
+        "me",
+        "stand",
+        "and",
+        "unfold",
+        "yourself",
+        "bow",
+        "wow",
     ]
 
 

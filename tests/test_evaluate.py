@@ -64,7 +64,10 @@ def test_keystroke_savings_on_a_tiny_vocabulary_by_hand():
 
 def test_word_spans_keep_case_and_offsets():
     assert [(s.word, s.start) for s in word_spans("Hello, World! It's 2pm.")] == [
-        ("Hello", 0), ("World", 7), ("It's", 14), ("2pm", 19),
+        ("Hello", 0),
+        ("World", 7),
+        ("It's", 14),
+        ("2pm", 19),
     ]
 
 
@@ -150,9 +153,16 @@ def test_worker_processes_give_the_same_report(models, monkeypatch):
     one, two = evaluate(text, bigram, tm, workers=1), evaluate(text, bigram, tm, workers=2)
     assert one["transformer"]["workers"] == 1 and two["transformer"]["workers"] == 2
     for a, b in zip(one["transformer"]["positions"], two["transformer"]["positions"]):
-        assert (a["word"], a["rank"], a["letters_typed"], a["top3"]) == (b["word"], b["rank"], b["letters_typed"], b["top3"])
+        assert (a["word"], a["rank"], a["letters_typed"], a["top3"]) == (
+            b["word"],
+            b["rank"],
+            b["letters_typed"],
+            b["top3"],
+        )
     assert one["transformer"]["keystroke_savings"] == two["transformer"]["keystroke_savings"]
-    assert one["agreement"]["mean_js_divergence_nats"] == pytest.approx(two["agreement"]["mean_js_divergence_nats"], abs=1e-5)
+    assert one["agreement"]["mean_js_divergence_nats"] == pytest.approx(
+        two["agreement"]["mean_js_divergence_nats"], abs=1e-5
+    )
 
 
 def test_bad_arguments(models):
@@ -172,8 +182,23 @@ def test_command_line_writes_json_and_markdown(models, tmp_path, monkeypatch):
     monkeypatch.setattr("lm.BigramModel.from_corpus", classmethod(lambda cls, *a, **k: bigram))
     monkeypatch.setattr("lm.TransformerModel.from_pretrained", classmethod(lambda cls, *a, **k: tm))
     out, table = tmp_path / "report.json", tmp_path / "report.md"
-    assert main(["--text", str(text_file), "--json", str(out), "--markdown", str(table), "--plots", str(tmp_path / "plots"),
-                 "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "--text",
+                str(text_file),
+                "--json",
+                str(out),
+                "--markdown",
+                str(table),
+                "--plots",
+                str(tmp_path / "plots"),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert report["bigram"]["words"] == 6 and "transformer" in report and "agreement" in report
     assert (tmp_path / "plots" / "found_within.png").stat().st_size > 1000

@@ -3,7 +3,16 @@
 import pytest
 
 from lm import BigramModel
-from lm.keyboard import CONTEXT_CUT_BLOCK, MAX_CONTEXT_CHARS, Keyboard, Settings, clean_text, generate_bigram, insert_word, join_word
+from lm.keyboard import (
+    CONTEXT_CUT_BLOCK,
+    MAX_CONTEXT_CHARS,
+    Keyboard,
+    Settings,
+    clean_text,
+    generate_bigram,
+    insert_word,
+    join_word,
+)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +112,9 @@ def test_generate_bigram_follows_the_chain(keyboard):
     # greedy from "the": cat (2/3), then sat (1/2, tie broken by order), then </s> ends the sentence
     text = generate_bigram(keyboard.bigram, "the", 3, Settings(temperature=0))
     assert text.startswith("cat ")
-    assert generate_bigram(keyboard.bigram, "the", 5, Settings(seed=1)) == generate_bigram(keyboard.bigram, "the", 5, Settings(seed=1))
+    assert generate_bigram(keyboard.bigram, "the", 5, Settings(seed=1)) == generate_bigram(
+        keyboard.bigram, "the", 5, Settings(seed=1)
+    )
     with pytest.raises(ValueError, match="`n_words`"):
         generate_bigram(keyboard.bigram, "the", -1, Settings())
 
@@ -140,8 +151,9 @@ class _BudgetSpy:
         self.budgets = []
 
     def next_word_distribution(self, context, prefix="", budget=None):
-        from lm import Distribution
         import torch
+
+        from lm import Distribution
 
         self.budgets.append(budget)
         return Distribution(["cat", "dog"], torch.tensor([0.75, 0.25], dtype=torch.float64))

@@ -77,16 +77,26 @@ def typed_letters_kept(typed: str, result: str) -> bool:
     if result == typed:
         return True
     context, partial = split_partial_word(typed)
-    return (result.startswith(context) and result.endswith(" ")
-            and result[len(context):].lower().startswith(partial.lower()))
+    return (
+        result.startswith(context)
+        and result.endswith(" ")
+        and result[len(context) :].lower().startswith(partial.lower())
+    )
 
 
 # ---- a click applies to the text it was computed for ------------------------------------------------
 
 QUICK_CLICKS = [  # (settled text, letters typed just before the click, chip clicked)
-    ("the ", "c", "bigram-0"), ("the ", "d", "bigram-0"), ("the c", "a", "bigram-0"), ("the ", "x", "bigram-1"),
-    ("a ", "c", "transformer-0"), ("the ", "dog s", "bigram-0"), ("the cat ", "r", "transformer-1"),
-    ("the d", "o", "transformer-0"), ("we ", "w", "transformer-2"), ("the ", "c", "transformer-0"),
+    ("the ", "c", "bigram-0"),
+    ("the ", "d", "bigram-0"),
+    ("the c", "a", "bigram-0"),
+    ("the ", "x", "bigram-1"),
+    ("a ", "c", "transformer-0"),
+    ("the ", "dog s", "bigram-0"),
+    ("the cat ", "r", "transformer-1"),
+    ("the d", "o", "transformer-0"),
+    ("we ", "w", "transformer-2"),
+    ("the ", "c", "transformer-0"),
 ]
 
 
@@ -127,14 +137,25 @@ def test_a_chip_inserts_at_the_caret(page):
     assert box.evaluate("(b) => b.selectionStart") == len("the cat ")
 
 
-@pytest.mark.parametrize("text, word", [
-    ("I hope you're hav", "having"), ("I hope ", "you"), ("Hello,", "world"), ("", "The"), ("Ho", "hope"),
-    ("line one\n", "two"), ("don'", "don't"), ("x", "xylophone"), ("Hi. ", "The"),
-])
+@pytest.mark.parametrize(
+    "text, word",
+    [
+        ("I hope you're hav", "having"),
+        ("I hope ", "you"),
+        ("Hello,", "world"),
+        ("", "The"),
+        ("Ho", "hope"),
+        ("line one\n", "two"),
+        ("don'", "don't"),
+        ("x", "xylophone"),
+        ("Hi. ", "The"),
+    ],
+)
 def test_the_browser_inserts_as_insert_word_does(page, text, word):
     context, _ = split_partial_word(text)
-    edit = page.evaluate("([text, context, word]) => window.nextword.completion(text, text.length, context, word)",
-                         [text, context, word])
+    edit = page.evaluate(
+        "([text, context, word]) => window.nextword.completion(text, text.length, context, word)", [text, context, word]
+    )
     assert edit["value"] == insert_word(text, word) and edit["caret"] == len(edit["value"])
 
 
@@ -145,6 +166,7 @@ def test_a_chip_for_an_older_context_does_nothing(page):
 
 
 # ---- fresh or visibly stale; nothing sent while idle -------------------------------------------------
+
 
 def test_a_stale_strip_is_dimmed_then_shows_the_current_answer(page, slow_app):
     from gradio_client import Client
@@ -157,8 +179,11 @@ def test_a_stale_strip_is_dimmed_then_shows_the_current_answer(page, slow_app):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "stale-transformer-strip.png"))
     wait_settled(page)
-    truth = next(o for o in Client(slow_app, verbose=False).predict("the c", api_name="/suggest_transformer")
-                 if isinstance(o, dict))
+    truth = next(
+        o
+        for o in Client(slow_app, verbose=False).predict("the c", api_name="/suggest_transformer")
+        if isinstance(o, dict)
+    )
     assert chip_words(page, "transformer")[: len(truth["chips"])] == [chip["word"] for chip in truth["chips"]]
 
 
@@ -167,8 +192,14 @@ def test_after_typing_stops_each_strip_gets_at_most_one_request_then_none(page, 
     page.get_by_role("radio", name=mode).check()
     wait_settled(page)
     sent = []
-    page.on("request", lambda request: sent.append((time.perf_counter(), request.url))
-            if request.method == "POST" and "gradio_api" in request.url else None)
+    page.on(
+        "request",
+        lambda request: (
+            sent.append((time.perf_counter(), request.url))
+            if request.method == "POST" and "gradio_api" in request.url
+            else None
+        ),
+    )
     page.locator(BOX).press_sequentially("the cat sat on the", delay=30)
     stopped = time.perf_counter()
     wait_settled(page)
@@ -211,6 +242,7 @@ def test_a_failing_strip_says_so_and_recovers(page):
 
 # ---- keyboard habits ---------------------------------------------------------------------------------
 
+
 def test_tab_accepts_the_centre_word_and_never_traps_focus(page):
     box = page.locator(BOX)
     box.fill("the c")
@@ -237,6 +269,7 @@ def test_chips_capitalise_at_a_sentence_start(page):
 
 
 # ---- bad settings never freeze the strips --------------------------------------------------------------
+
 
 def test_a_bad_seed_is_ignored_where_unused_and_named_once_where_used(page):
     box, seed = page.locator(BOX), page.get_by_label("Seed (-1 = random)")

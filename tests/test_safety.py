@@ -26,7 +26,13 @@ def test_app_binds_to_localhost_without_a_share_link_by_default():
 
 @pytest.mark.parametrize(
     "pattern",
-    [r"trust_remote_code\s*=\s*True", r"allow_pickle\s*=\s*True", r"import pickle", r"torch\.load\(", r"weights_only\s*=\s*False"],
+    [
+        r"trust_remote_code\s*=\s*True",
+        r"allow_pickle\s*=\s*True",
+        r"import pickle",
+        r"torch\.load\(",
+        r"weights_only\s*=\s*False",
+    ],
 )
 def test_no_unsafe_loading_anywhere_in_the_code(pattern):
     offenders = [str(path) for path in SOURCES if re.search(pattern, path.read_text(encoding="utf-8"))]

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from lm import AddK, BigramModel, KneserNey, MLE, smoothing
+from lm import MLE, AddK, BigramModel, KneserNey, smoothing
 from lm.smoothing import UNK
 
 # pairs: (a, b) x2, (a, c), (b, a), (c, a); vocabulary {a, b, c}, no <s>, so X = {a, b, c, <UNK>}

@@ -26,7 +26,12 @@ def test_words(text, expected):
 
 def test_sentences_end_at_punctuation_and_blank_lines():
     text = "Who's there?\nNay, answer me: stand\n\nLong live the king!...He."
-    assert sentences(text) == [["who's", "there"], ["nay", "answer", "me", "stand"], ["long", "live", "the", "king"], ["he"]]
+    assert sentences(text) == [
+        ["who's", "there"],
+        ["nay", "answer", "me", "stand"],
+        ["long", "live", "the", "king"],
+        ["he"],
+    ]
 
 
 def test_padding_matches_nltk_padded_everygram_pipeline():

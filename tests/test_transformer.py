@@ -45,11 +45,15 @@ def next_probs(tm, ids):
 
 def spellings(tm, text, first=True):
     """Every token path that spells `text` exactly: a word-starting token, then continuing ones."""
-    role = (tm.tokens.starts_after_space if text.startswith(" ") else tm.tokens.starts_bare) if first else tm.tokens.continues
+    role = (
+        (tm.tokens.starts_after_space if text.startswith(" ") else tm.tokens.starts_bare)
+        if first
+        else tm.tokens.continues
+    )
     paths = []
     for token, piece in enumerate(tm.tokens.texts):
         if role[token] and piece and text.startswith(piece):
-            rest = text[len(piece):]
+            rest = text[len(piece) :]
             paths += [[token]] if not rest else [[token] + tail for tail in spellings(tm, rest, first=False)]
     return paths
 
@@ -71,7 +75,11 @@ def brute_word_prob(tm, ids, separator, word, max_tokens):
 
 def brute_prefix_mass(tm, ids, target, text="", p=1.0, first=True):
     """P(the next word starts with `target`): paths that agree with it until they cover it."""
-    role = (tm.tokens.starts_after_space if target.startswith(" ") else tm.tokens.starts_bare) if first else tm.tokens.continues
+    role = (
+        (tm.tokens.starts_after_space if target.startswith(" ") else tm.tokens.starts_bare)
+        if first
+        else tm.tokens.continues
+    )
     probs, total = next_probs(tm, ids), 0.0
     for token, piece in enumerate(tm.tokens.texts):
         spelled = (text + piece).lower()
@@ -103,7 +111,9 @@ def test_a_word_probability_is_conditioned_on_a_word_coming_next(tiny, context):
     distribution = tiny.next_word_distribution(context, "", EXHAUSTIVE_TWO_TOKENS)
     assert distribution.no_word == pytest.approx(1 - a_word, rel=FLOAT32, abs=1e-9)
     for word, p in distribution.top(10):
-        assert p == pytest.approx(brute_word_prob(tiny, list(ids), separator, word, 2) / a_word, rel=FLOAT32, abs=1e-12), word
+        assert p == pytest.approx(
+            brute_word_prob(tiny, list(ids), separator, word, 2) / a_word, rel=FLOAT32, abs=1e-12
+        ), word
     assert float(distribution.probs.sum()) + distribution.other == pytest.approx(1.0, abs=1e-12)
     assert distribution.other >= 0.0
 
@@ -111,8 +121,8 @@ def test_a_word_probability_is_conditioned_on_a_word_coming_next(tiny, context):
 def test_every_view_of_a_context_reads_one_distribution(tiny):
     # the keyboard's chips, its charts' raw bars and the Python API give one number per word
     from demo.views import bar_frame, warped_bar_frame
-    from lm.keyboard import Keyboard
     from lm import BigramModel
+    from lm.keyboard import Keyboard
 
     keyboard = Keyboard(BigramModel.from_text("the cat sat. the dog ran.", device="cpu"), tiny)
     for text in ["the cat sat on the ", "what a gr", "", "we went to the park and "]:
@@ -160,7 +170,9 @@ def test_typing_at_the_end_of_a_long_text_reruns_only_the_new_tokens(tiny):
     tm = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
     widths = []
     forward = tm.states._forward
-    tm.states._forward = lambda input_ids, layers, keep: widths.append(input_ids.shape[1]) or forward(input_ids, layers, keep)
+    tm.states._forward = lambda input_ids, layers, keep: (
+        widths.append(input_ids.shape[1]) or forward(input_ids, layers, keep)
+    )
     text = "the cat sat on the mat. " * 100  # longer than the characters and tokens the model reads
     for letter in "and the dog sat on the log and the cat ran":
         text += letter
@@ -265,10 +277,17 @@ def test_a_folder_without_a_model_is_refused(tmp_path):
 
 
 def test_a_hub_id_while_offline_says_how_to_use_the_default():
-    code = "from lm.loading import load_causal_lm\ntry:\n    load_causal_lm('gpt2', device='cpu')\nexcept ValueError as e:\n    print(e)"
+    code = (
+        "from lm.loading import load_causal_lm\n"
+        "try:\n    load_causal_lm('gpt2', device='cpu')\nexcept ValueError as e:\n    print(e)"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=Path(__file__).resolve().parent.parent,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        cwd=Path(__file__).resolve().parent.parent,
     )
     assert "'gpt2'" in result.stdout and "embedded" in result.stdout
 
@@ -338,7 +357,9 @@ def test_default_prefix_across_token_boundaries(smollm):
 def test_sampling_words_is_reproducible_on_the_models_device(smollm):
     distribution = smollm.next_word_distribution("I hope you're having a")
     assert distribution.device == smollm.device
-    assert distribution.sample(5, temperature=0.7, top_k=3, seed=1) == distribution.sample(5, temperature=0.7, top_k=3, seed=1)
+    assert distribution.sample(5, temperature=0.7, top_k=3, seed=1) == distribution.sample(
+        5, temperature=0.7, top_k=3, seed=1
+    )
     assert set(distribution.sample(200, top_k=2, seed=0)) <= {"great", "good"}
 
 

@@ -15,7 +15,6 @@ from demo.ui import build_demo, launch
 from lm import BigramModel, TransformerModel
 from lm.keyboard import Keyboard
 from lm.prefetch import Prefetcher
-
 from tests.browser import SCREENSHOTS, open_tab
 
 
@@ -71,7 +70,9 @@ def test_bad_input_through_the_api_gives_a_message_not_an_error(app_url, text):
 def test_compare_endpoint_runs_both_models(app_url):
     from gradio_client import Client
 
-    outputs = Client(app_url, verbose=False).predict("I hope you are having a great day. Thanks!", 20, api_name="/compare")
+    outputs = Client(app_url, verbose=False).predict(
+        "I hope you are having a great day. Thanks!", 20, api_name="/compare"
+    )
     assert "recall@3" in outputs[0] and outputs[-1] == ""
 
 
@@ -127,10 +128,13 @@ def test_the_page_shows_one_number_per_word_and_explains_it(app_url, browser):
         chip = api[name]["chips"][0]
         expect(page.locator(f"#{name}-0")).to_have_text(f"{chip['word']}\n{chip['p']:.1%}", timeout=30_000)
         raw_bars = {row[0].lower(): row[1] for row in charts[2 * index]["value"]["data"]}
-        assert raw_bars[chip["word"].lower()] == pytest.approx(chip["p"], abs=1e-9)  # the chip's number (Gradio sends 10 decimals)
+        assert raw_bars[chip["word"].lower()] == pytest.approx(
+            chip["p"], abs=1e-9
+        )  # the chip's number (Gradio sends 10 decimals)
         assert raw_bars["(other words)"] >= 0 and sum(raw_bars.values()) == pytest.approx(1.0)
-        expect(page.locator(f"#{name}-title .info")).to_contain_text(f"no word next (punctuation, end): "
-                                                                     f"{api[name]['about']['no_word']:.1%}")
+        expect(page.locator(f"#{name}-title .info")).to_contain_text(
+            f"no word next (punctuation, end): {api[name]['about']['no_word']:.1%}"
+        )
     page.locator("#why").get_by_text("Why these numbers?").click()
     page.locator("#explain-chips").click()
     for name in ("bigram", "transformer"):

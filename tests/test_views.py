@@ -13,7 +13,11 @@ def distribution():
 
 
 def test_chip_labels_fill_three_slots():
-    assert views.chip_labels([{"word": "great", "p": 0.63}, {"word": "good", "p": 0.135}]) == ["great\n63.0%", "good\n13.5%", ""]
+    assert views.chip_labels([{"word": "great", "p": 0.63}, {"word": "good", "p": 0.135}]) == [
+        "great\n63.0%",
+        "good\n13.5%",
+        "",
+    ]
 
 
 def test_warped_bars_follow_the_raw_words(distribution):
@@ -49,7 +53,9 @@ def test_joint_table_marginals_are_over_the_whole_corpus(shakespeare):
     assert "whole corpus" in page
     for z in table.index:
         assert f"{shakespeare.prev_prob(z):.4f}" in page
-    assert any(abs(float(table.loc[z].sum()) - shakespeare.prev_prob(z)) > 1e-3 for z in table.index)  # not the shown sum
+    assert any(
+        abs(float(table.loc[z].sum()) - shakespeare.prev_prob(z)) > 1e-3 for z in table.index
+    )  # not the shown sum
 
 
 def test_bayes_identity_in_numbers(seed_model):

@@ -35,8 +35,13 @@ def save_tiny_model(folder: Path, vocab_size: int = 300, positions: int = 64, se
     fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token="<|endoftext|>", eos_token="<|endoftext|>")
     torch.manual_seed(seed)
     config = GPT2Config(
-        vocab_size=len(fast), n_positions=positions, n_embd=32, n_layer=2, n_head=2,
-        bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id,
+        vocab_size=len(fast),
+        n_positions=positions,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=fast.bos_token_id,
+        eos_token_id=fast.eos_token_id,
     )
     model = GPT2LMHeadModel(config)
     with torch.no_grad():  # a peakier output layer, so distributions are not near-uniform
