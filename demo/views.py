@@ -283,7 +283,8 @@ METRICS_EXPLAINED = """\
 def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """What the Compare tab shows for an `lm.evaluate` report: the summary table, the share of words
     suggested by letters typed, p(true word) along the text, and where the models disagree most."""
-    from lm.evaluate import summary_table, word_spans
+    from lm.evaluate import summary_table
+    from lm.typing_simulation import word_spans
 
     models = ("bigram", "transformer")
     found = pd.DataFrame(

@@ -8,18 +8,9 @@ import pytest
 import torch
 
 from lm import BigramModel, TransformerModel
-from lm.evaluate import (
-    _token_scores,
-    evaluate,
-    js_divergence,
-    keystroke_savings,
-    main,
-    perplexity,
-    recall_at_k,
-    summary_table,
-    typing_cost,
-    word_spans,
-)
+from lm.evaluate import evaluate, main, summary_table
+from lm.metrics import js_divergence, keystroke_savings, perplexity, recall_at_k
+from lm.typing_simulation import _token_scores, typing_cost, word_spans
 from lm.word_search import SearchBudget
 from tests.tiny_lm import save_tiny_model
 
@@ -148,7 +139,7 @@ def test_report_has_every_metric_and_position(models, tmp_path):
 
 def test_worker_processes_give_the_same_report(models, monkeypatch):
     bigram, tm = models
-    monkeypatch.setattr("lm.evaluate.CHUNK_WORDS", 4)  # several chunks, each starting with a cold cache
+    monkeypatch.setattr("lm.typing_simulation.CHUNK_WORDS", 4)  # several chunks, each starting with a cold cache
     text = "The cat sat on the mat. The dog sat on the log, and a wonderful day it was."
     one, two = evaluate(text, bigram, tm, workers=1), evaluate(text, bigram, tm, workers=2)
     assert one["transformer"]["workers"] == 1 and two["transformer"]["workers"] == 2
