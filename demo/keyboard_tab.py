@@ -24,8 +24,9 @@ from demo.common import (
     seed_or_none,
     side_by_side,
 )
-from lm.keyboard import MODELS, MODES, SLOTS, Keyboard, Settings, cased, clean_text, generate_bigram, join_word
-from lm.tokenize import split_partial_word
+from lm.generation import generate_bigram
+from lm.keyboard import MODELS, MODES, SLOTS, Keyboard, Settings, cased, clean_text
+from lm.tokenize import join_word, split_partial_word
 
 KEYBOARD_JS = (Path(__file__).parent / "keyboard.js").read_text(encoding="utf-8")
 CHIP_PLACES = ("centre", "left", "right")  # where chips 0, 1, 2 sit in a strip (the most likely in the centre)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from lm.distribution import OTHER, Distribution
 from lm.sampling import check_temperature, check_top_k, check_top_p, is_whole_number
-from lm.tokenize import EOS, split_partial_word, stable_tail
+from lm.tokenize import split_partial_word, stable_tail
 from lm.word_search import KEYBOARD
 
 MODES = ("most likely", "sampled")
@@ -29,7 +29,6 @@ SLOTS = 3  # chips per strip, like a phone keyboard
 MAX_CONTEXT_CHARS = 4_000  # only the last characters typed are read as context (the text itself is kept)
 CONTEXT_CUT_BLOCK = 1_000  # the cut moves a block at a time, so the models' caches survive typing (`stable_tail`)
 SAMPLED_DRAWS = 64  # draws taken to fill the chips in "sampled" mode (first distinct words win)
-MAX_GENERATED_WORDS = 200  # words one "generate" click may add
 _PRONOUN_I = re.compile(r"i(?:'[a-z]+)?")
 _SENTENCE_START_RE = re.compile(r"(?:\A|[.!?][\"'”’)\]]*)\s*\Z")
 
@@ -263,39 +262,3 @@ class Keyboard:
             for model in models
             if sources[model] is not None
         }
-
-
-def join_word(text: str, word: str) -> str:
-    """`text` followed by `word`, with a space between unless the text already ends in whitespace.
-
-    Example:
-        >>> join_word("Good", "night"), join_word("Good ", "night"), join_word("", "Hi")
-        ('Good night', 'Good night', 'Hi')
-    """
-    return f"{text}{word}" if not text or text[-1].isspace() else f"{text} {word}"
-
-
-def generate_bigram(bigram, text: str, n_words: int, settings: Settings) -> str:
-    """n words drawn one at a time, x ~ p(x | z) warped, each becoming the next z; ``</s>`` ends a sentence.
-    Words are cased as a phone keyboard would (`cased`): a capital at a sentence start, "I".
-
-    Example:
-        >>> from lm import BigramModel
-        >>> generate_bigram(BigramModel.from_text("the cat sat.", device="cpu"), "the", 3, Settings(temperature=0))
-        'cat sat.'
-    """
-    if not is_whole_number(n_words) or not 0 <= n_words <= MAX_GENERATED_WORDS:
-        raise ValueError(f"`n_words` has to be a whole number from 0 to {MAX_GENERATED_WORDS}, but is {n_words!r}")
-    context, words = clean_text(text)[0], []
-    for i in range(int(n_words)):
-        distribution = bigram.next_token_distribution(context)
-        seed = None if settings.seed is None else settings.seed + i
-        word = distribution.sample(1, settings.temperature, settings.top_k, settings.top_p, seed)[0]
-        if word == EOS:
-            context += "."
-            words[-1:] = [words[-1] + "."] if words else ["."]
-            continue
-        word = cased(word, context, "")
-        context = join_word(context, word)
-        words.append(word)
-    return " ".join(words)

@@ -21,18 +21,18 @@ Example:
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections import defaultdict
 
 import numpy as np
 import torch
 
-_WORD_CHAR = r"[^\W_]"
+from lm.tokenize import WORD_CHAR as _WORD_CHAR
+from lm.vocabulary import prefix_range
+
 _PIECE = re.compile(rf"'?{_WORD_CHAR}(?:{_WORD_CHAR}|')*")  # continues a word
 _START = re.compile(rf"{_WORD_CHAR}(?:{_WORD_CHAR}|')*")  # starts one (no leading apostrophe)
 _CONTINUES_AT_START = re.compile(rf"{_WORD_CHAR}|'{_WORD_CHAR}")
-_AFTER_EVERY_CHARACTER = "\U0010ffff"
 
 
 class _PrefixIndex:
@@ -48,8 +48,7 @@ class _PrefixIndex:
 
     def starting_with(self, prefix: str) -> np.ndarray:
         """Ids of tokens whose text starts with `prefix` (lower-case)."""
-        start = bisect.bisect_left(self.keys, prefix)
-        stop = bisect.bisect_left(self.keys, prefix + _AFTER_EVERY_CHARACTER, lo=start)
+        start, stop = prefix_range(self.keys, prefix)
         return self.ids[start:stop]
 
     def prefixes_of(self, text: str) -> np.ndarray:

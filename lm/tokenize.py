@@ -19,7 +19,8 @@ import re
 BOS = "<s>"  # the start-of-sentence marker, the condition z of a sentence's first word
 EOS = "</s>"  # the end-of-sentence marker, the outcome x after a sentence's last word
 
-WORD = r"[^\W_]+(?:'[^\W_]+)*"
+WORD_CHAR = r"[^\W_]"  # a letter or digit, in any script: what words (and the transformer's word pieces) are made of
+WORD = rf"{WORD_CHAR}+(?:'{WORD_CHAR}+)*"
 WORD_RE = re.compile(WORD)
 SENTENCE_END_RE = re.compile(r"[.!?]+|\n[ \t]*\n")
 _TOKEN_RE = re.compile(rf"(?P<word>{WORD})|(?P<end>[.!?]|\n[ \t]*\n)")
@@ -128,3 +129,13 @@ def split_partial_word(text: str) -> tuple[str, str]:
     if found is None:
         return text, ""
     return text[: found.start()], text[found.start() :]
+
+
+def join_word(text: str, word: str) -> str:
+    """`text` followed by `word`, with a space between unless the text already ends in whitespace.
+
+    Example:
+        >>> join_word("Good", "night"), join_word("Good ", "night"), join_word("", "Hi")
+        ('Good night', 'Good night', 'Hi')
+    """
+    return f"{text}{word}" if not text or text[-1].isspace() else f"{text} {word}"

@@ -18,6 +18,7 @@ import torch
 
 from lm.context_states import ContextStates
 from lm.distribution import OTHER, Distribution
+from lm.generation import generate_words
 from lm.loading import load_causal_lm
 from lm.token_text import TokenText
 from lm.tokenize import stable_tail
@@ -284,16 +285,4 @@ class TransformerModel:
             >>> tm.generate_words("The capital of France is", 1, temperature=0)
             'Paris'
         """
-        if isinstance(n_words, bool) or not isinstance(n_words, int) or n_words < 0:
-            raise ValueError(f"`n_words` has to be a non-negative integer, but is {n_words!r}")
-        text, words = context, []
-        for i in range(n_words):
-            distribution = self.next_word_distribution(text)
-            if len(distribution) == 0:
-                break
-            word = distribution.sample_word(temperature, top_k, top_p, None if seed is None else seed + i)
-            if word is None:
-                break
-            text += word if not text or text[-1].isspace() else " " + word
-            words.append(word)
-        return " ".join(words)
+        return generate_words(self.next_word_distribution, context, n_words, temperature, top_k, top_p, seed)

@@ -10,6 +10,17 @@ import numpy as np
 _AFTER_EVERY_CHARACTER = "\U0010ffff"
 
 
+def prefix_range(sorted_keys, prefix: str) -> tuple[int, int]:
+    """``(start, stop)``: the keys that start with `prefix` are ``sorted_keys[start:stop]``.
+
+    Example:
+        >>> prefix_range(["war", "was", "way", "we"], "wa")
+        (0, 3)
+    """
+    start = bisect.bisect_left(sorted_keys, prefix)
+    return start, bisect.bisect_left(sorted_keys, prefix + _AFTER_EVERY_CHARACTER, lo=start)
+
+
 class Vocabulary:
     """The distinct words of a corpus in sorted order; a word's id is its position.
 
@@ -49,6 +60,4 @@ class Vocabulary:
 
     def prefix_range(self, prefix: str) -> tuple[int, int]:
         """``(start, stop)``: the ids of the words that start with `prefix` are ``range(start, stop)``."""
-        start = bisect.bisect_left(self.words, prefix)
-        stop = bisect.bisect_left(self.words, prefix + _AFTER_EVERY_CHARACTER, lo=start)
-        return start, stop
+        return prefix_range(self.words, prefix)

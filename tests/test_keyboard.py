@@ -3,16 +3,9 @@
 import pytest
 
 from lm import BigramModel
-from lm.keyboard import (
-    CONTEXT_CUT_BLOCK,
-    MAX_CONTEXT_CHARS,
-    Keyboard,
-    Settings,
-    clean_text,
-    generate_bigram,
-    insert_word,
-    join_word,
-)
+from lm.generation import generate_bigram
+from lm.keyboard import CONTEXT_CUT_BLOCK, MAX_CONTEXT_CHARS, Keyboard, Settings, clean_text, insert_word
+from lm.tokenize import join_word
 
 
 @pytest.fixture(scope="module")

@@ -24,9 +24,9 @@ def test_the_limits_the_readme_names_are_the_code_s():
     import re
 
     from demo import common, compare_tab, keyboard_tab, views
-    from lm import context_states, keyboard
+    from lm import context_states, generation, keyboard
 
-    modules = [keyboard, views, common, keyboard_tab, compare_tab, context_states]
+    modules = [keyboard, generation, views, common, keyboard_tab, compare_tab, context_states]
     named = re.findall(r"`([A-Z][A-Z_]+)` = ([\d,]+)( GiB)?", README.read_text(encoding="utf-8"))
     assert len(named) >= 9
     for name, number, gib in named:

@@ -1,0 +1,72 @@
+"""Generating text one word at a time, each word x ~ p(x | everything before it): one loop for both models.
+
+Example:
+    >>> from lm import BigramModel
+    >>> bigram = BigramModel.from_text("the cat sat.", device="cpu")
+    >>> generate_words(bigram.next_token_distribution, "the", 3, temperature=0)
+    'cat sat.'
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from lm.distribution import Distribution
+from lm.keyboard import cased, clean_text
+from lm.sampling import is_whole_number
+from lm.tokenize import EOS, join_word
+
+MAX_GENERATED_WORDS = 200  # words one call may add (one "generate" click)
+
+
+def generate_words(
+    next_distribution: Callable[[str], Distribution],
+    text: str,
+    n_words: int,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    seed: int | None = None,
+) -> str:
+    """`n_words` words drawn one at a time after `text`, each from ``next_distribution(text so far)`` warped
+    (`Distribution.sample_word`); a drawn ``</s>`` (the bigram's sentence end) ends the sentence with a full
+    stop. Words are cased as a phone keyboard writes them (`lm.keyboard.cased`). Stops early when nothing
+    can be drawn. A `seed` makes it reproducible (draw i uses seed + i).
+    """
+    if not is_whole_number(n_words) or not 0 <= n_words <= MAX_GENERATED_WORDS:
+        raise ValueError(f"`n_words` has to be a whole number from 0 to {MAX_GENERATED_WORDS}, but is {n_words!r}")
+    context, words = text, []
+    for i in range(int(n_words)):
+        distribution = next_distribution(context)
+        seed_i = None if seed is None else seed + i
+        word = distribution.sample_word(temperature, top_k, top_p, seed_i) if len(distribution) else None
+        if word is None:
+            break
+        if word == EOS:
+            context += "."
+            words[-1:] = [words[-1] + "."] if words else ["."]
+            continue
+        word = cased(word, context, "")
+        context = join_word(context, word)
+        words.append(word)
+    return " ".join(words)
+
+
+def generate_bigram(bigram, text: str, n_words: int, settings) -> str:
+    """n words drawn one at a time, x ~ p(x | z) warped, each becoming the next z; ``</s>`` ends a sentence.
+
+    Example:
+        >>> from lm import BigramModel
+        >>> from lm.keyboard import Settings
+        >>> generate_bigram(BigramModel.from_text("the cat sat.", device="cpu"), "the", 3, Settings(temperature=0))
+        'cat sat.'
+    """
+    return generate_words(
+        bigram.next_token_distribution,
+        clean_text(text)[0],
+        n_words,
+        settings.temperature,
+        settings.top_k,
+        settings.top_p,
+        settings.seed,
+    )
