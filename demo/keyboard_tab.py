@@ -24,7 +24,6 @@ from demo.common import (
     seed_or_none,
     side_by_side,
 )
-from lm.generation import generate_bigram
 from lm.keyboard import MODELS, MODES, SLOTS, Keyboard, Settings, cased, clean_text
 from lm.tokenize import join_word, split_partial_word
 
@@ -129,12 +128,9 @@ def generate(keyboard: Keyboard, model: str, text, n_words, temperature, top_k, 
     """`n_words` more words, each drawn after everything before it, continuing the sampled text."""
     settings = sampling_settings(temperature, top_k, top_p, seed)
     context = continued(text, generated)
-    if model == "bigram":
-        words = generate_bigram(keyboard.bigram, context, n_words, settings)
-    else:
-        words = keyboard.transformer.generate_words(
-            context, int(n_words), settings.temperature, settings.top_k, settings.top_p, settings.seed
-        )
+    words = keyboard.models[model].generate_words(
+        context, n_words, settings.temperature, settings.top_k, settings.top_p, settings.seed
+    )
     return join_word(generated or "", words), ""
 
 

@@ -22,7 +22,7 @@ def drop(keyboard: Keyboard, source: str, z, context, n, temperature, top_k, top
     if source.startswith("bigram"):
         distribution = keyboard.bigram.next_word_distribution([z])
     else:
-        distribution = keyboard.transformer_distribution(*split_partial_word(clean_text(context)[0]))
+        distribution = keyboard.distribution("transformer", *split_partial_word(clean_text(context)[0]))
     frame, converging, summary = views.marbles(
         distribution, n, settings.temperature, settings.top_k, settings.top_p, settings.seed
     )

@@ -34,6 +34,7 @@ import torch
 from lm import corpus, storage
 from lm.devices import resolve_device
 from lm.distribution import Distribution
+from lm.generation import generate_words
 from lm.tokenize import BOS, EOS, SENTENCE_END_RE, WORD, last_word, normalise
 from lm.vocabulary import Vocabulary
 
@@ -426,6 +427,23 @@ class BigramModel:
             f"p({word} | z = {prev}, a word comes next) = c({prev}, {word}) / (c({prev}) - c({prev}, {EOS})) = "
             f"{c:,} / ({total + ended:,} - {ended:,}) = {p}"
         )
+
+    def generate_words(
+        self,
+        context: str,
+        n_words: int,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+    ) -> str:
+        """n words drawn one at a time, x ~ p(x | z) warped, each becoming the next z; ``</s>`` ends a sentence.
+
+        Example:
+            >>> BigramModel.from_text("the cat sat.", device="cpu").generate_words("the", 3, temperature=0)
+            'cat sat.'
+        """
+        return generate_words(self.next_token_distribution, context, n_words, temperature, top_k, top_p, seed)
 
     def prev_word_distribution(self, next: str) -> Distribution:
         """p(z | x=next), Bayes' flip: which words come before `next` (a column, renormalised).

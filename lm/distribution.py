@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import torch
 
@@ -138,3 +139,28 @@ class Distribution:
             'a'
         """
         return next((word for word in self.sample(tries, temperature, top_k, top_p, seed) if word != OTHER), None)
+
+
+class NextWordModel(Protocol):
+    """What both models answer (`BigramModel`, `TransformerModel`), so the keyboard, the charts, the
+    sampling and the explanations never ask which model they hold."""
+
+    def next_word_distribution(self, context: str, prefix: str = "") -> Distribution:
+        """p(next word = w | context, a word comes next), given the typed `prefix` when there is one."""
+
+    def top_next_words(self, context: str, k: int = 3, prefix: str = "") -> list[tuple[str, float]]:
+        """``next_word_distribution(context, prefix).top(k)``, found as cheaply as the model can."""
+
+    def explain(self, context: str, word: str, prefix: str = "") -> str:
+        """The arithmetic behind `word`'s probability in `next_word_distribution(context, prefix)`."""
+
+    def generate_words(
+        self,
+        context: str,
+        n_words: int,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+    ) -> str:
+        """`n_words` words drawn one at a time after `context` (see `lm.generation.generate_words`)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from lm.distribution import Distribution
-from lm.keyboard import cased, clean_text
+from lm.keyboard import cased
 from lm.sampling import is_whole_number
 from lm.tokenize import EOS, join_word
 
@@ -50,23 +50,3 @@ def generate_words(
         context = join_word(context, word)
         words.append(word)
     return " ".join(words)
-
-
-def generate_bigram(bigram, text: str, n_words: int, settings) -> str:
-    """n words drawn one at a time, x ~ p(x | z) warped, each becoming the next z; ``</s>`` ends a sentence.
-
-    Example:
-        >>> from lm import BigramModel
-        >>> from lm.keyboard import Settings
-        >>> generate_bigram(BigramModel.from_text("the cat sat.", device="cpu"), "the", 3, Settings(temperature=0))
-        'cat sat.'
-    """
-    return generate_words(
-        bigram.next_token_distribution,
-        clean_text(text)[0],
-        n_words,
-        settings.temperature,
-        settings.top_k,
-        settings.top_p,
-        settings.seed,
-    )

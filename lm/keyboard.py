@@ -18,10 +18,9 @@ import unicodedata
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
-from lm.distribution import OTHER, Distribution
+from lm.distribution import OTHER, Distribution, NextWordModel
 from lm.sampling import check_temperature, check_top_k, check_top_p, is_whole_number
 from lm.tokenize import split_partial_word, stable_tail
-from lm.word_search import KEYBOARD
 
 MODES = ("most likely", "sampled")
 MODELS = ("bigram", "transformer")  # the two suggestion strips
@@ -185,26 +184,25 @@ class Keyboard:
 
     def __init__(self, bigram, transformer=None, prefetcher=None):
         self.bigram, self.transformer, self.prefetcher = bigram, transformer, prefetcher
-
-    def bigram_distribution(self, context: str, prefix: str) -> Distribution:
-        """p(x | z, x is a word), given the prefix when one is typed (see `BigramModel.next_word_distribution`)."""
-        return self.bigram.next_word_distribution(context, prefix)
-
-    def transformer_distribution(self, context: str, prefix: str) -> Distribution:
-        """p(w | context, a word comes next) from the keyboard's word search (the one every view reads)."""
-        foreground = self.prefetcher.foreground(context, prefix) if self.prefetcher else nullcontext()
-        with foreground:
-            return self.transformer.next_word_distribution(context, prefix, KEYBOARD)
+        self.models: dict[str, NextWordModel] = {"bigram": bigram}  # strip name -> model, the strips' order
+        if transformer is not None:
+            self.models["transformer"] = transformer
 
     def distribution(self, model: str, context: str, prefix: str) -> Distribution:
-        """The distribution strip `model` ("bigram" or "transformer") shows for a context and typed prefix."""
+        """The distribution strip `model` ("bigram" or "transformer") shows for a context and typed prefix:
+        p(w | context, a word comes next), the one every view reads. While it is computed, a prefetcher
+        warming that model's caches pauses (`lm.prefetch`)."""
+        source = self._model(model)
+        warming = self.prefetcher is not None and self.prefetcher.model is source
+        with self.prefetcher.foreground(context, prefix) if warming else nullcontext():
+            return source.next_word_distribution(context, prefix)
+
+    def _model(self, model: str) -> NextWordModel:
         if model not in MODELS:
             raise ValueError(f"`model` has to be one of {MODELS}, but is {model!r}")
-        return (
-            self.bigram_distribution(context, prefix)
-            if model == "bigram"
-            else self.transformer_distribution(context, prefix)
-        )
+        if model not in self.models:
+            raise ValueError(f"this keyboard has no {model}")
+        return self.models[model]
 
     def _strip(self, model: str, context: str, prefix: str, settings: Settings) -> tuple[list[dict], dict]:
         distribution = self.distribution(model, context, prefix)
@@ -232,7 +230,7 @@ class Keyboard:
         context, prefix = split_partial_word(readable)
         result, about = {"bigram": [], "transformer": []}, {}
         for model in models:
-            if model == "bigram" or self.transformer is not None:
+            if model in self.models:
                 result[model], about[model] = self._strip(model, context, prefix, settings)
         if prefix and not (result["bigram"] or result["transformer"]):
             asked = (
@@ -253,12 +251,11 @@ class Keyboard:
             'p(cat | z = the, a word comes next) = c(the, cat) / (c(the) - c(the, </s>)) = 1 / (2 - 0) = 50.0%'
         """
         context, prefix = split_partial_word(clean_text(text)[0])
-        sources = {"bigram": self.bigram, "transformer": self.transformer}
         return {
             model: [
-                sources[model].explain(context, word, prefix)
+                self.models[model].explain(context, word, prefix)
                 for word, _ in self.distribution(model, context, prefix).top(SLOTS)
             ]
             for model in models
-            if sources[model] is not None
+            if model in self.models
         }

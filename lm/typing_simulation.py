@@ -66,44 +66,45 @@ def word_spans(text: str) -> list[WordSpan]:
     return [WordSpan(m.group(), m.start()) for m in WORD_RE.finditer(text)]
 
 
-class BigramSide:
-    """The bigram model: suggestions from its tables, probabilities from Kneser-Ney."""
+class _Side:
+    """A model as the evaluation uses it: the same questions of either model (`lm.distribution.NextWordModel`);
+    each side writes only how it scores a text's words (`log_probs`)."""
 
-    name = "bigram"
-
-    def __init__(self, model):
-        self.model, self.smoother = model, KneserNey(model)
-
-    def suggest(self, context: str, prefix: str, k: int) -> list[str]:
-        return [word for word, _ in self.model.top_next_words(context, k, prefix)]
-
-    def next_words(self, context: str, k: int) -> tuple[list[str], dict[str, float]]:
-        """(the k suggestions with nothing typed, the top words with p(w | context, a word comes next))."""
-        ranked = self.model.top_next_words(context, TOP_FOR_AGREEMENT)
-        return [w for w, _ in ranked[:k]], dict(ranked)
-
-    def log_probs(self, text: str, spans: list[WordSpan]) -> list[float]:
-        return [math.log(self.smoother.prob(s.word.lower(), last_word(text[: s.start]))) for s in spans]
-
-
-class TransformerSide:
-    """The transformer: suggestions from the word search, probabilities from one pass over the text."""
-
-    name = "transformer"
+    name = ""
 
     def __init__(self, model):
         self.model = model
 
     def suggest(self, context: str, prefix: str, k: int) -> list[str]:
+        """The strip's `k` words after `context` with `prefix` typed."""
         return [word for word, _ in self.model.top_next_words(context, k, prefix)]
 
     def next_words(self, context: str, k: int) -> tuple[list[str], dict[str, float]]:
-        """(the k suggestions with nothing typed, the words the keyboard's distribution lists, case merged)."""
-        ranked = self.model.next_word_distribution(context).top()  # what the keyboard's chips and charts show
+        """(the k suggestions with nothing typed, the top words with p(w | context, a word comes next), case merged)."""
+        ranked = self.model.next_word_distribution(context).top(TOP_FOR_AGREEMENT)  # what chips and charts show
         merged: dict[str, float] = {}
-        for word, p in ranked[:TOP_FOR_AGREEMENT]:
+        for word, p in ranked:
             merged[word.lower()] = merged.get(word.lower(), 0.0) + p
         return [w for w, _ in ranked[:k]], merged
+
+
+class BigramSide(_Side):
+    """The bigram model: probabilities of a text's words from Kneser-Ney (an unseen pair is not impossible)."""
+
+    name = "bigram"
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.smoother = KneserNey(model)
+
+    def log_probs(self, text: str, spans: list[WordSpan]) -> list[float]:
+        return [math.log(self.smoother.prob(s.word.lower(), last_word(text[: s.start]))) for s in spans]
+
+
+class TransformerSide(_Side):
+    """The transformer: probabilities of a text's words from one pass over the text."""
+
+    name = "transformer"
 
     def log_probs(self, text: str, spans: list[WordSpan]) -> list[float]:
         """ln p(word | text before it) for each span: its tokens' log-probs plus ln p(the word ends)."""

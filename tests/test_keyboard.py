@@ -3,7 +3,6 @@
 import pytest
 
 from lm import BigramModel
-from lm.generation import generate_bigram
 from lm.keyboard import CONTEXT_CUT_BLOCK, MAX_CONTEXT_CHARS, Keyboard, Settings, clean_text, insert_word
 from lm.tokenize import join_word
 
@@ -103,13 +102,11 @@ def test_join_word():
 
 def test_generate_bigram_follows_the_chain(keyboard):
     # greedy from "the": cat (2/3), then sat (1/2, tie broken by order), then </s> ends the sentence
-    text = generate_bigram(keyboard.bigram, "the", 3, Settings(temperature=0))
+    text = keyboard.bigram.generate_words("the", 3, temperature=0)
     assert text.startswith("cat ")
-    assert generate_bigram(keyboard.bigram, "the", 5, Settings(seed=1)) == generate_bigram(
-        keyboard.bigram, "the", 5, Settings(seed=1)
-    )
+    assert keyboard.bigram.generate_words("the", 5, seed=1) == keyboard.bigram.generate_words("the", 5, seed=1)
     with pytest.raises(ValueError, match="`n_words`"):
-        generate_bigram(keyboard.bigram, "the", -1, Settings())
+        keyboard.bigram.generate_words("the", -1)
 
 
 def test_generated_text_is_cased_like_a_phone_keyboard_writes():
@@ -117,7 +114,7 @@ def test_generated_text_is_cased_like_a_phone_keyboard_writes():
 
     model = BigramModel.from_text("i think. i think. i think.", device="cpu")
     # greedy: <s> -> i -> think -> </s> -> i ...: each sentence starts with a capital, "i" is always "I"
-    assert generate_bigram(model, "", 6, Settings(temperature=0)) == "I think. I think."
+    assert model.generate_words("", 6, temperature=0) == "I think. I think."
 
 
 def test_one_strip_at_a_time(keyboard):
@@ -153,11 +150,16 @@ class _BudgetSpy:
 
 
 def test_sampled_transformer_chips_use_the_keyboard_search(keyboard):
+    import inspect
+
+    from lm import TransformerModel
     from lm.word_search import KEYBOARD
 
     spy = _BudgetSpy()
     chips = Keyboard(keyboard.bigram, spy).suggest("the ", Settings(mode="sampled", seed=0), models=("transformer",))
-    assert spy.budgets == [KEYBOARD] and {chip["word"] for chip in chips["transformer"]} <= {"cat", "dog"}
+    assert spy.budgets == [None] and {chip["word"] for chip in chips["transformer"]} <= {"cat", "dog"}
+    # no budget asked: the model's own, which is the keyboard's search (the one every view reads)
+    assert inspect.signature(TransformerModel.next_word_distribution).parameters["budget"].default == KEYBOARD
 
 
 def test_updated_settings_keep_the_last_good_value_and_name_the_bad_one():
