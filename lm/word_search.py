@@ -126,7 +126,7 @@ class _Search:
             self.missed_bound = max(self.missed_bound, best[keep])
         for child_prob, token in zip(best[:keep], tokens[:keep]):
             if child_prob > 0:
-                factors = parent.factors + (float(logprobs[token].double().exp()),)
+                factors = parent.factors + (child_prob / prob,)  # p(token | context, path): no tensor op per child
                 heapq.heappush(
                     self.frontier, _Partial(-child_prob, path + (token,), text + self.tokens.texts[token], factors)
                 )
