@@ -18,7 +18,7 @@ Example:
 """
 
 from lm.bigram import BigramModel
-from lm.distribution import Distribution
+from lm.distribution import Distribution, NextWordModel
 from lm.sampling import warp
 from lm.smoothing import MLE, AddK, KneserNey, smoothing
 from lm.transformer import TransformerModel
@@ -28,6 +28,7 @@ __all__ = [
     "BigramModel",
     "TransformerModel",
     "Distribution",
+    "NextWordModel",
     "Vocabulary",
     "warp",
     "MLE",
