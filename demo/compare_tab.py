@@ -3,7 +3,9 @@ means, where they disagree most, and a progress bar beside the button."""
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import threading
 
 import gradio as gr
 
@@ -14,23 +16,61 @@ from lm.evaluate import evaluate
 from lm.keyboard import Keyboard, clean_text
 
 MAX_COMPARE_WORDS = 500  # words one Compare run may evaluate in the app (the command line has no limit)
+POLL_S = 0.5  # how often a running Compare offers Gradio the chance to stop it
+
+
+class Stopped(Exception):
+    """The run was cancelled, or its page went away: the evaluation stops at its next word."""
+
+
+def _evaluate_in_a_thread(keyboard: Keyboard, text: str, words, progress, stop: threading.Event) -> tuple:
+    """Start the evaluation in a thread (with this request's context, so `progress` finds its event);
+    it checks `stop` at every word. Returns (the thread, the dict its report or error lands in)."""
+    outcome = {}
+
+    def tick(name, done, total):
+        if stop.is_set():
+            raise Stopped()
+        progress(done / total, desc=f"{name}: word {done} of {total}")
+
+    def work():
+        try:
+            outcome["report"] = evaluate(
+                text, keyboard.bigram, keyboard.transformer, max_words=int(words), progress=tick
+            )
+        except Exception as error:  # reported by the handler, never lost in the thread
+            outcome["error"] = error
+
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(work,), name="compare", daemon=True)
+    thread.start()
+    return thread, outcome
 
 
 def compare(keyboard: Keyboard, text, words, progress=gr.Progress()):
-    """The summary table, two plots, the disagreements, and a message. Not wrapped in `safely`: Gradio
-    passes the progress bar by this signature, so errors become messages here."""
+    """The summary table, two plots, the disagreements, and a message.
+
+    A generator: while the evaluation runs (in a thread) it yields "no change" every `POLL_S` seconds, so
+    when the run is cancelled or its page closes, Gradio closes it at that yield and the evaluation stops
+    at its next word (a plain function would run on to the end, holding the Compare slot). Not wrapped in
+    `safely`: Gradio passes the progress bar by this signature, so errors become messages here.
+    """
+    unchanged = (gr.update(),) * 5
+    stop = threading.Event()
     try:
         readable = clean_text(text)[0]
-        report = evaluate(
-            readable,
-            keyboard.bigram,
-            keyboard.transformer,
-            max_words=int(words),
-            progress=lambda name, done, total: progress(done / total, desc=f"{name}: word {done} of {total}"),
-        )
-        return (*views.comparison_views(report, readable), "")
+        thread, outcome = _evaluate_in_a_thread(keyboard, readable, words, progress, stop)
+        while thread.is_alive():
+            thread.join(POLL_S)
+            if thread.is_alive():
+                yield unchanged  # Gradio stops a cancelled or abandoned run here
+        if "error" in outcome:
+            raise outcome["error"]
+        yield (*views.comparison_views(outcome["report"], readable), "")
     except Exception as error:
-        return gr.update(), gr.update(), gr.update(), gr.update(), error_message(error, "compare")
+        yield (*unchanged[:4], error_message(error, "compare"))
+    finally:
+        stop.set()  # done, failed, cancelled or abandoned: the thread stops at its next word
 
 
 def build(keyboard: Keyboard) -> None:

@@ -1,6 +1,8 @@
 """The Compare tab in a real browser (tiny models): the button waits for its run, the progress sits beside
 it, and the figures explain themselves."""
 
+import time
+
 import pytest
 
 from tests.browser import SCREENSHOTS, open_tab
@@ -31,3 +33,52 @@ def test_compare_disables_its_button_while_running_and_explains_each_metric(tiny
     assert lines == 1  # "transformer" stays one word on one line (a phone scrolls the table instead)
     page.screenshot(path=str(SCREENSHOTS / f"compare-{width}.png"), full_page=True)
     page.close()
+
+
+class CountingTransformer:
+    """A `TransformerModel` whose keyboard searches are counted and slowed, to watch a Compare run's work."""
+
+    def __init__(self, model):
+        self._model, self.calls = model, 0
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def top_next_words(self, *args, **kwargs):
+        self.calls += 1
+        time.sleep(0.05)
+        return self._model.top_next_words(*args, **kwargs)
+
+
+@pytest.fixture
+def counting_app(tiny_keyboard):
+    from bench.load import free_port
+    from demo.ui import build_demo, launch
+    from lm.keyboard import Keyboard
+
+    counting = CountingTransformer(tiny_keyboard.transformer)
+    demo = build_demo(Keyboard(tiny_keyboard.bigram, counting))
+    port = free_port()
+    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/", counting
+    demo.close()
+
+
+def _work_goes_on(counting, seconds: float) -> bool:
+    before = counting.calls
+    time.sleep(seconds)
+    return counting.calls > before
+
+
+def test_a_cancelled_compare_stops_its_work(counting_app):
+    from gradio_client import Client
+
+    url, counting = counting_app
+    job = Client(url, verbose=False).submit("the cat sat on the mat. " * 40, 200, api_name="/compare")
+    deadline = time.time() + 60
+    while counting.calls < 5 and time.time() < deadline:  # the transformer's typing simulation is under way
+        time.sleep(0.1)
+    assert _work_goes_on(counting, 1.0)
+    job.cancel()
+    time.sleep(2.0)  # the handler's next yield (every POLL_S), then the evaluation's next word
+    assert not _work_goes_on(counting, 2.0)  # stopped, not running on in its thread
