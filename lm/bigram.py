@@ -322,27 +322,35 @@ class BigramModel:
         start, stop = (self.counts.indptr[z], self.counts.indptr[z + 1]) if z >= 0 else (0, 0)
         return self.counts.indices[start:stop], self.counts.data[start:stop]
 
+    def _marginal(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids of x, c(x)) for every x that ever came second, ``</s>`` included: the fallback row."""
+        seen = np.flatnonzero(self.next_counts)
+        return seen, self.next_counts[seen]
+
+    def _words_only(
+        self, ids: np.ndarray, counts: np.ndarray, prefix: str
+    ) -> tuple[np.ndarray, np.ndarray, float | None]:
+        """A row's entries that are words (not ``</s>``) starting with `prefix`, and the row's share of
+        ``</s>``, p(no word next) (None with a prefix, or for an empty row)."""
+        words = ids != self._eos
+        no_word = float(counts[~words].sum() / counts.sum()) if len(counts) and not prefix else None
+        return (*self._with_prefix(ids[words], counts[words], prefix), no_word)
+
     def _next_counts(self, context, prefix: str) -> tuple[np.ndarray, np.ndarray, str, float | None]:
         """(ids of x, c(z, x), note, p(no word next | z)) for the context's z: the row without ``</s>``,
         restricted to `prefix`. The one place the sentence end is left out of a next-word question."""
         prev = self._condition(context)
         row_ids, row_counts = self._row(prev)
-        words = row_ids != self._eos
-        ids, counts = self._with_prefix(row_ids[words], row_counts[words], prefix)
+        ids, counts, no_word = self._words_only(row_ids, row_counts, prefix)
         if len(ids):
-            no_word = None if prefix else float(row_counts[~words].sum() / row_counts.sum())
             return ids, counts, "", no_word
         if self.vocab.id(prev) < 0:
             reason = "is not in the corpus"
-        elif not words.any():
+        elif not (row_ids != self._eos).any():
             reason = "was never followed by a word"
         else:
             reason = f"was never followed by a word starting with {prefix!r}"
-        seen = np.flatnonzero(self.next_counts)
-        words = seen != self._eos
-        ids, counts = self._with_prefix(seen[words], self.next_counts[seen[words]], prefix)
-        ended = self.next_counts[self._eos] if self._eos >= 0 else 0
-        no_word = None if prefix else float(ended / self.total)
+        ids, counts, no_word = self._words_only(*self._marginal(), prefix)
         return ids, counts, f"{prev!r} {reason}: showing p(x), how often each word comes second", no_word
 
     def next_word_distribution(self, context: str | Sequence[str], prefix: str = "") -> Distribution:
@@ -378,8 +386,7 @@ class BigramModel:
         ids, counts = self._row(prev)
         if len(ids):
             return self._distribution(ids, counts)
-        seen = np.flatnonzero(self.next_counts)
-        return self._distribution(seen, self.next_counts[seen], f"{prev!r} was never first in a pair: showing p(x)")
+        return self._distribution(*self._marginal(), f"{prev!r} was never first in a pair: showing p(x)")
 
     def top_next_words(self, context: str | Sequence[str], k: int = 3, prefix: str = "") -> list[tuple[str, float]]:
         """The same numbers as ``next_word_distribution(context, prefix).top(k)``, without building it.
