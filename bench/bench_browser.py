@@ -15,14 +15,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from bench.common import write_report
+from bench.common import ROOT, checked_out, serve, write_report
 from bench.load import free_port
 from bench.typist import (
     STRIPS,
@@ -35,34 +31,12 @@ from bench.typist import (
     watch_requests,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "4d1dd32"  # the app before the keystroke-loop work (issue 10)
 PARAGRAPH = (
     "I hope you're having a wonderful day. The weather is lovely, so we should go for a walk "
     "in the park this afternoon. See you tomorrow!"
 )
 IDLE_S = 8  # seconds watched for requests once the strips have settled
-
-
-def serve(tree: Path, port: int, app_args: tuple[str, ...] = ()) -> subprocess.Popen:
-    """`app.py` from `tree` on 127.0.0.1:`port`, once it answers (the models loaded)."""
-    app = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), *app_args],
-        cwd=tree,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/info", timeout=2):
-                return app
-        except OSError:
-            if app.poll() is not None:
-                raise RuntimeError(f"app.py in {tree} exited with {app.returncode}")
-            time.sleep(0.5)
-    app.kill()
-    raise RuntimeError(f"app.py in {tree} did not answer within 300 s")
 
 
 def truths(url: str, texts: list[str]) -> dict[str, dict[str, tuple]]:
@@ -189,18 +163,8 @@ def main():
     delay = 1000 / args.keys_per_s
     report = {"paragraph": PARAGRAPH, "keys_per_s_asked": args.keys_per_s, "app_args": args.app_args}
     if args.baseline:
-        with tempfile.TemporaryDirectory() as folder:
-            tree = Path(folder) / "baseline"
-            subprocess.run(
-                ["git", "worktree", "add", "--detach", str(tree), args.baseline],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
-            try:
-                report["baseline"] = {"revision": args.baseline, **run_tree(tree, delay, tuple(args.app_args.split()))}
-            finally:
-                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+        with checked_out(args.baseline) as tree:
+            report["baseline"] = {"revision": args.baseline, **run_tree(tree, delay, tuple(args.app_args.split()))}
     report["now"] = run_tree(ROOT, delay, tuple(args.app_args.split()))
     report["engine"] = engine_times(report["now"]["texts"], report["now"]["key_times_ms"])
     if "baseline" in report:

@@ -1,54 +1,89 @@
-"""Load benchmark: 50 concurrent gradio_client users x 20 keystrokes each, on loopback, with the real
-models, beside a single user measured in the same run. Each keystroke asks for both strips, as the
-page does; the report gives each strip's latency. A third run, the baseline, keeps only
-`SMALL_CACHE` contexts cached, as the app did before its cache was sized for a class.
+"""Load benchmark: a class typing at once into one served app (real models, `app.py` in a subprocess),
+each user sending what the page sends (`bench/load.py`). The baseline, the app at `--baseline` (one
+forward pass at a time behind a lock, checked out into a temporary worktree), is measured in the same
+run, one app after the other, with the same users.
 
-    python -m bench.bench_load [--users 50] [--requests 20]
+For each app: one user typing alone (closed loop), `--users` typing in a closed loop (each key as soon as
+both strips show the last one), and `--users` typing at `--keys-per-s`; then the engine's own counters.
+
+    python -m bench.bench_load [--users 50] [--keys 20] [--keys-per-s 3] [--baseline a67fafb]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import urllib.request
 
-from bench.common import write_report
+from bench.common import ROOT, checked_out, serve, write_report
 from bench.load import free_port, run_users
-from demo.ui import build_demo, launch
-from lm import BigramModel, TransformerModel
-from lm.keyboard import Keyboard
-from lm.prefetch import Prefetcher
 
-SMALL_CACHE = 6  # contexts kept by the baseline run (the earlier default: users evict each other's KV caches)
+BASELINE = "a67fafb"  # the app before the engine (issue 12): one forward pass at a time, behind a lock
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process `pid`, in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+
+
+def measure_app(tree, users: int, keys: int, keys_per_s: float, app_args: tuple[str, ...] = ()) -> dict:
+    port = free_port()
+    app = serve(tree, port, app_args)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with urllib.request.urlopen(f"{url}gradio_api/info") as info:
+            endpoints = json.load(info)["named_endpoints"]
+        runs = {
+            "alone": run_users(url, 1, keys),
+            "closed_loop": run_users(url, users, keys),
+            "at_typing_pace": run_users(url, users, keys, keys_per_s=keys_per_s),
+        }
+        runs["rss_mb_after"] = rss_mb(app.pid)
+        runs["has_suggest_strip_endpoints"] = all(f"/suggest_{name}" in endpoints for name in ("bigram", "transformer"))
+        return runs
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+
+
+def ratios(now: dict, before: dict) -> dict:
+    """now / before for the figures the issue names."""
+
+    def ratio(a, b):
+        return round(a / b, 3) if a and b else None
+
+    figures = {}
+    for run in ("alone", "closed_loop", "at_typing_pace"):
+        for strip in ("bigram", "transformer"):
+            for stat in ("p50_ms", "p95_ms", "answers_per_s"):
+                figures[f"{run}.{strip}.{stat}"] = ratio(now[run][strip][stat], before[run][strip][stat])
+    return figures
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--keys", type=int, default=20, help="keys each user types")
+    parser.add_argument("--keys-per-s", type=float, default=3.0)
+    parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' to skip)")
+    parser.add_argument("--app-args", default="", help="extra app.py arguments for both apps")
     args = parser.parse_args()
-    transformer = TransformerModel.from_pretrained()
-    keyboard = Keyboard(BigramModel.from_corpus(), transformer, Prefetcher(transformer))
-    demo = build_demo(keyboard)
-    port = free_port()
-    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        single = run_users(url, 1, args.requests)
-        crowd = run_users(url, args.users, args.requests)
-        transformer.states.max_contexts = SMALL_CACHE  # the baseline: the cache this app had before, same process
-        small_cache = run_users(url, args.users, args.requests)
-    finally:
-        demo.close()
-        keyboard.prefetcher.stop()
-    for name in ("bigram", "transformer"):
-        alone, together = single[name]["p50_ms"], crowd[name]["p50_ms"]
-        crowd[name]["p50_vs_single_user"] = together / alone if alone and together else None
-    crowd["transformer"]["answers_per_s_vs_small_cache"] = (
-        crowd["transformer"]["answers_per_s"] / small_cache["transformer"]["answers_per_s"]
-    )
-    write_report(
-        "load", {"single_user": single, "concurrent": crowd, f"concurrent_{SMALL_CACHE}_contexts_cached": small_cache}
-    )
+    app_args = tuple(args.app_args.split())
+    report = {"users": args.users, "keys": args.keys, "keys_per_s": args.keys_per_s, "app_args": args.app_args}
+    if args.baseline:
+        with checked_out(args.baseline) as tree:
+            report["baseline"] = {
+                "revision": args.baseline,
+                **measure_app(tree, args.users, args.keys, args.keys_per_s, app_args),
+            }
+    report["now"] = measure_app(ROOT, args.users, args.keys, args.keys_per_s, app_args)
+    if "baseline" in report:
+        report["now_vs_baseline"] = ratios(report["now"], report["baseline"])
+    write_report("load" + ("_" + "_".join(a.strip("-") for a in app_args) if app_args else ""), report)
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     main()

@@ -1,17 +1,29 @@
-"""Many users at once: concurrent gradio_client users typing against one served app (loopback only).
+"""Many users at once: simulated pages typing against one served app (loopback only).
 
-Shared by `bench/bench_load.py` (50 users x 20 keystrokes, the real models) and the test suite
-(a smaller run on tiny models). Each user types its own words and, like the page, asks for both
-suggestion strips at every keystroke; every reply is checked to complete that user's own word, so
-mixed-up replies are counted as errors.
+Shared by `bench/bench_load.py` (50 users, the real models) and the test suite (a few users, tiny
+models). Each user sends what the page sends (`demo/keyboard.js`): per keystroke, one POST of
+``keystroke/suggest_<strip>`` per strip with the text before the caret, the settings and a ticket;
+a strip keeps one request in flight and, when its answer is in, asks again for the latest text if the
+text moved on meanwhile. Every reply is checked to complete that user's own word and to echo the
+ticket it was sent with, so a mixed-up reply counts as an error.
+
+Two ways to type:
+- closed loop (``keys_per_s=None``): a user presses the next key as soon as both strips show the
+  current text, so the app is as busy as it can be made;
+- at a typing pace (``keys_per_s=3``): keys at fixed intervals, whatever the strips do; the report
+  says how stale each user's chips were (time from a key until the strip shows that text or a later
+  one, and the share of the typing time a strip showed chips for an older text).
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import socket
 import statistics
-import threading
 import time
+
+import httpx
 
 USER_WORDS = [
     "wonderful",
@@ -31,6 +43,8 @@ USER_WORDS = [
     "picture",
     "evening",
 ]
+STRIPS = ("bigram", "transformer")
+SETTINGS = ["most likely", 1.0, 0, 1.0, -1]  # mode, temperature, top_k, top_p, seed: the page's defaults
 
 
 def free_port() -> int:
@@ -52,60 +66,143 @@ def keystroke_texts(user: int, requests: int) -> list[str]:
     return texts
 
 
-STRIPS = ("bigram", "transformer")
+class _Strip:
+    """One strip of one page: one request in flight, the key its latest answer was for."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.shown = -1  # the key index of the text the strip's chips are for
+        self.busy = False
+        self.answered = asyncio.Event()  # set whenever an answer arrives
+        self.latencies: list[float] = []  # per request: seconds from sending to the answer
 
 
-def run_users(url: str, users: int, requests: int, timeout: float = 600) -> dict:
-    """`users` threads, each with its own gradio_client, sending `requests` keystrokes as the page does:
-    both strips' requests at once (/suggest_bigram and /suggest_transformer), timed separately."""
-    from gradio_client import Client
+class _User:
+    """One page: the keys it presses and both strips' requests, as `demo/keyboard.js` sends them."""
 
-    latencies, errors, lock = {name: [] for name in STRIPS}, [], threading.Lock()
+    def __init__(self, client: httpx.AsyncClient, url: str, index: int, requests: int, report):
+        self.client, self.url, self.index, self.report = client, url, index, report
+        self.texts = keystroke_texts(index, requests)
+        self.key = -1  # the key pressed last
+        self.key_times: list[float] = []
+        self.fresh_at: dict[str, dict[int, float]] = {name: {} for name in STRIPS}  # key -> first time shown
+        self.strips = {name: _Strip(name) for name in STRIPS}
+        self.ticket = 0
 
-    def user(index: int):
+    def press(self) -> None:
+        self.key += 1
+        self.key_times.append(time.perf_counter())
+        for strip in self.strips.values():
+            if not strip.busy:
+                asyncio.get_running_loop().create_task(self._send_until_current(strip))
+
+    async def _send_until_current(self, strip: _Strip) -> None:
+        strip.busy = True
         try:
-            client = Client(url, verbose=False)
-        except Exception as error:  # counted, not raised: the report says how many failed
-            with lock:
-                errors.append(f"user {index}: connect: {error}")
-            return
-        for text in keystroke_texts(index, requests):
-            start = time.perf_counter()
-            jobs = {name: client.submit(text, api_name=f"/suggest_{name}") for name in STRIPS}
-            for name, job in jobs.items():  # the bigram's comes first; each is timed when its answer is in
-                try:
-                    strip = next(o for o in job.result(timeout=timeout) if isinstance(o, dict))
-                    expected = text.rsplit(" ", 1)[-1]
-                    if strip.get("prefix") != expected:
-                        raise AssertionError(f"{name} reply for {expected!r} completes {strip.get('prefix')!r}")
-                except Exception as error:
-                    with lock:
-                        errors.append(f"user {index}: {name}: {type(error).__name__}: {error}")
-                    continue
-                with lock:
-                    latencies[name].append(time.perf_counter() - start)
+            while strip.shown < self.key:
+                await self._ask(strip, self.key)
+        finally:
+            strip.busy = False
 
-    threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(users)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=max(1.0, timeout - (time.perf_counter() - started)))
-    wall = time.perf_counter() - started
-    report = {
+    async def _ask(self, strip: _Strip, key: int) -> None:
+        self.ticket += 1
+        text, ticket = self.texts[key], self.ticket
+        sent = time.perf_counter()
+        try:
+            response = await self.client.post(
+                f"{self.url}keystroke/suggest_{strip.name}", json={"data": [text, *SETTINGS, ticket, None]}
+            )
+            answer = response.json()["data"][0]
+            expected = text.rsplit(" ", 1)[-1]
+            if not isinstance(answer, dict) or answer.get("ticket") != ticket or answer.get("prefix") != expected:
+                raise AssertionError(f"reply {str(answer)[:80]} is not for ticket {ticket} completing {expected!r}")
+        except Exception as error:  # counted, not raised: the report says how many failed
+            self.report["errors"].append(f"user {self.index}: {strip.name}: {type(error).__name__}: {error}")
+            strip.shown = key  # the page draws nothing and asks again at the next key
+            strip.answered.set()
+            return
+        now = time.perf_counter()
+        strip.latencies.append(now - sent)
+        for shown in range(strip.shown + 1, key + 1):
+            self.fresh_at[strip.name][shown] = now
+        strip.shown = key
+        strip.answered.set()
+
+    async def type_closed_loop(self) -> None:
+        """The next key as soon as both strips show the current text."""
+        for _ in self.texts:
+            self.press()
+            for strip in self.strips.values():
+                while strip.shown < self.key:
+                    strip.answered.clear()
+                    await strip.answered.wait()
+
+    async def type_at(self, keys_per_s: float) -> None:
+        """A key every 1 / `keys_per_s` seconds (from a random phase), then wait for the strips to settle."""
+        await asyncio.sleep(random.Random(self.index).uniform(0, 1 / keys_per_s))
+        for _ in self.texts:
+            self.press()
+            await asyncio.sleep(1 / keys_per_s)
+        for strip in self.strips.values():
+            while strip.shown < self.key:
+                strip.answered.clear()
+                await strip.answered.wait()
+
+
+def _percentiles(values: list[float]) -> dict:
+    ms = sorted(1000 * v for v in values)
+    return {
+        "count": len(ms),
+        "p50_ms": statistics.median(ms) if ms else None,
+        "p95_ms": ms[min(len(ms) - 1, int(0.95 * len(ms)))] if ms else None,
+        "max_ms": ms[-1] if ms else None,
+    }
+
+
+def _staleness(users: list[_User], name: str) -> dict:
+    """Per key: seconds until the strip showed that text or a later one; and the share of the typing time
+    (first key to last key) a strip showed chips for an older text."""
+    fresh, stale, typing = [], 0.0, 0.0
+    for user in users:
+        times = user.key_times
+        for key, pressed in enumerate(times):
+            shown = user.fresh_at[name].get(key)
+            if shown is None:
+                continue
+            fresh.append(shown - pressed)
+            if key + 1 < len(times):
+                stale += min(shown, times[key + 1]) - pressed
+        typing += times[-1] - times[0] if len(times) > 1 else 0.0
+    return {"fresh_after_key": _percentiles(fresh), "stale_share": stale / typing if typing else None}
+
+
+async def _run(url: str, users: int, requests: int, keys_per_s: float | None, timeout: float) -> dict:
+    report = {"errors": []}
+    limits = httpx.Limits(max_connections=4 * users, max_keepalive_connections=4 * users)
+    async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+        pages = [_User(client, url, i, requests, report) for i in range(users)]
+        started = time.perf_counter()
+        typing = [page.type_closed_loop() if keys_per_s is None else page.type_at(keys_per_s) for page in pages]
+        await asyncio.wait_for(asyncio.gather(*typing), timeout)
+        wall = time.perf_counter() - started
+    out = {
         "users": users,
-        "requests_per_user": requests,
-        "errors": len(errors),
-        "error_examples": errors[:5],
+        "keys_per_user": requests,
+        "typing": "closed loop" if keys_per_s is None else f"{keys_per_s} keys/s",
+        "errors": len(report["errors"]),
+        "error_examples": report["errors"][:5],
         "wall_s": wall,
     }
     for name in STRIPS:
-        ms = sorted(1000 * s for s in latencies[name])
-        report[name] = {
-            "answered": len(ms),
-            "p50_ms": statistics.median(ms) if ms else None,
-            "p95_ms": ms[min(len(ms) - 1, int(0.95 * len(ms)))] if ms else None,
-            "max_ms": ms[-1] if ms else None,
-            "answers_per_s": len(ms) / wall if wall else None,
+        latencies = [s for page in pages for s in page.strips[name].latencies]
+        out[name] = {
+            **_percentiles(latencies),
+            "answers_per_s": len(latencies) / wall if wall else None,
+            **_staleness(pages, name),
         }
-    return report
+    return out
+
+
+def run_users(url: str, users: int, requests: int, keys_per_s: float | None = None, timeout: float = 600) -> dict:
+    """`users` simulated pages typing `requests` keys each into the app at `url` (see the module docstring)."""
+    return asyncio.run(_run(url, users, requests, keys_per_s, timeout))

@@ -3,7 +3,6 @@ and the reading of the sampling controls (a bad value is clamped or named, never
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 
@@ -49,26 +48,24 @@ def safely(*fallback):
 def in_a_thread(handler, limit: int, waiting_at_most: int, busy: tuple):
     """`handler` as a coroutine that runs it in a worker thread, at most `limit` calls at once across users.
 
-    For events that skip Gradio's queue (one HTTP call, no event stream): calls beyond `limit` wait here,
-    on the event loop, holding no thread, so they never starve other events of threads. Past
-    `waiting_at_most` waiting calls, a caller gets `busy` (the outputs saying so) at once.
+    For events that skip Gradio's queue (one HTTP call, no event stream). The calls get threads of their
+    own (a `CapacityLimiter` of `limit`), so while they wait for the model they never hold the threads
+    other events run in (the bigram's strip answers in microseconds and must not wait behind them).
+    Calls beyond `limit` wait on the event loop, holding no thread; past `waiting_at_most` waiting
+    calls, a caller gets `busy` (the outputs saying so) at once.
     """
-    slots, waiting = asyncio.Semaphore(limit), 0
+    threads, waiting = anyio.CapacityLimiter(limit), 0
 
     @functools.wraps(handler)
     async def run(*args):
         nonlocal waiting
-        if waiting >= waiting_at_most:
+        if waiting >= waiting_at_most + limit:
             return busy
         waiting += 1
         try:
-            await slots.acquire()
+            return await anyio.to_thread.run_sync(handler, *args, limiter=threads)
         finally:
             waiting -= 1
-        try:
-            return await anyio.to_thread.run_sync(handler, *args)
-        finally:
-            slots.release()
 
     return run
 

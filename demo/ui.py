@@ -59,9 +59,17 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **options):
     """Serve the app: localhost and no public link unless asked.
 
-    Every other event runs one request at a time (default_concurrency_limit=1): charts, sampling and
+    The page's keystroke requests go to `keyboard_tab.KEYSTROKE_ROUTE`, added to the server here. Every
+    other event runs one request at a time (default_concurrency_limit=1): charts, sampling and
     comparisons are heavy and would only slow each other down on a small CPU. The queue holds at most
     QUEUE_SIZE waiting requests; past that a user is told the app is busy instead of waiting forever.
     """
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
-    return demo.launch(server_name=host, server_port=port, share=share, css=CSS, **options)
+    block = not options.pop("prevent_thread_lock", False)
+    launched = demo.launch(
+        server_name=host, server_port=port, share=share, css=CSS, prevent_thread_lock=True, **options
+    )
+    demo.app.add_route(keyboard_tab.KEYSTROKE_ROUTE, demo.keystroke_endpoint, ["POST"])
+    if block:
+        demo.block_thread()
+    return launched

@@ -9,16 +9,21 @@ When the new context is an old one plus a word path that was already expanded (t
 typed was among the candidates searched), its log-probabilities are already known: the state
 then keeps the old KV cache plus those few "pending" tokens, which every later batch recomputes
 in front of its rows, so the word boundary costs no forward pass of its own.
+
+The passes themselves run on an `lm.engine.Engine`, merged with other users' work; the cache's lock
+is held only while the cache is read or updated, never during a pass, so users do not wait for each
+other here.
 """
 
 from __future__ import annotations
 
-import inspect
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import torch
+
+from lm.engine import Engine, Row
 
 MAX_PENDING = 8  # pending tokens a state may carry before its KV cache is brought up to date
 MAX_CONTEXTS = 64  # contexts kept: one per user of a class typing at once, so users do not evict each other
@@ -55,12 +60,12 @@ def _common_prefix_length(a: tuple[int, ...], b: tuple[int, ...]) -> int:
 
 
 class ContextStates:
-    """Batched forward passes of a causal LM over contexts and word paths, with a small LRU cache.
+    """Forward passes of a causal LM over contexts and word paths, with a small LRU cache.
 
     Example:
         >>> from lm.loading import load_causal_lm
         >>> tokenizer, model, _ = load_causal_lm(device="cpu", dtype="float32")
-        >>> states = ContextStates(model)
+        >>> states = ContextStates(Engine(model))
         >>> state = states.state(tuple(tokenizer.encode("I hope you're having a")))
         >>> great = tokenizer.encode(" great")[0]
         >>> round(float(state.logprobs[great].exp()), 2)
@@ -68,50 +73,36 @@ class ContextStates:
     """
 
     def __init__(
-        self, model, max_contexts: int = MAX_CONTEXTS, max_paths: int = 1024, max_bytes: int = MAX_CACHE_BYTES
+        self, engine: Engine, max_contexts: int = MAX_CONTEXTS, max_paths: int = 1024, max_bytes: int = MAX_CACHE_BYTES
     ):
-        self.model = model
+        self.engine = engine
         self.max_contexts = max_contexts  # contexts kept (each holds its KV cache)
         self.max_paths = max_paths  # word paths kept per context (each holds a vocab-sized vector)
         self.max_bytes = max_bytes  # memory kept across contexts; the least recently used contexts go first
         self._states: OrderedDict[tuple[int, ...], ContextState] = OrderedDict()
-        self._lock = threading.RLock()  # one forward pass or cache update at a time, across threads
-        self._cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        self._lock = threading.Lock()  # held while the cache is read or changed, never during a pass
 
     @property
     def device(self) -> torch.device:
-        return self.model.device
-
-    def _forward(self, input_ids: torch.Tensor, layers, keep: torch.Tensor | int):
-        """One forward pass over `input_ids` (B, T) after the cached `layers`; returns (log-probs, output cache)."""
-        from transformers import DynamicCache
-
-        batch = input_ids.shape[0]
-        cache = DynamicCache(
-            ddp_cache_data=[(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in layers] or None,
-            config=self.model.config,
-        )
-        with torch.inference_mode():
-            output = self.model(
-                input_ids=input_ids, use_cache=True, logits_to_keep=keep, **{self._cache_argument: cache}
-            )
-        logprobs = torch.log_softmax(output.logits.float(), dim=-1)
-        return logprobs, cache
+        return self.engine.device
 
     def state(self, ids: tuple[int, ...]) -> ContextState:
         """The state after context `ids` (at least one token), computed from the best cached prefix."""
         if not ids:
             raise ValueError("`ids` must hold at least one token")
         with self._lock:
-            return self._state(ids)
-
-    def _state(self, ids: tuple[int, ...]) -> ContextState:
-        if ids in self._states:
+            if ids in self._states:
+                self._states.move_to_end(ids)
+                return self._states[ids]
+            state = self._extend_known(ids)
+            base_length, layers = (0, []) if state else self._best_prefix(ids)
+        if state is None:
+            [result] = self.engine.run([Row(layers, ids[base_length:], keep_kv=True)])
+            state = ContextState(ids, result.layers, result.logprobs)
+        with self._lock:
+            self._states[ids] = state
             self._states.move_to_end(ids)
-            return self._states[ids]
-        state = self._extend_known(ids) or self._run(ids)
-        self._states[ids] = state
-        self._evict(keep=state)
+            self._evict(keep=state)
         return state
 
     def nbytes(self) -> int:
@@ -136,48 +127,37 @@ class ContextStates:
                 return ContextState(ids, base.layers, base.paths[extra], base.pending + extra)
         return None
 
-    def _run(self, ids: tuple[int, ...]) -> ContextState:
-        """A state for `ids` from a forward pass over what the longest cached prefix lacks."""
+    def _best_prefix(self, ids: tuple[int, ...]) -> tuple[int, list]:
+        """(n, the KV cache of the first n tokens of `ids`) from the cached context sharing most of them."""
         base_length, base = 0, None
         for cached in self._states.values():
             length = min(_common_prefix_length(cached.ids, ids), cached.cached, len(ids) - 1)  # run >= 1 token
             if length > base_length:
                 base_length, base = length, cached
         layers = [(k[:, :, :base_length], v[:, :, :base_length]) for k, v in base.layers] if base else []
-        new = torch.tensor([ids[base_length:]], device=self.device)
-        logprobs, cache = self._forward(new, layers, keep=1)
-        return ContextState(ids, [(layer.keys, layer.values) for layer in cache.layers], logprobs[0, -1])
+        return base_length, layers
 
     def expand(self, state: ContextState, paths: list[tuple[int, ...]]) -> torch.Tensor:
         """(len(paths), vocab) log-probs of the token after ``context + path``, for non-empty paths.
 
-        Paths not seen before run in one batched pass: each row is its path right-padded (causal
-        attention means padding after a row's last token cannot change it), and only each row's
-        last real position is projected onto the vocabulary.
+        Paths not seen before run as rows of one engine request (merged with other users' rows): each
+        row is the state's pending tokens plus its path, after the state's KV cache.
         """
         with self._lock:
-            return self._expand(state, paths)
-
-    def _expand(self, state: ContextState, paths: list[tuple[int, ...]]) -> torch.Tensor:
-        self._expand_missing(state, paths)
-        return torch.stack([state.paths[path] for path in paths])
-
-    def _expand_missing(self, state: ContextState, paths: list[tuple[int, ...]]):
-        missing = list(dict.fromkeys(path for path in paths if path not in state.paths))
+            known = {path: state.paths[path] for path in paths if path in state.paths}
+            missing = list(dict.fromkeys(path for path in paths if path not in known))
+            layers, pending = state.layers, state.pending
         if missing:
-            if len(state.paths) + len(missing) > self.max_paths:  # full: start afresh, keeping what is asked for
-                state.paths.clear()
-                missing = list(dict.fromkeys(paths))
-            full = [state.pending + path for path in missing]
-            width = max(map(len, full))
-            rows = torch.tensor([row + (row[-1],) * (width - len(row)) for row in full], device=self.device)
-            last = torch.tensor([[len(row) - 1] for row in full], device=self.device)
-            logprobs, cache = self._forward(rows, state.layers, keep=last)
-            state.paths.update(zip(missing, logprobs[:, 0]))
-            self._evict(keep=state)
-            if state.pending:  # the pending tokens' keys and values are now known: keep them, once
-                end = len(state.ids)
-                state.layers = [
-                    (layer.keys[:1, :, :end].clone(), layer.values[:1, :, :end].clone()) for layer in cache.layers
-                ]
-                state.pending = ()
+            rows = [Row(layers, pending + path, keep_kv=bool(pending) and i == 0) for i, path in enumerate(missing)]
+            results = self.engine.run(rows)
+            known.update(zip(missing, (result.logprobs for result in results)))
+            with self._lock:
+                if len(state.paths) + len(missing) > self.max_paths:  # full: start afresh
+                    state.paths.clear()
+                state.paths.update(zip(missing, (result.logprobs for result in results)))
+                if pending and state.pending == pending:  # the pending tokens' keys and values are now known
+                    end = len(state.ids)
+                    state.layers = [(k[:, :, :end], v[:, :, :end]) for k, v in results[0].layers]
+                    state.pending = ()
+                self._evict(keep=state)
+        return torch.stack([known[path] for path in paths])

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lm.engine import BACKGROUND, working_as
 from lm.metrics import js_divergence, keystroke_savings, perplexity, recall_at_k
 from lm.typing_simulation import (
     BigramSide,
@@ -47,7 +48,7 @@ from lm.typing_simulation import (
     check_workers,
     choose_workers,
     simulate,
-    simulate_in_processes,
+    simulate_concurrently,
     word_spans,
 )
 
@@ -65,7 +66,7 @@ def evaluate_side(
     log_probs = side.log_probs(text, spans)
     workers = choose_workers(side, workers)
     if workers > 1:
-        outcomes = simulate_in_processes(side, text, spans, slots, workers, progress)
+        outcomes = simulate_concurrently(side, text, spans, slots, workers, progress)
     else:
         outcomes = []
         for i, span in enumerate(spans):
@@ -119,7 +120,9 @@ def evaluate(
 ) -> dict:
     """The full comparison report for `text` (see the module docstring).
 
-    `workers`: processes simulating the transformer's keyboard (``"auto"``: see `choose_workers`).
+    `workers`: word positions of the transformer's keyboard simulated at once (``"auto"``: see
+    `choose_workers`). The whole evaluation is `lm.engine.BACKGROUND` work: typists' keystrokes go first,
+    and its contexts live in the transformer's background cache.
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError("`text` is empty: give some words to evaluate on")
@@ -130,10 +133,11 @@ def evaluate(
     if not spans:
         raise ValueError("`text` has no words to evaluate on")
     text = text.replace("\u2019", "'")[: spans[-1].start + len(spans[-1].word)]
-    results = {
-        side.name: evaluate_side(side, text, spans, slots, progress, workers)
-        for side in (BigramSide(bigram), TransformerSide(transformer))
-    }
+    with working_as(BACKGROUND):
+        results = {
+            side.name: evaluate_side(side, text, spans, slots, progress, workers)
+            for side in (BigramSide(bigram), TransformerSide(transformer))
+        }
     report = {name: details for name, (details, _) in results.items()}
     report["agreement"] = agreement(results["bigram"], results["transformer"])
     report["slots"] = slots
@@ -195,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workers",
         default="auto",
         type=_workers_argument,
-        help="processes for the transformer's keystroke simulation: auto or a number (default: auto)",
+        help="word positions of the transformer's keystroke simulation run at once: auto or a number (default: auto)",
     )
     args = parser.parse_args(argv)
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 from lm.distribution import OTHER, Distribution, NextWordModel
+from lm.engine import KEYSTROKE, working_as
 from lm.sampling import check_temperature, check_top_k, check_top_p, is_whole_number
 from lm.tokenize import split_partial_word, stable_tail
 
@@ -190,12 +190,13 @@ class Keyboard:
 
     def distribution(self, model: str, context: str, prefix: str) -> Distribution:
         """The distribution strip `model` ("bigram" or "transformer") shows for a context and typed prefix:
-        p(w | context, a word comes next), the one every view reads. While it is computed, a prefetcher
-        warming that model's caches pauses (`lm.prefetch`)."""
+        p(w | context, a word comes next), the one every view reads. A prefetcher warming that model's
+        caches is then told what was asked (`lm.prefetch`), to prepare the typist's next keystroke."""
         source = self._model(model)
-        warming = self.prefetcher is not None and self.prefetcher.model is source
-        with self.prefetcher.foreground(context, prefix) if warming else nullcontext():
-            return source.next_word_distribution(context, prefix)
+        distribution = source.next_word_distribution(context, prefix)
+        if self.prefetcher is not None and self.prefetcher.model is source:
+            self.prefetcher.hint(context, prefix)
+        return distribution
 
     def _model(self, model: str) -> NextWordModel:
         if model not in MODELS:
@@ -229,9 +230,10 @@ class Keyboard:
         readable, message = clean_text(text)
         context, prefix = split_partial_word(readable)
         result, about = {"bigram": [], "transformer": []}, {}
-        for model in models:
-            if model in self.models:
-                result[model], about[model] = self._strip(model, context, prefix, settings)
+        with working_as(KEYSTROKE):  # the strips' passes go before charts, prefetching and Compare
+            for model in models:
+                if model in self.models:
+                    result[model], about[model] = self._strip(model, context, prefix, settings)
         if prefix and not (result["bigram"] or result["transformer"]):
             asked = (
                 "either model"

@@ -50,21 +50,21 @@ def embedded_gguf() -> Path:
 
 
 def choose_dtype(dtype: str, device: torch.device) -> torch.dtype:
-    """``"auto"``: bfloat16 on CUDA (float16 if unsupported) and on CPUs with fast bf16, else float32.
+    """``"auto"`` is float32 on every device: the engine (`lm.engine`) merges many users' rows into one
+    pass, and only in float32 does a merged row equal the row computed alone (to about 1e-6; bfloat16
+    rows move by up to 0.06 with the batch around them, `bench/bench_merged_passes.py`). bfloat16 halves
+    a lone pass on a CPU with fast bf16; ask for it with ``dtype="bfloat16"`` (the engine then runs one
+    caller's rows at a time).
 
     Example:
-        >>> choose_dtype("float32", torch.device("cpu"))
+        >>> choose_dtype("auto", torch.device("cpu"))
         torch.float32
     """
-    if dtype != "auto":
-        if dtype not in DTYPES:
-            raise ValueError(f"`dtype` has to be 'auto' or one of {sorted(DTYPES)}, but is {dtype!r}")
-        return DTYPES[dtype]
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        return torch.bfloat16  # measured 2-3x faster than float32 on AVX-512-bf16 CPUs (bench/bench_transformer.py)
-    return torch.float32
+    if dtype == "auto":
+        return torch.float32
+    if dtype not in DTYPES:
+        raise ValueError(f"`dtype` has to be 'auto' or one of {sorted(DTYPES)}, but is {dtype!r}")
+    return DTYPES[dtype]
 
 
 def _from_pretrained(source: str | Path, dtype: torch.dtype, device: torch.device, **options):

@@ -1,8 +1,7 @@
-"""`Prefetcher`: use the pauses between keystrokes to expand what the next keystroke will need.
+"""`Prefetcher`: use each typist's pauses between keystrokes to expand what their next keystroke will need.
 
-A forward pass costs about the same for 1 row as for 16 on a CPU (reading the weights dominates),
-and a typist pauses 100-300 ms between keys. After each keystroke's search (run inside
-`foreground`) a background thread, one batched pass at a time,
+A typist pauses 100-300 ms between keys. After a keystroke's search, the keyboard leaves a hint (the
+context and the letters typed); once that typist has paused for `pause` seconds, a background thread
 
 1. prepares the context after the likeliest completion of the current word, so pressing space
    finds the next word's first tokens already expanded,
@@ -10,19 +9,18 @@ and a typist pauses 100-300 ms between keys. After each keystroke's search (run 
    search whose answers are already cached, and
 3. prepares the context after the runner-up completion.
 
-A keystroke's own search runs inside `foreground`, which stops the background work at its next
-pass and keeps it paused until the search is done, so a keystroke waits for at most one background
-pass. The background starts only once typing has paused for `pause` seconds: during a burst of keys
-its passes would only compete for the CPU with the keystrokes' own searches (and, on a laptop, with
-the browser drawing the chips). Prefetching only fills caches: what a search returns is the same with
-or without it.
+Hints are kept per typist: a new hint replaces the one whose text it continues or cuts (the same
+person typing on, or deleting), so a class's hints do not overwrite each other. The work runs on the
+model's `lm.engine.Engine` at `PREFETCH` priority: a keystroke's rows always go first, and a hint is
+dropped at the next pass once its typist has typed again. Prefetching only fills caches: what a
+search returns is the same with or without it.
 
 Example:
     >>> from lm import TransformerModel
     >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
-    >>> with Prefetcher(tm) as prefetcher:
-    ...     with prefetcher.foreground("I hope you're having a ", ""):
-    ...         chips = tm.top_next_words("I hope you're having a ", 3)
+    >>> with Prefetcher(tm, pause=0) as prefetcher:
+    ...     chips = tm.top_next_words("I hope you're having a ", 3)
+    ...     prefetcher.hint("I hope you're having a ", "")
     ...     prefetcher.wait_idle(timeout=30)
     True
 """
@@ -30,8 +28,10 @@ Example:
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
+import time
+from dataclasses import dataclass
 
+from lm.engine import PREFETCH, working_as
 from lm.word_search import SearchBudget
 
 WIDEN = SearchBudget(k=32, batch_size=4, fanout=32, max_steps=3, min_prob=1e-4)  # more paths for this word
@@ -39,48 +39,57 @@ PAUSE = 0.2  # seconds without a keystroke before the background starts (8 keys/
 NEXT_WORD = SearchBudget(k=3, batch_size=8, fanout=8, max_steps=1, min_prob=1e-3)  # the next word's first tokens
 
 
+MAX_HINTS = 64  # typists' hints kept (the oldest go first)
+
+
 class _Superseded(Exception):
-    """A newer hint arrived: drop the work for the old one."""
+    """The typist typed again: drop the work for the old hint."""
+
+
+@dataclass
+class _Hint:
+    context: str
+    prefix: str
+    at: float  # time.monotonic() of the keystroke
+
+    @property
+    def text(self) -> str:
+        return self.context + self.prefix
+
+    def same_typist(self, other: "_Hint") -> bool:
+        """Whether one text continues the other: the same person typing on (or deleting)."""
+        return self.text.startswith(other.text) or other.text.startswith(self.text)
 
 
 class Prefetcher:
-    """A background thread that warms a `TransformerModel`'s caches for the next keystroke."""
+    """A background thread that warms a `TransformerModel`'s caches for each typist's next keystroke."""
 
-    def __init__(self, model, pause: float = PAUSE):
-        self.model, self.pause = model, pause
-        self._hint: tuple[str, str] | None = None
-        self._generation = 0
+    def __init__(self, model, pause: float = PAUSE, max_hints: int = MAX_HINTS):
+        self.model, self.pause, self.max_hints = model, pause, max_hints
+        self._hints: list[_Hint] = []  # waiting, oldest first
+        self._working: _Hint | None = None
         self._changed = threading.Condition()
-        self._idle = threading.Event()
-        self._idle.set()
         self._stopped = False
-        self._busy = 0  # keystroke searches running now; the background waits for them
         self._thread = threading.Thread(target=self._run, name="word-prefetch", daemon=True)
         self._thread.start()
 
-    @contextmanager
-    def foreground(self, context: str, prefix: str):
-        """Run a keystroke's search: background work pauses, then warms for `context` + `prefix`."""
+    def hint(self, context: str, prefix: str) -> None:
+        """A typist's keystroke was answered for `context` + `prefix`: warm for their next one."""
+        new = _Hint(context, prefix, time.monotonic())
         with self._changed:
-            self._busy += 1
-            self._generation += 1
-            self._idle.clear()
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._busy -= 1
-                self._hint = (context, prefix)
-                self._changed.notify()
+            self._hints = [hint for hint in self._hints if not hint.same_typist(new)][-(self.max_hints - 1) :]
+            self._hints.append(new)
+            self._changed.notify()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until the work for the latest hint is done; False on timeout."""
-        return self._idle.wait(timeout)
+        """Block until every hint's work is done; False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._hints and self._working is None, timeout)
 
     def stop(self) -> None:
         with self._changed:
             self._stopped = True
-            self._changed.notify()
+            self._changed.notify_all()
         self._thread.join(timeout=5)
 
     def __enter__(self) -> "Prefetcher":
@@ -89,32 +98,38 @@ class Prefetcher:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def _next_hint(self):
+    def _next_hint(self) -> _Hint | None:
+        """The latest hint whose typist has paused `pause` seconds (waiting for one); None once stopped."""
         with self._changed:
-            while (self._hint is None or self._busy) and not self._stopped:
-                if self._hint is None and not self._busy:
-                    self._idle.set()
-                self._changed.wait()
-            hint, generation, self._hint = self._hint, self._generation, None
-            return hint, generation
+            while not self._stopped:
+                now = time.monotonic()
+                ready = [hint for hint in self._hints if now - hint.at >= self.pause]
+                if ready:
+                    self._working = ready[-1]
+                    self._hints.remove(self._working)
+                    return self._working
+                wait = min((self.pause - (now - hint.at) for hint in self._hints), default=None)
+                self._changed.wait(wait)
+            return None
 
-    def _check(self, generation: int) -> None:
-        if self._stopped or self._busy or generation != self._generation:
-            raise _Superseded
+    def _check(self, working: _Hint) -> None:
+        with self._changed:
+            if self._stopped or any(hint.same_typist(working) for hint in self._hints):
+                raise _Superseded
 
     def _run(self) -> None:
-        while True:
-            hint, generation = self._next_hint()
-            with self._changed:  # wait for a pause in the typing; a new keystroke supersedes this hint
-                self._changed.wait_for(lambda: self._stopped or generation != self._generation, timeout=self.pause)
-            if self._stopped:
-                return
+        while (hint := self._next_hint()) is not None:
             try:
-                self._warm(*hint, lambda: self._check(generation))
+                with working_as(PREFETCH):
+                    self._warm(hint.context, hint.prefix, lambda: self._check(hint))
             except _Superseded:
-                continue
+                pass
             except Exception:  # a prefetch must never take the keyboard down; the foreground will report it
                 pass
+            finally:
+                with self._changed:
+                    self._working = None
+                    self._changed.notify_all()
 
     def _warm(self, context: str, prefix: str, check) -> None:
         """Prepare the context after the likeliest completion, widen this word's paths, then the runner-up."""

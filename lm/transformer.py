@@ -18,6 +18,7 @@ import torch
 
 from lm.context_states import ContextStates
 from lm.distribution import OTHER, Distribution
+from lm.engine import BACKGROUND, Engine, current_priority
 from lm.generation import generate_words
 from lm.loading import load_causal_lm
 from lm.token_text import TokenText
@@ -25,6 +26,8 @@ from lm.tokenize import stable_tail
 from lm.word_search import KEYBOARD, SearchBudget, WordSearchResult, search_words
 
 MAX_CONTEXT_TOKENS = 256  # tokens of context the keyboard reads (each row of a batch copies their KV cache)
+BACKGROUND_CONTEXTS = 96  # contexts kept for evaluation and Compare, apart from the typists' (`MAX_CONTEXTS`)
+BACKGROUND_CACHE_BYTES = 512 << 20
 
 
 def message_start(tokenizer) -> list[int]:
@@ -50,8 +53,9 @@ def message_start(tokenizer) -> list[int]:
 class TransformerModel:
     """A causal LM with its tokenizer, answering next-token and whole-next-word questions.
 
-    It is safe to share between threads: each forward pass and cache update holds the lock of its
-    `ContextStates`, so a keyboard's requests and a `lm.prefetch.Prefetcher` interleave.
+    It is safe to share between threads: every forward pass runs on its `lm.engine.Engine`, which merges
+    the passes of many callers (users) into one. Evaluation and Compare (`lm.engine.BACKGROUND` work)
+    keep their contexts in a cache of their own, so they never evict the typists' contexts.
     """
 
     def __init__(self, tokenizer, model, device: torch.device, name: str = "model", load_options: dict | None = None):
@@ -61,7 +65,9 @@ class TransformerModel:
         )
         vocab_size = model.get_output_embeddings().weight.shape[0]
         self.tokens = TokenText.from_tokenizer(tokenizer, vocab_size)
-        self.states = ContextStates(model)
+        self.engine = Engine(model)
+        self.states = ContextStates(self.engine)  # the typists' contexts
+        self.background_states = ContextStates(self.engine, BACKGROUND_CONTEXTS, max_bytes=BACKGROUND_CACHE_BYTES)
         window = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", 1024)
         self.window = window - 16  # tokens one plain pass may hold (log_likelihood)
         self.max_context_tokens = min(MAX_CONTEXT_TOKENS, self.window)
@@ -88,6 +94,14 @@ class TransformerModel:
             "dtype": str(model.dtype).removeprefix("torch."),
         }
         return cls(tokenizer, model, device, name, options)
+
+    def close(self) -> None:
+        """Stop the engine's thread (the model cannot run after this)."""
+        self.engine.close()
+
+    def _states(self) -> ContextStates:
+        """The cache for the calling work: background work has its own."""
+        return self.background_states if current_priority() == BACKGROUND else self.states
 
     # ---- contexts --------------------------------------------------------------------------
 
@@ -138,7 +152,7 @@ class TransformerModel:
             ' Paris'
         """
         ids = tuple(self._clip(self._encode(context))) or (self.start_token,)
-        logprobs = self.states.state(ids).logprobs
+        logprobs = self._states().state(ids).logprobs
         return Distribution(self.tokens.texts, logprobs.exp().to(self.prob_dtype))
 
     def word_search(
@@ -153,12 +167,13 @@ class TransformerModel:
         `before_each_pass` is called before every batched forward pass (a prefetcher raises there to stop).
         """
         ids, separator = self._context(context)
-        state = self.states.state(ids)
+        states = self._states()
+        state = states.state(ids)
 
         def expand(paths):
             if before_each_pass is not None:
                 before_each_pass()
-            return self.states.expand(state, paths)
+            return states.expand(state, paths)
 
         return search_words(state.logprobs, expand, self.tokens, separator, prefix, budget)
 
@@ -240,6 +255,21 @@ class TransformerModel:
             ]
         )
 
+    def logits(self, ids: list[int]) -> torch.Tensor:
+        """(len(ids), vocab) logits after each prefix of `ids`, from one plain pass on the engine (no cache).
+
+        Example:
+            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
+            >>> tm.logits(tm.tokenizer.encode("Hello there")).shape[0]
+            2
+        """
+
+        def forward():
+            with torch.inference_mode():
+                return self.model(input_ids=torch.tensor([ids], device=self.device)).logits[0]
+
+        return self.engine.call(forward)
+
     # ---- scoring and generating ------------------------------------------------------------
 
     def log_likelihood(self, text: str, context: str = "") -> float:
@@ -263,8 +293,7 @@ class TransformerModel:
         ids = context_ids + text_ids
         if len(ids) > self.window:
             raise ValueError(f"`text` and `context` hold {len(ids)} tokens; the model's window is {self.window}")
-        with torch.inference_mode():
-            logits = self.model(input_ids=torch.tensor([ids], device=self.device)).logits[0, len(context_ids) - 1 : -1]
+        logits = self.logits(ids)[len(context_ids) - 1 : -1]
         logprobs = torch.log_softmax(logits.double(), dim=-1)
         return float(logprobs.gather(1, torch.tensor(text_ids, device=logits.device)[:, None]).sum())
 

@@ -3,16 +3,15 @@
 `BigramSide` and `TransformerSide` answer the same three questions (the suggestions after a context and
 typed letters, the next-word distribution, and ln p of each word of a text), so `simulate` types a text
 against either: one more letter at a time until the word is in the strip (`typing_cost`). The
-transformer's simulation can run in worker processes (`choose_workers`).
+transformer's simulation can run many positions at once (`simulate_concurrently`).
 """
 
 from __future__ import annotations
 
-import functools
+import contextvars
 import math
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import queue
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -158,8 +157,7 @@ def _scores_in_windows(tm, sequence: list[int]) -> tuple[np.ndarray, np.ndarray]
     while position < len(sequence):
         start = max(0, position - (window - stride))
         chunk = sequence[start : start + window]
-        with torch.inference_mode():
-            logits = tm.model(input_ids=torch.tensor([chunk], device=tm.device)).logits[0, position - start :].float()
+        logits = tm.logits(chunk)[position - start :].float()
         logprobs = torch.log_softmax(logits, -1)  # row r: the distribution after sequence[: position + r + 1]
         stop = start + len(chunk)
         following = torch.tensor(sequence[position + 1 : stop + 1], device=tm.device)
@@ -202,20 +200,12 @@ def simulate(side, text: str, spans: list[WordSpan], slots: int) -> list[Outcome
     return outcomes
 
 
-CHUNK_WORDS = 50  # words per task when the simulation runs in worker processes
+CHUNK_WORDS = 25  # consecutive words one thread simulates in order (each context extends the last one's cache)
+AUTO_WORKERS = 16  # positions simulated at once when the transformer's engine merges passes
 
 
-@functools.cache
-def _worker_side(load_options: tuple) -> TransformerSide:
-    """The transformer, loaded once per worker process."""
-    from lm.transformer import TransformerModel
-
-    return TransformerSide(TransformerModel.from_pretrained(**dict(load_options)))
-
-
-def _simulate_chunk(load_options: tuple, threads: int, text: str, spans: list[WordSpan], slots: int) -> list[Outcome]:
-    torch.set_num_threads(threads)
-    return simulate(_worker_side(load_options), text, spans, slots)
+class Cancelled(Exception):
+    """`simulate_concurrently` stopped because its `progress` callback raised."""
 
 
 def check_workers(workers) -> None:
@@ -232,9 +222,9 @@ def check_workers(workers) -> None:
 
 
 def choose_workers(side, workers: int | str = "auto") -> int:
-    """Processes for the keystroke simulation: ``"auto"`` is one per CPU core, at most 4 (measured on
-    2 cores: two single-threaded processes simulate 1.4x faster than one process with two threads);
-    always 1 on a GPU, for a model `from_pretrained` did not load, and for the bigram (it is fast).
+    """Word positions simulated at once: ``"auto"`` is `AUTO_WORKERS` for a transformer whose engine merges
+    passes (`lm.engine`: the positions' searches then share its passes), else 1; always 1 for the bigram
+    (its look-ups take microseconds).
 
     Example:
         >>> from lm import BigramModel
@@ -242,28 +232,59 @@ def choose_workers(side, workers: int | str = "auto") -> int:
         1
     """
     check_workers(workers)
-    options = getattr(getattr(side, "model", None), "load_options", None)
-    if not isinstance(side, TransformerSide) or options is None or torch.device(options["device"]).type != "cpu":
+    if not isinstance(side, TransformerSide):
         return 1
-    return max(1, min(4, os.cpu_count() or 1)) if workers == "auto" else workers
+    if workers == "auto":
+        return AUTO_WORKERS if side.model.engine.merge else 1
+    return workers
 
 
-def simulate_in_processes(
+def simulate_concurrently(
     side, text: str, spans: list[WordSpan], slots: int, workers: int, progress=None
 ) -> list[Outcome]:
-    """`simulate` split into chunks of `CHUNK_WORDS` words over `workers` processes, each loading the model
-    once. Each chunk starts with a cold cache, which changes nothing but float rounding."""
-    options = tuple(sorted(side.model.load_options.items()))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    chunks = [spans[i : i + CHUNK_WORDS] for i in range(0, len(spans), CHUNK_WORDS)]
-    results: dict[int, list[Outcome]] = {}
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {
-            pool.submit(_simulate_chunk, options, threads, text[: chunk[-1].start], chunk, slots): i
-            for i, chunk in enumerate(chunks)
-        }
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
+    """`simulate` over `workers` threads, each taking chunks of `CHUNK_WORDS` consecutive words; their
+    searches meet in the model's engine, which merges them into shared passes. The outcomes equal
+    `simulate`'s (a merged row equals the row alone to float32 rounding). If `progress(name, done, total)`
+    raises, every thread stops at its next word and `Cancelled` is raised from that error."""
+    chunks = queue.SimpleQueue()
+    for i in range(0, len(spans), CHUNK_WORDS):
+        chunks.put(i)
+    outcomes: list[Outcome | None] = [None] * len(spans)
+    finished: queue.SimpleQueue = queue.SimpleQueue()  # a word's index, or the error a thread met
+    stop = threading.Event()
+    context = contextvars.copy_context()  # the caller's priority (`lm.engine.working_as`) for every thread
+
+    def work():
+        while not stop.is_set():
+            try:
+                first = chunks.get_nowait()
+            except queue.Empty:
+                return
+            for i in range(first, min(first + CHUNK_WORDS, len(spans))):
+                if stop.is_set():
+                    return
+                try:
+                    [outcomes[i]] = simulate(side, text, [spans[i]], slots)
+                except Exception as error:
+                    finished.put(error)
+                    return
+                finished.put(i)
+
+    threads = [threading.Thread(target=context.copy().run, args=(work,), daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for done in range(1, len(spans) + 1):
+            item = finished.get()
+            if isinstance(item, Exception):
+                raise item
             if progress:
-                progress(side.name, sum(map(len, results.values())), len(spans))
-    return [outcome for i in range(len(chunks)) for outcome in results[i]]
+                try:
+                    progress(side.name, done, len(spans))
+                except Exception as error:
+                    raise Cancelled(str(error)) from error
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    return outcomes

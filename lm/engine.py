@@ -1,0 +1,303 @@
+"""`Engine`: the one place that decides what runs next on a causal LM.
+
+Every forward pass of the app goes through an engine's thread. Callers (a keystroke's word search, a
+chart, a prefetch, an evaluation) submit *rows*: the KV cache of a context they already have, and the
+tokens to run after it. Each step, the engine takes the waiting work in priority order, merges the
+rows of many callers (many users) into one padded, masked pass, runs it, and hands each caller its
+rows. A CPU runs 32 rows in about the time of 8 (reading the weights dominates), so a class typing at
+once is served in a few passes instead of one pass per user.
+
+Merged rows must not change a user's numbers: each row's KV cache is left-padded to the longest, the
+padding is hidden by the attention mask, and position ids carry each row's true positions. In float32
+a merged row equals the same row run alone to about 1e-6 in probability; in bfloat16 the matmuls'
+rounding depends on the batch's shape and rows move by up to 0.06 (`bench/bench_merged_passes.py`), so
+an engine merges callers only in float32 and otherwise runs them one after another.
+
+Priorities (`KEYSTROKE` first, then `VIEW`, `PREFETCH`, `BACKGROUND`) are set by the caller with
+`working_as`; the work under it inherits them, so no function between the UI and the model has to
+pass them on.
+
+Example:
+    >>> from lm.loading import load_causal_lm
+    >>> tokenizer, model, _ = load_causal_lm(device="cpu", dtype="float32")
+    >>> engine = Engine(model)
+    >>> [result] = engine.run([Row([], tuple(tokenizer.encode("I hope you're having a")))])
+    >>> great = tokenizer.encode(" great")[0]
+    >>> round(float(result.logprobs[great].exp()), 2)
+    0.63
+    >>> engine.close()
+"""
+
+from __future__ import annotations
+
+import heapq
+import inspect
+import itertools
+import threading
+from concurrent.futures import Future
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+KEYSTROKE, VIEW, PREFETCH, BACKGROUND = range(4)  # priorities, most urgent first
+PRIORITY_NAMES = {KEYSTROKE: "keystroke", VIEW: "view", PREFETCH: "prefetch", BACKGROUND: "background"}
+MAX_ROWS = 64  # rows merged into one pass at most
+MAX_NEW_TOKENS = 192  # rows x the longest row's new tokens, per pass: past ~100 a CPU pass costs ~2 ms per token
+MAX_PADDING = 0.5  # padded token slots a merge may add, as a share of the real tokens (padding costs like tokens)
+MAX_KV_TOKENS = 4096  # rows x the longest row's cached context, per pass (the padded KV copy costs memory)
+
+FREE_RIDE = 32  # token slots a pass may hold before less urgent work stops joining it (a CPU pass of 32 costs ~1)
+
+_work: ContextVar[tuple[int, int] | None] = ContextVar("work", default=None)  # (priority, the job's number)
+_jobs = itertools.count()
+
+
+@contextmanager
+def working_as(priority: int):
+    """Run the block's forward passes at `priority` (`KEYSTROKE`, `VIEW`, `PREFETCH` or `BACKGROUND`), as one
+    job: within a priority, the passes of the job that started first go first, so a search that has begun
+    finishes before later keystrokes' searches start (its 2nd to 4th passes do not queue behind them).
+
+    Example:
+        >>> with working_as(KEYSTROKE):
+        ...     current_priority() == KEYSTROKE
+        True
+    """
+    if priority not in PRIORITY_NAMES:
+        raise ValueError(f"`priority` has to be one of {sorted(PRIORITY_NAMES)}, but is {priority!r}")
+    token = _work.set((priority, next(_jobs)))
+    try:
+        yield
+    finally:
+        _work.reset(token)
+
+
+def current_priority() -> int:
+    """The priority the calling code's forward passes run at (`VIEW` unless `working_as` says otherwise)."""
+    work = _work.get()
+    return VIEW if work is None else work[0]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a pass: a context's KV cache and the tokens to run after it."""
+
+    layers: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (1, heads, cached, dim); [] = none
+    tokens: tuple[int, ...]  # at least one
+    keep_kv: bool = False  # also return the KV cache of the context plus these tokens
+
+    @property
+    def cached(self) -> int:
+        return self.layers[0][0].shape[2] if self.layers else 0
+
+
+@dataclass
+class RowResult:
+    logprobs: torch.Tensor  # (vocab,) float32 log p(next token | context, tokens)
+    layers: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # (1, heads, cached + len(tokens), dim)
+
+
+@dataclass(order=True)
+class _Request:
+    priority: int
+    job: int  # the job's number (`working_as`): earlier jobs first
+    order: int
+    rows: list[Row] = field(compare=False)
+    future: Future = field(compare=False)
+    call: Callable[[], object] | None = field(compare=False, default=None)  # a plain function to run instead
+
+
+class Engine:
+    """The thread that owns a model's forward passes (see the module docstring).
+
+    `merge`: merge different callers' rows into one pass (``None``: only in float32, where a merged row
+    equals the row alone). With ``merge=False`` it runs one caller's rows at a time, in priority order.
+    """
+
+    def __init__(self, model, merge: bool | None = None, max_rows: int = MAX_ROWS):
+        self.model = model
+        self.merge = model.dtype == torch.float32 if merge is None else merge
+        self.max_rows = max_rows
+        self.passes = 0  # forward passes run, for benchmarks
+        self.rows_run = 0
+        self._cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        self._waiting: list[_Request] = []
+        self._order = itertools.count()
+        self._changed = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, name="lm-engine", daemon=True)
+        self._thread.start()
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def run(self, rows: list[Row], priority: int | None = None) -> list[RowResult]:
+        """Run `rows` (with other callers' rows, when they fit) and return their results, in order.
+
+        Blocks until done; raises what the pass raised. `priority` defaults to `current_priority()`.
+        """
+        if not rows or any(not row.tokens for row in rows):
+            raise ValueError("`rows` has to hold at least one row, each with at least one token")
+        return self._submit(rows, None, priority).result()
+
+    def call(self, function: Callable[[], object], priority: int | None = None):
+        """Run `function()` on the engine's thread, in priority order, alone (for passes that are not rows:
+        scoring a whole text). Blocks; returns what it returns."""
+        return self._submit([], function, priority).result()
+
+    def close(self) -> None:
+        """Stop the thread; work still waiting fails with `RuntimeError`."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+        self._thread.join(timeout=5)
+
+    def waiting(self) -> dict[str, int]:
+        """Requests waiting now, by priority name (for the load benchmark and tests)."""
+        with self._changed:
+            counts = {name: 0 for name in PRIORITY_NAMES.values()}
+            for request in self._waiting:
+                counts[PRIORITY_NAMES[request.priority]] += 1
+            return counts
+
+    def _submit(self, rows, call, priority) -> Future:
+        work = _work.get()
+        priority = current_priority() if priority is None else priority
+        if priority not in PRIORITY_NAMES:
+            raise ValueError(f"`priority` has to be one of {sorted(PRIORITY_NAMES)}, but is {priority!r}")
+        order = next(self._order)
+        job = work[1] if work is not None and work[0] == priority else next(_jobs)
+        request = _Request(priority, job, order, rows, Future(), call)
+        with self._changed:
+            if self._closed:
+                raise RuntimeError("the engine is closed")
+            heapq.heappush(self._waiting, request)
+            self._changed.notify()
+        return request.future
+
+    # ---- the engine's thread ---------------------------------------------------------------
+
+    def _serve(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            try:
+                if batch[0].call is not None:
+                    batch[0].future.set_result(batch[0].call())
+                    continue
+                results = self._forward([row for request in batch for row in request.rows])
+            except BaseException as error:  # the callers get the error; the engine keeps serving
+                for request in batch:
+                    request.future.set_exception(error)
+                continue
+            start = 0
+            for request in batch:
+                request.future.set_result(results[start : start + len(request.rows)])
+                start += len(request.rows)
+
+    def _next_batch(self) -> list[_Request] | None:
+        """The most urgent waiting request, and (when merging) the next ones in priority order that fit."""
+        with self._changed:
+            while not self._waiting and not self._closed:
+                self._changed.wait()
+            if self._closed:
+                for request in self._waiting:
+                    request.future.set_exception(RuntimeError("the engine is closed"))
+                self._waiting.clear()
+                return None
+            batch = [heapq.heappop(self._waiting)]
+            if batch[0].call is not None or not self.merge:
+                return batch
+            for request in sorted(self._waiting):  # most urgent first; one that does not fit waits for a later pass
+                if request.call is None and self._fits(batch, request):
+                    batch.append(request)
+            if len(batch) > 1:
+                chosen = {id(request) for request in batch}
+                self._waiting = [request for request in self._waiting if id(request) not in chosen]
+                heapq.heapify(self._waiting)
+            return batch
+
+    def _fits(self, batch: list[_Request], request: _Request) -> bool:
+        """Whether `request` can join `batch` within the pass's limits (rows, padded tokens, KV copy)."""
+        rows = [row for r in batch for row in r.rows] + request.rows
+        width = max(len(row.tokens) for row in rows)
+        real = sum(len(row.tokens) for row in rows)
+        longest_cached = max(row.cached for row in rows)
+        if request.priority > batch[0].priority and len(rows) * width > FREE_RIDE:
+            return False  # less urgent work rides along only while it costs the urgent work almost nothing
+        return (
+            len(rows) <= self.max_rows
+            and len(rows) * width <= max(MAX_NEW_TOKENS, len(batch[0].rows) * width)
+            and len(rows) * width <= (1 + MAX_PADDING) * real
+            and len(rows) * (longest_cached + width) <= MAX_KV_TOKENS
+        )
+
+    def _forward(self, rows: list[Row]) -> list[RowResult]:
+        """One pass over `rows`: cached contexts left-padded to the longest, new tokens right-padded,
+        both paddings masked; each row's log-probs after its last real token."""
+        from transformers import DynamicCache
+
+        bases = list({id(row.layers): row.layers for row in rows}.values())  # distinct contexts
+        longest = max(row.cached for row in rows)
+        width = max(len(row.tokens) for row in rows)
+        ids = torch.tensor([row.tokens + (row.tokens[-1],) * (width - len(row.tokens)) for row in rows])
+        last = torch.tensor([[len(row.tokens) - 1] for row in rows])  # (B, 1)
+        options = {}
+        if len(bases) == 1:  # one context: its cache serves every row as is (causal attention ignores right pads)
+            layers = [(k.expand(len(rows), -1, -1, -1), v.expand(len(rows), -1, -1, -1)) for k, v in bases[0]]
+        else:
+            layers = self._padded_layers(rows, longest)
+            mask = torch.zeros(len(rows), longest + width, dtype=torch.long)  # (B, cached + new)
+            for i, row in enumerate(rows):
+                mask[i, longest - row.cached : longest + len(row.tokens)] = 1
+            positions = torch.tensor([row.cached for row in rows])[:, None] + torch.arange(width)  # (B, new)
+            options = {"attention_mask": mask.to(self.device), "position_ids": positions.to(self.device)}
+        cache = DynamicCache(ddp_cache_data=layers or None, config=self.model.config)
+        with torch.inference_mode():
+            output = self.model(
+                input_ids=ids.to(self.device),
+                use_cache=True,
+                logits_to_keep=last.to(self.device),
+                **options,
+                **{self._cache_argument: cache},
+            )
+        logprobs = torch.log_softmax(output.logits[:, 0].float(), dim=-1)  # (B, vocab)
+        self.passes += 1
+        self.rows_run += len(rows)
+        return [
+            RowResult(logprobs[i], self._row_layers(cache, row, i, longest) if row.keep_kv else None)
+            for i, row in enumerate(rows)
+        ]
+
+    def _padded_layers(self, rows: list[Row], longest: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer, every row's cached keys and values right-aligned in a zero tensor (B, heads, longest, dim)."""
+        if longest == 0:
+            return []
+        template = next(row.layers for row in rows if row.layers)
+        padded = []
+        for layer, (k0, v0) in enumerate(template):
+            keys = k0.new_zeros(len(rows), k0.shape[1], longest, k0.shape[3])
+            values = v0.new_zeros(len(rows), v0.shape[1], longest, v0.shape[3])
+            for i, row in enumerate(rows):
+                if row.layers:
+                    k, v = row.layers[layer]
+                    keys[i, :, longest - row.cached :], values[i, :, longest - row.cached :] = k[0], v[0]
+            padded.append((keys, values))
+        return padded
+
+    @staticmethod
+    def _row_layers(cache, row: Row, i: int, longest: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Row `i`'s own context plus its new tokens, cut out of the pass's padded output cache."""
+        new = slice(longest, longest + len(row.tokens))
+        out = []
+        for layer, state in enumerate(cache.layers):
+            k, v = state.keys[i : i + 1, :, new].clone(), state.values[i : i + 1, :, new].clone()
+            if row.layers:
+                k, v = torch.cat([row.layers[layer][0], k], dim=2), torch.cat([row.layers[layer][1], v], dim=2)
+            out.append((k, v))
+        return out
