@@ -1,7 +1,8 @@
 """Load benchmark: a class typing at once into one served app (real models, `app.py` in a subprocess),
 each user sending what the page sends (`bench/load.py`). The baseline, the app at `--baseline` (one
 forward pass at a time behind a lock, checked out into a temporary worktree), is measured in the same
-run, one app after the other, with the same users.
+run, one app after the other, with the same users. The simulated pages run in this process at niceness 10
+and the app at 0 (where allowed: the report says), since in a class the pages run on the students' machines.
 
 For each app: one user typing alone (closed loop), `--users` typing in a closed loop (each key as soon as
 both strips show the last one), and `--users` typing at `--keys-per-s`; then the engine's own counters.
@@ -16,7 +17,7 @@ import json
 import os
 import urllib.request
 
-from bench.common import ROOT, checked_out, serve, write_report
+from bench.common import ROOT, checked_out, nice_clients, niceness, serve, write_report
 from bench.load import free_port, run_users
 
 BASELINE = "a67fafb"  # the app before the engine (issue 12): one forward pass at a time, behind a lock
@@ -41,6 +42,7 @@ def measure_app(tree, users: int, keys: int, keys_per_s: float, app_args: tuple[
             "at_typing_pace": run_users(url, users, keys, keys_per_s=keys_per_s),
         }
         runs["rss_mb_after"] = rss_mb(app.pid)
+        runs["app_niceness"], runs["pages_niceness"] = niceness(app.pid), niceness(os.getpid())
         runs["has_suggest_strip_endpoints"] = all(f"/suggest_{name}" in endpoints for name in ("bigram", "transformer"))
         return runs
     finally:
@@ -71,6 +73,7 @@ def main():
     parser.add_argument("--app-args", default="", help="extra app.py arguments for both apps")
     args = parser.parse_args()
     app_args = tuple(args.app_args.split())
+    nice_clients()  # the 50 pages would run on the students' machines: here they get the CPU the app leaves
     report = {"users": args.users, "keys": args.keys, "keys_per_s": args.keys_per_s, "app_args": args.app_args}
     if args.baseline:
         with checked_out(args.baseline) as tree:

@@ -25,6 +25,7 @@ import torch
 
 from bench.common import median_seconds, write_report
 from lm import TransformerModel
+from lm.engine import KEYSTROKE, working_as
 from lm.prefetch import Prefetcher
 from lm.tokenize import split_partial_word
 
@@ -102,12 +103,14 @@ def time_keystrokes(suggest, strokes, cadence: float = 0.0) -> list[float]:
 
 
 def typing_with_prefetch(tm: TransformerModel, strokes, cadence: float) -> list[float]:
-    """Keystrokes at a typist's pace, each search inside the prefetcher's foreground, as the UI does."""
+    """Keystrokes at a typist's pace, each search followed by a hint to the prefetcher, as the UI does."""
     with Prefetcher(tm) as prefetcher:
 
         def suggest(context, prefix):
-            with prefetcher.foreground(context, prefix):
-                return tm.top_next_words(context, 3, prefix)
+            with working_as(KEYSTROKE):
+                words = tm.top_next_words(context, 3, prefix)
+            prefetcher.hint(context, prefix)
+            return words
 
         return time_keystrokes(suggest, strokes, cadence)
 

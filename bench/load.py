@@ -1,11 +1,12 @@
 """Many users at once: simulated pages typing against one served app (loopback only).
 
 Shared by `bench/bench_load.py` (50 users, the real models) and the test suite (a few users, tiny
-models). Each user sends what the page sends (`demo/keyboard.js`): per keystroke, one POST of
-``keystroke/suggest_<strip>`` per strip with the text before the caret, the settings and a ticket;
-a strip keeps one request in flight and, when its answer is in, asks again for the latest text if the
-text moved on meanwhile. Every reply is checked to complete that user's own word and to echo the
-ticket it was sent with, so a mixed-up reply counts as an error.
+models). Each user sends what the page sends (`demo/keyboard.js`): per keystroke, one POST per strip of
+``keystroke/suggest_<strip>`` (``gradio_api/run/suggest_<strip>`` for an app from before that route)
+with the text before the caret, the settings and a ticket; a strip keeps one request in flight and,
+when its answer is in, asks again for the latest text if the text moved on meanwhile. Every reply is
+checked to complete that user's own word and to echo the ticket it was sent with, so a mixed-up
+reply counts as an error.
 
 Two ways to type:
 - closed loop (``keys_per_s=None``): a user presses the next key as soon as both strips show the
@@ -45,6 +46,8 @@ USER_WORDS = [
 ]
 STRIPS = ("bigram", "transformer")
 SETTINGS = ["most likely", 1.0, 0, 1.0, -1]  # mode, temperature, top_k, top_p, seed: the page's defaults
+KEYSTROKE_ROUTE = "keystroke/suggest_{strip}"  # what the page posts to (`demo.keyboard_tab.KEYSTROKE_ROUTE`)
+GRADIO_RUN_ROUTE = "gradio_api/run/suggest_{strip}"  # what the page posted to before that route existed
 
 
 def free_port() -> int:
@@ -80,8 +83,8 @@ class _Strip:
 class _User:
     """One page: the keys it presses and both strips' requests, as `demo/keyboard.js` sends them."""
 
-    def __init__(self, client: httpx.AsyncClient, url: str, index: int, requests: int, report):
-        self.client, self.url, self.index, self.report = client, url, index, report
+    def __init__(self, client: httpx.AsyncClient, url: str, route: str, index: int, requests: int, report):
+        self.client, self.url, self.route, self.index, self.report = client, url, route, index, report
         self.texts = keystroke_texts(index, requests)
         self.key = -1  # the key pressed last
         self.key_times: list[float] = []
@@ -110,7 +113,7 @@ class _User:
         sent = time.perf_counter()
         try:
             response = await self.client.post(
-                f"{self.url}keystroke/suggest_{strip.name}", json={"data": [text, *SETTINGS, ticket, None]}
+                self.url + self.route.format(strip=strip.name), json={"data": [text, *SETTINGS, ticket, None]}
             )
             answer = response.json()["data"][0]
             expected = text.rsplit(" ", 1)[-1]
@@ -176,11 +179,18 @@ def _staleness(users: list[_User], name: str) -> dict:
     return {"fresh_after_key": _percentiles(fresh), "stale_share": stale / typing if typing else None}
 
 
+async def _page_route(client: httpx.AsyncClient, url: str) -> str:
+    """Where this app's page posts keystrokes: its keystroke route, or (an app from before it) Gradio's /run."""
+    probe = await client.post(url + KEYSTROKE_ROUTE.format(strip="bigram"), json={"data": ["", *SETTINGS, 0]})
+    return KEYSTROKE_ROUTE if probe.status_code == 200 else GRADIO_RUN_ROUTE
+
+
 async def _run(url: str, users: int, requests: int, keys_per_s: float | None, timeout: float) -> dict:
     report = {"errors": []}
     limits = httpx.Limits(max_connections=4 * users, max_keepalive_connections=4 * users)
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
-        pages = [_User(client, url, i, requests, report) for i in range(users)]
+        route = await _page_route(client, url)
+        pages = [_User(client, url, route, i, requests, report) for i in range(users)]
         started = time.perf_counter()
         typing = [page.type_closed_loop() if keys_per_s is None else page.type_at(keys_per_s) for page in pages]
         await asyncio.wait_for(asyncio.gather(*typing), timeout)

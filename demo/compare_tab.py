@@ -4,7 +4,6 @@ means, where they disagree most, and a progress bar beside the button."""
 from __future__ import annotations
 
 import contextvars
-import functools
 import threading
 
 import gradio as gr
@@ -16,7 +15,10 @@ from lm.evaluate import evaluate
 from lm.keyboard import Keyboard, clean_text
 
 MAX_COMPARE_WORDS = 500  # words one Compare run may evaluate in the app (the command line has no limit)
+MAX_COMPARE_LETTERS = 3_000  # letters of those words at most: the simulation types each word letter by letter
+COMPARE_CONCURRENCY = 4  # runs at once across users: their passes merge in the engine, behind every keystroke
 POLL_S = 0.5  # how often a running Compare offers Gradio the chance to stop it
+ALREADY_RUNNING = "⚠️ a comparison is already running for this page: wait for it, or cancel it first"
 
 
 class Stopped(Exception):
@@ -36,7 +38,13 @@ def _evaluate_in_a_thread(keyboard: Keyboard, text: str, words, progress, stop: 
     def work():
         try:
             outcome["report"] = evaluate(
-                text, keyboard.bigram, keyboard.transformer, max_words=int(words), progress=tick
+                text,
+                keyboard.bigram,
+                keyboard.transformer,
+                max_words=int(words),
+                progress=tick,
+                workers="auto",
+                max_letters=MAX_COMPARE_LETTERS,
             )
         except Exception as error:  # reported by the handler, never lost in the thread
             outcome["error"] = error
@@ -66,11 +74,43 @@ def compare(keyboard: Keyboard, text, words, progress=gr.Progress()):
                 yield unchanged  # Gradio stops a cancelled or abandoned run here
         if "error" in outcome:
             raise outcome["error"]
-        yield (*views.comparison_views(outcome["report"], readable), "")
+        yield (*views.comparison_views(outcome["report"], readable), letters_note(outcome["report"], words))
     except Exception as error:
         yield (*unchanged[:4], error_message(error, "compare"))
     finally:
         stop.set()  # done, failed, cancelled or abandoned: the thread stops at its next word
+
+
+def letters_note(report: dict, words) -> str:
+    """A note when the run read fewer words than asked because of `MAX_COMPARE_LETTERS` ("" otherwise)."""
+    read = len(report["words"])
+    if read >= int(words) or report["letters"] + 20 < MAX_COMPARE_LETTERS:
+        return ""
+    return f"compared the first {read} words: a run reads at most {MAX_COMPARE_LETTERS:,} letters"
+
+
+class Comparisons:
+    """The Compare event's handler: `compare`, at most one run per page (browser session) at a time; a
+    second request from the same page is told so at once, instead of queueing behind the first."""
+
+    def __init__(self, keyboard: Keyboard):
+        self.keyboard = keyboard
+        self._running: set[str | None] = set()  # the sessions with a run under way
+        self._lock = threading.Lock()
+
+    def run(self, text, words, request: gr.Request, progress=gr.Progress()):
+        session = getattr(request, "session_hash", None)
+        with self._lock:
+            busy = session in self._running
+            self._running.add(session)
+        if busy:
+            yield (*(gr.update(),) * 4, ALREADY_RUNNING)
+            return
+        try:
+            yield from compare(self.keyboard, text, words, progress)
+        finally:  # done, failed, cancelled or abandoned
+            with self._lock:
+                self._running.discard(session)
 
 
 def build(keyboard: Keyboard) -> None:
@@ -119,9 +159,11 @@ def build(keyboard: Keyboard) -> None:
     compare_button.click(
         lambda: gr.update(interactive=False), None, compare_button, queue=False, api_visibility="private"
     ).then(
-        functools.partial(compare, keyboard),
+        Comparisons(keyboard).run,  # a bound method: Gradio sees a generator and the request it asks for
         [compare_text, compare_words],
         [compare_table, found_plot, along_plot, disagreements, compare_message],
         api_name="compare",
         show_progress_on=[compare_message],
+        concurrency_limit=COMPARE_CONCURRENCY,
+        concurrency_id="compare",
     ).then(lambda: gr.update(interactive=True), None, compare_button, queue=False, api_visibility="private")

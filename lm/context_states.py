@@ -10,9 +10,9 @@ typed was among the candidates searched), its log-probabilities are already know
 then keeps the old KV cache plus those few "pending" tokens, which every later batch recomputes
 in front of its rows, so the word boundary costs no forward pass of its own.
 
-The passes themselves run on an `lm.engine.Engine`, merged with other users' work; the cache's lock
-is held only while the cache is read or updated, never during a pass, so users do not wait for each
-other here.
+The passes themselves run on an `lm.engine.Engine`, merged with other users' work: `state_steps` and
+`expand_steps` are engine jobs (generators that yield the rows they need), `state` and `expand` run
+them. The cache's lock is held only while the cache is read or updated, never during a pass.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from lm.engine import Engine, Row
+from lm.engine import Engine, Job, Row
 
 MAX_PENDING = 8  # pending tokens a state may carry before its KV cache is brought up to date
 MAX_CONTEXTS = 64  # contexts kept: one per user of a class typing at once, so users do not evict each other
@@ -88,6 +88,10 @@ class ContextStates:
 
     def state(self, ids: tuple[int, ...]) -> ContextState:
         """The state after context `ids` (at least one token), computed from the best cached prefix."""
+        return self.engine.run_job(self.state_steps(ids))
+
+    def state_steps(self, ids: tuple[int, ...]) -> Job:
+        """`state` as an engine job (`lm.engine.Engine.run_job`): yields the row it needs, returns the state."""
         if not ids:
             raise ValueError("`ids` must hold at least one token")
         with self._lock:
@@ -97,7 +101,7 @@ class ContextStates:
             state = self._extend_known(ids)
             base_length, layers = (0, []) if state else self._best_prefix(ids)
         if state is None:
-            [result] = self.engine.run([Row(layers, ids[base_length:], keep_kv=True)])
+            [result] = yield [Row(layers, ids[base_length:], keep_kv=True)]
             state = ContextState(ids, result.layers, result.logprobs)
         with self._lock:
             self._states[ids] = state
@@ -138,18 +142,19 @@ class ContextStates:
         return base_length, layers
 
     def expand(self, state: ContextState, paths: list[tuple[int, ...]]) -> torch.Tensor:
-        """(len(paths), vocab) log-probs of the token after ``context + path``, for non-empty paths.
+        """(len(paths), vocab) log-probs of the token after ``context + path``, for non-empty paths."""
+        return self.engine.run_job(self.expand_steps(state, paths))
 
-        Paths not seen before run as rows of one engine request (merged with other users' rows): each
-        row is the state's pending tokens plus its path, after the state's KV cache.
-        """
+    def expand_steps(self, state: ContextState, paths: list[tuple[int, ...]]) -> Job:
+        """`expand` as an engine job: paths not seen before become rows of one request (merged with other
+        users' rows), each the state's pending tokens plus its path, after the state's KV cache."""
         with self._lock:
             known = {path: state.paths[path] for path in paths if path in state.paths}
             missing = list(dict.fromkeys(path for path in paths if path not in known))
             layers, pending = state.layers, state.pending
         if missing:
             rows = [Row(layers, pending + path, keep_kv=bool(pending) and i == 0) for i, path in enumerate(missing)]
-            results = self.engine.run(rows)
+            results = yield rows
             known.update(zip(missing, (result.logprobs for result in results)))
             with self._lock:
                 if len(state.paths) + len(missing) > self.max_paths:  # full: start afresh

@@ -38,7 +38,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Generator
 
 import torch
 
@@ -108,6 +108,10 @@ class _Request:
     rows: list[Row] = field(compare=False)
     future: Future = field(compare=False)
     call: Callable[[], object] | None = field(compare=False, default=None)  # a plain function to run instead
+    steps: Generator | None = field(compare=False, default=None)  # the job these rows are for (`run_job`)
+
+
+Job = Generator[list[Row], list[RowResult], object]  # yields the rows it needs, gets their results, returns
 
 
 class Engine:
@@ -124,7 +128,8 @@ class Engine:
         self.passes = 0  # forward passes run, for benchmarks
         self.rows_run = 0
         self._cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-        self._waiting: list[_Request] = []
+        self._waiting: list[_Request] = []  # rows and calls, most urgent first
+        self._ready: list[tuple[_Request, list[RowResult] | None]] = []  # jobs to advance: (request, results)
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._closed = False
@@ -142,12 +147,22 @@ class Engine:
         """
         if not rows or any(not row.tokens for row in rows):
             raise ValueError("`rows` has to hold at least one row, each with at least one token")
-        return self._submit(rows, None, priority).result()
+        return self._submit(rows=rows, priority=priority).result()
+
+    def run_job(self, steps: Job, priority: int | None = None):
+        """Run a job on the engine's thread and return what it returns.
+
+        A job is a generator: it yields the rows it needs next (``[]`` for none) and is sent their results.
+        Its Python runs on the engine's thread between passes, so many users' searches advance one after
+        another there while their rows share each pass: no thread per search competes with the passes
+        for Python's lock. Blocks until done; raises what the job raised.
+        """
+        return self._submit(steps=steps, priority=priority).result()
 
     def call(self, function: Callable[[], object], priority: int | None = None):
         """Run `function()` on the engine's thread, in priority order, alone (for passes that are not rows:
         scoring a whole text). Blocks; returns what it returns."""
-        return self._submit([], function, priority).result()
+        return self._submit(call=function, priority=priority).result()
 
     def close(self) -> None:
         """Stop the thread; work still waiting fails with `RuntimeError`."""
@@ -160,22 +175,29 @@ class Engine:
         """Requests waiting now, by priority name (for the load benchmark and tests)."""
         with self._changed:
             counts = {name: 0 for name in PRIORITY_NAMES.values()}
-            for request in self._waiting:
+            for request in [*self._waiting, *(request for request, _ in self._ready)]:
                 counts[PRIORITY_NAMES[request.priority]] += 1
             return counts
 
-    def _submit(self, rows, call, priority) -> Future:
+    def is_waiting(self, priority: int) -> bool:
+        """Whether work of `priority` or more urgent is waiting for a pass."""
+        with self._changed:
+            return any(request.priority <= priority for request in self._waiting)
+
+    def _submit(self, rows=(), call=None, steps=None, priority=None) -> Future:
         work = _work.get()
         priority = current_priority() if priority is None else priority
         if priority not in PRIORITY_NAMES:
             raise ValueError(f"`priority` has to be one of {sorted(PRIORITY_NAMES)}, but is {priority!r}")
-        order = next(self._order)
         job = work[1] if work is not None and work[0] == priority else next(_jobs)
-        request = _Request(priority, job, order, rows, Future(), call)
+        request = _Request(priority, job, next(self._order), list(rows), Future(), call, steps)
         with self._changed:
             if self._closed:
                 raise RuntimeError("the engine is closed")
-            heapq.heappush(self._waiting, request)
+            if steps is not None:
+                self._ready.append((request, None))  # started by the engine's thread
+            else:
+                heapq.heappush(self._waiting, request)
             self._changed.notify()
         return request.future
 
@@ -183,32 +205,71 @@ class Engine:
 
     def _serve(self) -> None:
         while True:
+            with self._changed:
+                while not self._waiting and not self._ready and not self._closed:
+                    self._changed.wait()
+                if self._closed:
+                    self._fail_everything()
+                    return
+                ready, self._ready = self._ready, []
+            for request, results in ready:
+                self._advance(request, results)
             batch = self._next_batch()
-            if batch is None:
-                return
+            if batch:
+                self._run_batch(batch)
+
+    def _advance(self, request: _Request, results: list[RowResult] | None) -> None:
+        """Send a job its rows' results (None: start it); queue the rows it needs next, or finish it."""
+        try:
+            rows = request.steps.send(results)
+            while not rows:  # needs no pass this step
+                rows = request.steps.send([])
+        except StopIteration as done:
+            request.future.set_result(done.value)
+            return
+        except BaseException as error:  # the caller gets the error; the engine keeps serving
+            request.future.set_exception(error)
+            return
+        request.rows = list(rows)
+        with self._changed:
+            heapq.heappush(self._waiting, request)
+
+    def _run_batch(self, batch: list[_Request]) -> None:
+        if batch[0].call is not None:
             try:
-                if batch[0].call is not None:
-                    batch[0].future.set_result(batch[0].call())
-                    continue
-                results = self._forward([row for request in batch for row in request.rows])
-            except BaseException as error:  # the callers get the error; the engine keeps serving
-                for request in batch:
-                    request.future.set_exception(error)
-                continue
-            start = 0
+                batch[0].future.set_result(batch[0].call())
+            except BaseException as error:
+                batch[0].future.set_exception(error)
+            return
+        try:
+            results = self._forward([row for request in batch for row in request.rows])
+        except BaseException as error:  # the callers get the error; the engine keeps serving
             for request in batch:
-                request.future.set_result(results[start : start + len(request.rows)])
-                start += len(request.rows)
+                if request.steps is not None:
+                    request.steps.close()
+                request.future.set_exception(error)
+            return
+        start = 0
+        for request in batch:
+            mine, start = results[start : start + len(request.rows)], start + len(request.rows)
+            if request.steps is None:
+                request.future.set_result(mine)
+            else:
+                with self._changed:
+                    self._ready.append((request, mine))
+
+    def _fail_everything(self) -> None:
+        for request in [*self._waiting, *(request for request, _ in self._ready)]:
+            if request.steps is not None:
+                request.steps.close()
+            request.future.set_exception(RuntimeError("the engine is closed"))
+        self._waiting.clear()
+        self._ready.clear()
 
     def _next_batch(self) -> list[_Request] | None:
         """The most urgent waiting request, and (when merging) the next ones in priority order that fit."""
         with self._changed:
-            while not self._waiting and not self._closed:
-                self._changed.wait()
-            if self._closed:
-                for request in self._waiting:
-                    request.future.set_exception(RuntimeError("the engine is closed"))
-                self._waiting.clear()
+            if not self._waiting:
                 return None
             batch = [heapq.heappop(self._waiting)]
             if batch[0].call is not None or not self.merge:

@@ -116,9 +116,19 @@ def agreement(bigram: tuple[dict, list], transformer: tuple[dict, list]) -> dict
 
 
 def evaluate(
-    text: str, bigram, transformer, slots: int = 3, max_words: int | None = None, progress=None, workers: int | str = 1
+    text: str,
+    bigram,
+    transformer,
+    slots: int = 3,
+    max_words: int | None = None,
+    progress=None,
+    workers: int | str = 1,
+    max_letters: int | None = None,
 ) -> dict:
     """The full comparison report for `text` (see the module docstring).
+
+    `max_words` and `max_letters` cut the text: the simulation types a word letter by letter, so its
+    cost grows with the letters as well as the words (``report["letters"]`` says how many were read).
 
     `workers`: word positions of the transformer's keyboard simulated at once (``"auto"``: see
     `choose_workers`). The whole evaluation is `lm.engine.BACKGROUND` work: typists' keystrokes go first,
@@ -132,6 +142,11 @@ def evaluate(
     spans = word_spans(text)[:max_words]
     if not spans:
         raise ValueError("`text` has no words to evaluate on")
+    if max_letters is not None:
+        letters = np.cumsum([len(span.word) for span in spans])
+        spans = spans[: int(np.searchsorted(letters, max_letters, side="right"))]
+        if not spans:
+            raise ValueError(f"the first word of `text` is longer than the {max_letters:,} letters a run may read")
     text = text.replace("\u2019", "'")[: spans[-1].start + len(spans[-1].word)]
     with working_as(BACKGROUND):
         results = {
@@ -142,6 +157,7 @@ def evaluate(
     report["agreement"] = agreement(results["bigram"], results["transformer"])
     report["slots"] = slots
     report["words"] = [s.word for s in spans]
+    report["letters"] = sum(len(s.word) for s in spans)
     return report
 
 

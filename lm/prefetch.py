@@ -12,7 +12,8 @@ context and the letters typed); once that typist has paused for `pause` seconds,
 Hints are kept per typist: a new hint replaces the one whose text it continues or cuts (the same
 person typing on, or deleting), so a class's hints do not overwrite each other. The work runs on the
 model's `lm.engine.Engine` at `PREFETCH` priority: a keystroke's rows always go first, and a hint is
-dropped at the next pass once its typist has typed again. Prefetching only fills caches: what a
+dropped at the next pass once its typist has typed again, or whenever keystrokes are waiting for the
+model (with a class typing there are no pauses to fill). Prefetching only fills caches: what a
 search returns is the same with or without it.
 
 Example:
@@ -31,7 +32,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from lm.engine import PREFETCH, working_as
+from lm.engine import KEYSTROKE, PREFETCH, working_as
 from lm.word_search import SearchBudget
 
 WIDEN = SearchBudget(k=32, batch_size=4, fanout=32, max_steps=3, min_prob=1e-4)  # more paths for this word
@@ -113,9 +114,13 @@ class Prefetcher:
             return None
 
     def _check(self, working: _Hint) -> None:
+        """Before each pass: drop the hint once its typist typed again, or while keystrokes wait for the model
+        (with a class typing, the model has no pauses to fill: prefetching would only delay the answers)."""
         with self._changed:
             if self._stopped or any(hint.same_typist(working) for hint in self._hints):
                 raise _Superseded
+        if self.model.engine.is_waiting(KEYSTROKE):
+            raise _Superseded
 
     def _run(self) -> None:
         while (hint := self._next_hint()) is not None:

@@ -18,12 +18,12 @@ import torch
 
 from lm.context_states import ContextStates
 from lm.distribution import OTHER, Distribution
-from lm.engine import BACKGROUND, Engine, current_priority
+from lm.engine import BACKGROUND, Engine, Job, current_priority
 from lm.generation import generate_words
 from lm.loading import load_causal_lm
 from lm.token_text import TokenText
 from lm.tokenize import stable_tail
-from lm.word_search import KEYBOARD, SearchBudget, WordSearchResult, search_words
+from lm.word_search import KEYBOARD, SearchBudget, WordSearchResult, search_steps
 
 MAX_CONTEXT_TOKENS = 256  # tokens of context the keyboard reads (each row of a batch copies their KV cache)
 BACKGROUND_CONTEXTS = 96  # contexts kept for evaluation and Compare, apart from the typists' (`MAX_CONTEXTS`)
@@ -165,17 +165,23 @@ class TransformerModel:
         """Run the whole-word search (see `lm.word_search`) after `context`, for words starting with `prefix`.
 
         `before_each_pass` is called before every batched forward pass (a prefetcher raises there to stop).
+        The search runs as one job on the model's engine (`lm.engine`), its passes merged with other users'.
         """
         ids, separator = self._context(context)
-        states = self._states()
-        state = states.state(ids)
+        return self.engine.run_job(self._search_job(self._states(), ids, separator, prefix, budget, before_each_pass))
 
-        def expand(paths):
-            if before_each_pass is not None:
-                before_each_pass()
-            return states.expand(state, paths)
-
-        return search_words(state.logprobs, expand, self.tokens, separator, prefix, budget)
+    def _search_job(self, states: ContextStates, ids, separator, prefix, budget, before_each_pass) -> Job:
+        """The whole search as one engine job: the context's state, then each batch of paths to expand."""
+        state = yield from states.state_steps(ids)
+        steps = search_steps(state.logprobs, self.tokens, separator, prefix, budget)
+        try:
+            paths = next(steps)
+            while True:
+                if before_each_pass is not None:
+                    before_each_pass()
+                paths = steps.send((yield from states.expand_steps(state, paths)))
+        except StopIteration as done:
+            return done.value
 
     def next_word_distribution(self, context: str, prefix: str = "", budget: SearchBudget = KEYBOARD) -> Distribution:
         """p(w | context, a word comes next) for the words the search lists (or p(w | context, w starts with prefix)).

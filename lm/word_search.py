@@ -31,7 +31,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Generator
 
 import torch
 
@@ -67,6 +67,7 @@ class WordPath:
     end: float  # p(the next token ends the word | context, the tokens)
 
 
+SearchSteps = Generator[list[tuple[int, ...]], torch.Tensor, "WordSearchResult"]
 KEYBOARD = SearchBudget(k=3, batch_size=8, fanout=8, max_steps=4, min_prob=1e-3)  # three chips, while typing
 
 
@@ -175,6 +176,29 @@ def search_words(
         >>> sorted((word, round(p, 6)) for word, p in result.words.items())  # ab: 0.25 + 0.5 * 0.5 (" a" + "b")
         [('a', 0.25), ('ab', 0.5)]
     """
+    return run_search(search_steps(root_logprobs, tokens, separator, prefix, budget), expand)
+
+
+def run_search(steps: SearchSteps, expand: Callable[[list[tuple[int, ...]]], torch.Tensor]) -> WordSearchResult:
+    """Drive `search_steps` to the end, answering each batch of paths with `expand(paths)`."""
+    try:
+        paths = next(steps)
+        while True:
+            paths = steps.send(expand(paths))
+    except StopIteration as done:
+        return done.value
+
+
+def search_steps(
+    root_logprobs: torch.Tensor,
+    tokens: TokenText,
+    separator: str,
+    prefix: str = "",
+    budget: SearchBudget = SearchBudget(),
+) -> SearchSteps:
+    """`search_words` as steps: a generator that yields each batch of token paths to expand, is sent their
+    ``(len(paths), vocab)`` log-probs, and returns the `WordSearchResult`. The engine (`lm.engine`)
+    advances many users' searches this way, their batches sharing one forward pass."""
     search = _Search(tokens, separator, prefix, budget, root_logprobs.device)
     search.offer(_Partial(-1.0, (), ""), root_logprobs, at_root=True)
     passes = 0
@@ -185,7 +209,7 @@ def search_words(
             batch.append(heapq.heappop(search.frontier))
         if not batch:
             break
-        logprobs = expand([partial.path for partial in batch])
+        logprobs = yield [partial.path for partial in batch]
         passes += 1
         end_mass = (logprobs.exp() * search.ends).sum(-1).tolist()
         for partial, row, end in zip(batch, logprobs, end_mass):

@@ -2,6 +2,8 @@
 traceback, and the server keeps answering the next request (tiny models, so it runs fast)."""
 
 import math
+import threading
+from contextlib import contextmanager
 
 import pytest
 from gradio_client import Client
@@ -99,8 +101,21 @@ def test_the_server_keeps_serving_and_logs_no_traceback(client, capfd):
     assert not math.isnan(outputs[-2]["bigram"][0]["p"])
 
 
+@contextmanager
+def engine_held(engine):
+    """The engine busy with a pass that lasts until the block ends."""
+    release = threading.Event()
+    busy = threading.Thread(target=engine.call, args=(release.wait,), daemon=True)
+    busy.start()
+    try:
+        yield
+    finally:
+        release.set()
+        busy.join(timeout=30)
+
+
 def test_the_bigram_strip_does_not_wait_for_the_transformer(client, tiny_keyboard):
-    with tiny_keyboard.transformer.states._lock:  # as if the transformer were busy with a long forward pass
+    with engine_held(tiny_keyboard.transformer.engine):  # as if the transformer were busy with a long pass
         transformer_job = client.submit("the c", api_name="/suggest_transformer")
         bigram_job = client.submit("the c", api_name="/suggest_bigram")
         strip = bigram_job.result(timeout=30)[-2]  # answered meanwhile

@@ -82,3 +82,22 @@ def test_a_cancelled_compare_stops_its_work(counting_app):
     job.cancel()
     time.sleep(2.0)  # the handler's next yield (every POLL_S), then the evaluation's next word
     assert not _work_goes_on(counting, 2.0)  # stopped, not running on in its thread
+
+
+def test_one_page_cannot_queue_a_second_compare_but_another_page_can_run_one(counting_app):
+    from gradio_client import Client
+
+    from demo.compare_tab import ALREADY_RUNNING
+
+    url, counting = counting_app
+    page = Client(url, verbose=False)
+    first = page.submit("the cat sat on the mat. " * 40, 200, api_name="/compare")
+    deadline = time.time() + 60
+    while counting.calls < 5 and time.time() < deadline:
+        time.sleep(0.1)
+    assert page.predict("the dog ran", 20, api_name="/compare")[-1] == ALREADY_RUNNING  # told at once
+    other = Client(url, verbose=False).predict("the dog ran on the log", 20, api_name="/compare")
+    assert other[-1] == "" and "recall@3" in other[0]  # another page's run is not held up behind the first
+    first.cancel()
+    time.sleep(2.0)
+    assert "recall@3" in page.predict("the dog ran", 20, api_name="/compare")[0]  # free again after the cancel

@@ -137,12 +137,14 @@ def test_report_has_every_metric_and_position(models, tmp_path):
     assert "recall@3" in summary_table(report)
 
 
-def test_worker_processes_give_the_same_report(models, monkeypatch):
+def test_simulating_many_positions_at_once_gives_the_same_report(models, monkeypatch):
+    """The engine merges the positions' searches into shared passes; the figures stay those of one
+    position after another."""
     bigram, tm = models
-    monkeypatch.setattr("lm.typing_simulation.CHUNK_WORDS", 4)  # several chunks, each starting with a cold cache
+    monkeypatch.setattr("lm.typing_simulation.CHUNK_WORDS", 4)  # several chunks, simulated at once
     text = "The cat sat on the mat. The dog sat on the log, and a wonderful day it was."
-    one, two = evaluate(text, bigram, tm, workers=1), evaluate(text, bigram, tm, workers=2)
-    assert one["transformer"]["workers"] == 1 and two["transformer"]["workers"] == 2
+    one, two = evaluate(text, bigram, tm, workers=1), evaluate(text, bigram, tm, workers=4)
+    assert one["transformer"]["workers"] == 1 and two["transformer"]["workers"] == 4
     for a, b in zip(one["transformer"]["positions"], two["transformer"]["positions"]):
         assert (a["word"], a["rank"], a["letters_typed"], a["top3"]) == (
             b["word"],
@@ -194,3 +196,11 @@ def test_command_line_writes_json_and_markdown(models, tmp_path, monkeypatch):
     assert report["bigram"]["words"] == 6 and "transformer" in report and "agreement" in report
     assert (tmp_path / "plots" / "found_within.png").stat().st_size > 1000
     assert main(["--text", str(tmp_path / "missing.txt")]) == 2
+
+
+def test_a_run_is_bounded_by_its_letters_as_well_as_its_words(models):
+    bigram, tm = models
+    report = evaluate("the cat sat on the mat", bigram, tm, max_letters=10)
+    assert report["words"] == ["the", "cat", "sat"] and report["letters"] == 9  # with "on": 3 + 3 + 3 + 2 > 10
+    with pytest.raises(ValueError, match="longer than the 2 letters"):
+        evaluate("the cat", bigram, tm, max_letters=2)

@@ -169,10 +169,8 @@ def test_typing_at_the_end_of_a_long_text_reruns_only_the_new_tokens(tiny):
     """The context is cut a block at a time (characters, then tokens), so the KV cache survives typing."""
     tm = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
     widths = []
-    forward = tm.states._forward
-    tm.states._forward = lambda input_ids, layers, keep: (
-        widths.append(input_ids.shape[1]) or forward(input_ids, layers, keep)
-    )
+    forward = tm.engine._forward
+    tm.engine._forward = lambda rows: widths.append(max(len(row.tokens) for row in rows)) or forward(rows)
     text = "the cat sat on the mat. " * 100  # longer than the characters and tokens the model reads
     for letter in "and the dog sat on the log and the cat ran":
         text += letter
@@ -231,10 +229,10 @@ def test_generate_words_goes_through_warp(tiny):
 def test_prefetching_never_changes_the_answers(tiny):
     plain = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
     warmed = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
-    with Prefetcher(warmed) as prefetcher:
+    with Prefetcher(warmed, pause=0) as prefetcher:
         for prefix in ["", "w", "wo"]:
-            with prefetcher.foreground("the dog sat on the ", prefix):
-                got = warmed.top_next_words("the dog sat on the ", 3, prefix)
+            got = warmed.top_next_words("the dog sat on the ", 3, prefix)
+            prefetcher.hint("the dog sat on the ", prefix)
             expected = plain.top_next_words("the dog sat on the ", 3, prefix)
             assert [word for word, _ in got] == [word for word, _ in expected]
             assert [p for _, p in got] == pytest.approx([p for _, p in expected], rel=FLOAT32)
@@ -375,8 +373,8 @@ def test_the_context_cache_keeps_to_its_memory_budget_and_stays_exact(tiny):
 
     texts = [f"the {animal} sat on the mat and" for animal in ("cat", "dog", "bird", "fish", "cow")]
     ids = [tuple(tiny._encode(text)) for text in texts]
-    one_state = ContextStates(tiny.model).state(ids[0]).nbytes()
-    states = ContextStates(tiny.model, max_bytes=2 * one_state + one_state // 2)
+    one_state = ContextStates(tiny.engine).state(ids[0]).nbytes()
+    states = ContextStates(tiny.engine, max_bytes=2 * one_state + one_state // 2)
     first = states.state(ids[0]).logprobs.clone()
     for context in ids[1:]:
         states.state(context)

@@ -1,0 +1,138 @@
+"""`lm.engine`: rows merged across callers equal rows run alone, urgent work goes first, and the
+model's users (word search, evaluation) get the same answers through it."""
+
+import copy
+import threading
+from contextlib import contextmanager
+
+import pytest
+import torch
+
+from lm import TransformerModel
+from lm.engine import BACKGROUND, KEYSTROKE, PREFETCH, Engine, Row, current_priority, working_as
+from tests.tiny_lm import save_tiny_model
+
+MERGED_VS_ALONE = 1e-5  # the issue's bound, in probability
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = save_tiny_model(tmp_path_factory.mktemp("tiny-engine"))
+    return TransformerModel.from_pretrained(folder, device="cpu", dtype="float32")
+
+
+@contextmanager
+def held(engine: Engine):
+    """The engine busy until the block ends, so that work submitted meanwhile waits together."""
+    release, started = threading.Event(), threading.Event()
+
+    def hold():
+        started.set()
+        release.wait()
+
+    busy = threading.Thread(target=engine.call, args=(hold,), daemon=True)
+    busy.start()
+    started.wait(timeout=30)
+    try:
+        yield
+    finally:
+        release.set()
+        busy.join(timeout=30)
+
+
+def run_at_once(engine: Engine, requests: list[tuple[list[Row], int]]) -> tuple[list, list[int]]:
+    """Submit every (rows, priority) while the engine is held; return their results and the finishing order."""
+    results, finished, threads = [None] * len(requests), [], []
+    lock = threading.Lock()
+
+    def submit(i, rows, priority):
+        results[i] = engine.run(rows, priority)
+        with lock:
+            finished.append(i)
+
+    with held(engine):
+        for i, (rows, priority) in enumerate(requests):
+            threads.append(threading.Thread(target=submit, args=(i, rows, priority)))
+            threads[-1].start()
+        while sum(engine.waiting().values()) < len(requests):  # all queued behind the held pass
+            threading.Event().wait(0.01)
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, finished
+
+
+def test_rows_merged_across_users_equal_each_row_alone(tiny):
+    # four users: contexts of different lengths (so the caches are padded), paths of different lengths
+    texts = ["the cat", "the dog sat on the log and", "a wonderful day for a walk. we went to the", "they"]
+    states = [tiny.states.state(tuple(tiny._encode(text))) for text in texts]
+    paths = [[(5,), (17, 40)], [(60,)], [(33, 2), (80,), (12,)], [(101, 7)]]  # padding within the engine's bound
+    requests = [[Row(s.layers, path) for path in user_paths] for s, user_paths in zip(states, paths)]
+    alone = [tiny.engine.run(rows) for rows in requests]
+    passes = tiny.engine.passes
+    merged, _ = run_at_once(tiny.engine, [(rows, KEYSTROKE) for rows in requests])
+    assert tiny.engine.passes == passes + 1  # one pass served all four users
+    for user_alone, user_merged in zip(alone, merged):
+        for a, m in zip(user_alone, user_merged):
+            assert (a.logprobs.exp() - m.logprobs.exp()).abs().max() <= MERGED_VS_ALONE
+
+
+def test_merged_rows_equal_a_plain_pass_over_the_whole_sequence(tiny):
+    ids = tiny._encode("the dog sat on the log and the cat")
+    state = tiny.states.state(tuple(ids[:5]))
+    other = tiny.states.state(tuple(tiny._encode("a")))
+    results, _ = run_at_once(
+        tiny.engine, [([Row(state.layers, tuple(ids[5:]))], KEYSTROKE), ([Row(other.layers, (9,))], KEYSTROKE)]
+    )
+    [mine] = results[0]
+    plain = torch.log_softmax(tiny.logits(ids)[-1].float(), -1)
+    assert (mine.logprobs.exp() - plain.exp()).abs().max() <= MERGED_VS_ALONE
+
+
+def test_a_keystroke_is_served_before_queued_background_work(tiny):
+    state = tiny.states.state(tuple(tiny._encode("the cat sat on the")))
+    evaluation = [Row(state.layers, (token,)) for token in range(40)]  # too big to ride along with a keystroke
+    prefetch = [Row(state.layers, (token, token)) for token in range(20)]
+    keystroke = [Row(state.layers, (3,))]
+    _, finished = run_at_once(tiny.engine, [(evaluation, BACKGROUND), (prefetch, PREFETCH), (keystroke, KEYSTROKE)])
+    assert finished == [2, 1, 0]  # submitted last, served first
+
+
+def test_a_failing_pass_fails_its_callers_and_the_engine_keeps_serving(tiny):
+    with pytest.raises(ValueError, match="`rows`"):
+        tiny.engine.run([])
+    with pytest.raises(ZeroDivisionError):
+        tiny.engine.call(lambda: 1 / 0)
+    [result] = tiny.engine.run([Row([], (1, 2))])
+    assert result.logprobs.shape == (tiny.model.config.vocab_size,)
+
+
+def test_priority_is_set_for_a_block_and_checked():
+    assert current_priority() != KEYSTROKE
+    with working_as(KEYSTROKE):
+        assert current_priority() == KEYSTROKE
+        with working_as(BACKGROUND):
+            assert current_priority() == BACKGROUND
+        assert current_priority() == KEYSTROKE
+    with pytest.raises(ValueError, match="`priority`"):
+        with working_as(7):
+            pass
+
+
+def test_background_work_keeps_its_own_cache_and_never_evicts_the_typists(tiny):
+    tm = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
+    tm.next_word_distribution("the cat sat on the")  # a typist's context
+    typists = list(tm.states._states)
+    with working_as(BACKGROUND):
+        for i in range(tm.states.max_contexts + 5):  # more contexts than the typists' cache holds
+            tm.next_word_distribution(f"the dog {'ran ' * (i % 7)}and {i}")
+    assert list(tm.states._states) == typists and len(tm.background_states._states) > 0
+    tm.close()
+
+
+def test_bfloat16_is_not_merged_and_float32_is(tiny):
+    assert tiny.engine.merge
+    half = Engine(copy.deepcopy(tiny.model).to(torch.bfloat16))
+    try:
+        assert not half.merge  # bf16 rows depend on the batch around them (bench/bench_merged_passes.py)
+    finally:
+        half.close()
