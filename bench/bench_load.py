@@ -1,13 +1,13 @@
 """Load benchmark: a class typing at once into one served app (real models, `app.py` in a subprocess),
 each user sending what the page sends (`bench/load.py`). The baseline, the app at `--baseline` (one
 forward pass at a time behind a lock, checked out into a temporary worktree), is measured in the same
-run, one app after the other, with the same users. The simulated pages run in this process at niceness 10
-and the app at 0 (where allowed: the report says), since in a class the pages run on the students' machines.
+run, one app after the other, with the same users. The simulated pages run in this process, on the same
+CPU as the app (in a class they would run on the students' machines), so the figures are pessimistic.
 
 For each app: one user typing alone (closed loop), `--users` typing in a closed loop (each key as soon as
 both strips show the last one), and `--users` typing at `--keys-per-s`; then the engine's own counters.
 
-    python -m bench.bench_load [--users 50] [--keys 20] [--keys-per-s 3] [--baseline a67fafb]
+    python -m bench.bench_load [--users 50] [--keys 20] [--keys-per-s 3] [--paced-keys 60] [--baseline a67fafb]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 import os
 import urllib.request
 
-from bench.common import ROOT, checked_out, nice_clients, niceness, serve, write_report
+from bench.common import ROOT, checked_out, serve, write_report
 from bench.load import free_port, run_users
 
 BASELINE = "a67fafb"  # the app before the engine (issue 12): one forward pass at a time, behind a lock
@@ -29,7 +29,9 @@ def rss_mb(pid: int) -> float:
         return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
 
 
-def measure_app(tree, users: int, keys: int, keys_per_s: float, app_args: tuple[str, ...] = ()) -> dict:
+def measure_app(
+    tree, users: int, keys: int, paced_keys: int, keys_per_s: float, app_args: tuple[str, ...] = ()
+) -> dict:
     port = free_port()
     app = serve(tree, port, app_args)
     url = f"http://127.0.0.1:{port}/"
@@ -39,10 +41,9 @@ def measure_app(tree, users: int, keys: int, keys_per_s: float, app_args: tuple[
         runs = {
             "alone": run_users(url, 1, keys),
             "closed_loop": run_users(url, users, keys),
-            "at_typing_pace": run_users(url, users, keys, keys_per_s=keys_per_s),
+            "at_typing_pace": run_users(url, users, paced_keys, keys_per_s=keys_per_s),
         }
         runs["rss_mb_after"] = rss_mb(app.pid)
-        runs["app_niceness"], runs["pages_niceness"] = niceness(app.pid), niceness(os.getpid())
         runs["has_suggest_strip_endpoints"] = all(f"/suggest_{name}" in endpoints for name in ("bigram", "transformer"))
         return runs
     finally:
@@ -69,19 +70,20 @@ def main():
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--keys", type=int, default=20, help="keys each user types")
     parser.add_argument("--keys-per-s", type=float, default=3.0)
+    parser.add_argument("--paced-keys", type=int, default=60, help="keys each user types at --keys-per-s")
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' to skip)")
     parser.add_argument("--app-args", default="", help="extra app.py arguments for both apps")
     args = parser.parse_args()
     app_args = tuple(args.app_args.split())
-    nice_clients()  # the 50 pages would run on the students' machines: here they get the CPU the app leaves
-    report = {"users": args.users, "keys": args.keys, "keys_per_s": args.keys_per_s, "app_args": args.app_args}
+    report = {"users": args.users, "keys": args.keys, "paced_keys": args.paced_keys, "keys_per_s": args.keys_per_s}
+    report["app_args"] = args.app_args
     if args.baseline:
         with checked_out(args.baseline) as tree:
             report["baseline"] = {
                 "revision": args.baseline,
-                **measure_app(tree, args.users, args.keys, args.keys_per_s, app_args),
+                **measure_app(tree, args.users, args.keys, args.paced_keys, args.keys_per_s, app_args),
             }
-    report["now"] = measure_app(ROOT, args.users, args.keys, args.keys_per_s, app_args)
+    report["now"] = measure_app(ROOT, args.users, args.keys, args.paced_keys, args.keys_per_s, app_args)
     if "baseline" in report:
         report["now_vs_baseline"] = ratios(report["now"], report["baseline"])
     write_report("load" + ("_" + "_".join(a.strip("-") for a in app_args) if app_args else ""), report)

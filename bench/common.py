@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 import statistics
 import subprocess
@@ -65,14 +64,12 @@ def write_report(name: str, report: dict) -> Path:
 
 
 def serve(tree: Path, port: int, app_args: tuple[str, ...] = ()) -> subprocess.Popen:
-    """`app.py` from `tree` on 127.0.0.1:`port`, once it answers (the models loaded). The app runs at
-    niceness 0 even when this process was niced (`nice_clients`), where the system allows it."""
+    """`app.py` from `tree` on 127.0.0.1:`port`, once it answers (the models loaded)."""
     app = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port), *app_args],
         cwd=tree,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        preexec_fn=_normal_priority,
     )
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -85,25 +82,6 @@ def serve(tree: Path, port: int, app_args: tuple[str, ...] = ()) -> subprocess.P
             time.sleep(0.5)
     app.kill()
     raise RuntimeError(f"app.py in {tree} did not answer within 300 s")
-
-
-def _normal_priority() -> None:
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, 0)
-    except OSError:  # not allowed: the app keeps this process's niceness, as every app served here does
-        pass
-
-
-def nice_clients(niceness: int = 10) -> int:
-    """Lower this process's priority (the simulated users' pages), so the app it serves (`serve`) gets the
-    CPU first, as when the pages run on the users' own machines. Returns the niceness now."""
-    return os.nice(niceness)
-
-
-def niceness(pid: int) -> int:
-    """The niceness process `pid` runs at."""
-    with open(f"/proc/{pid}/stat") as stat:
-        return int(stat.read().rsplit(")", 1)[1].split()[16])
 
 
 @contextmanager
