@@ -73,6 +73,7 @@ def main():
     parser.add_argument("--paced-keys", type=int, default=60, help="keys each user types at --keys-per-s")
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' to skip)")
     parser.add_argument("--app-args", default="", help="extra app.py arguments for both apps")
+    parser.add_argument("--name", default="load", help="the report's name in bench/results/")
     args = parser.parse_args()
     app_args = tuple(args.app_args.split())
     report = {"users": args.users, "keys": args.keys, "paced_keys": args.paced_keys, "keys_per_s": args.keys_per_s}
@@ -86,7 +87,7 @@ def main():
     report["now"] = measure_app(ROOT, args.users, args.keys, args.paced_keys, args.keys_per_s, app_args)
     if "baseline" in report:
         report["now_vs_baseline"] = ratios(report["now"], report["baseline"])
-    write_report("load" + ("_" + "_".join(a.strip("-") for a in app_args) if app_args else ""), report)
+    write_report(args.name, report)
 
 
 if __name__ == "__main__":

@@ -46,9 +46,11 @@ class ContextState:
         return len(self.ids) - len(self.pending)
 
     def nbytes(self) -> int:
-        """Memory held: the KV cache (counted even where it is shared with another state) and the paths."""
-        kv = sum(k.nbytes + v.nbytes for k, v in self.layers)
-        return kv + len(self.paths) * self.logprobs.nbytes
+        """Memory held: the storage behind the KV cache (counted even where it is shared with another state)
+        and behind the log-probabilities, whole (a view of a bigger tensor keeps all of it alive)."""
+        tensors = [t for pair in self.layers for t in pair] + [self.logprobs, *self.paths.values()]
+        storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}
+        return sum(storages.values())
 
 
 def _common_prefix_length(a: tuple[int, ...], b: tuple[int, ...]) -> int:

@@ -30,10 +30,12 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import heapq
 import inspect
 import itertools
 import threading
+import weakref
 from concurrent.futures import Future
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -42,12 +44,14 @@ from typing import Callable, Generator
 
 import torch
 
+from lm.shared_attention import SharedContexts, forward_rows, shared_attention_fits
+
 KEYSTROKE, VIEW, PREFETCH, BACKGROUND = range(4)  # priorities, most urgent first
 PRIORITY_NAMES = {KEYSTROKE: "keystroke", VIEW: "view", PREFETCH: "prefetch", BACKGROUND: "background"}
 MAX_ROWS = 64  # rows merged into one pass at most
 MAX_NEW_TOKENS = 192  # rows x the longest row's new tokens, per pass: past ~100 a CPU pass costs ~2 ms per token
 MAX_PADDING = 0.5  # padded token slots a merge may add, as a share of the real tokens (padding costs like tokens)
-MAX_KV_TOKENS = 4096  # rows x the longest row's cached context, per pass (the padded KV copy costs memory)
+MAX_KV_TOKENS = 4096  # cached contexts copied x the longest, per pass (each layer copies them, padded)
 
 FREE_RIDE = 32  # token slots a pass may hold before less urgent work stops joining it (a CPU pass of 32 costs ~1)
 
@@ -114,6 +118,12 @@ class _Request:
 Job = Generator[list[Row], list[RowResult], object]  # yields the rows it needs, gets their results, returns
 
 
+def _close_at_exit(engine_ref) -> None:
+    engine = engine_ref()
+    if engine is not None:
+        engine.close()
+
+
 class Engine:
     """The thread that owns a model's forward passes (see the module docstring).
 
@@ -124,6 +134,7 @@ class Engine:
     def __init__(self, model, merge: bool | None = None, max_rows: int = MAX_ROWS):
         self.model = model
         self.merge = model.dtype == torch.float32 if merge is None else merge
+        self.shared_attention = self.merge and shared_attention_fits(model)  # else padded, masked caches
         self.max_rows = max_rows
         self.passes = 0  # forward passes run, for benchmarks
         self.rows_run = 0
@@ -135,6 +146,7 @@ class Engine:
         self._closed = False
         self._thread = threading.Thread(target=self._serve, name="lm-engine", daemon=True)
         self._thread.start()
+        atexit.register(_close_at_exit, weakref.ref(self))  # never killed inside a pass when Python exits
 
     @property
     def device(self) -> torch.device:
@@ -289,18 +301,59 @@ class Engine:
         width = max(len(row.tokens) for row in rows)
         real = sum(len(row.tokens) for row in rows)
         longest_cached = max(row.cached for row in rows)
+        copies = len({id(row.layers) for row in rows}) if self.shared_attention else len(rows)  # cached contexts copied
         if request.priority > batch[0].priority and len(rows) * width > FREE_RIDE:
             return False  # less urgent work rides along only while it costs the urgent work almost nothing
         return (
             len(rows) <= self.max_rows
             and len(rows) * width <= max(MAX_NEW_TOKENS, len(batch[0].rows) * width)
             and len(rows) * width <= (1 + MAX_PADDING) * real
-            and len(rows) * (longest_cached + width) <= MAX_KV_TOKENS
+            and copies * longest_cached <= MAX_KV_TOKENS
         )
 
     def _forward(self, rows: list[Row]) -> list[RowResult]:
-        """One pass over `rows`: cached contexts left-padded to the longest, new tokens right-padded,
-        both paddings masked; each row's log-probs after its last real token."""
+        """One pass over `rows`: each row's log-probs after its last real token (and its KV cache if asked)."""
+        if self.shared_attention:
+            return self._forward_shared(rows)
+        return self._forward_padded(rows)
+
+    def _forward_shared(self, rows: list[Row]) -> list[RowResult]:
+        """Rows after their contexts' caches, shared, not copied (`lm.shared_attention`); new tokens right-padded."""
+        contexts = {}  # id(layers) -> index, in order
+        for row in rows:
+            contexts.setdefault(id(row.layers), (len(contexts), row))
+        shared = SharedContexts(
+            [row.layers for _, row in contexts.values()],
+            [contexts[id(row.layers)][0] for row in rows],
+            [row.cached for _, row in contexts.values()],
+        )
+        width = max(len(row.tokens) for row in rows)
+        ids = torch.tensor([row.tokens + (row.tokens[-1],) * (width - len(row.tokens)) for row in rows])
+        last = torch.tensor([[len(row.tokens) - 1] for row in rows])  # (B, 1)
+        logits = forward_rows(self.model, ids.to(self.device), shared, last.to(self.device))
+        logprobs = torch.log_softmax(logits[:, 0].float(), dim=-1)  # (B, vocab)
+        self.passes += 1
+        self.rows_run += len(rows)
+        results = []
+        for i, row in enumerate(rows):
+            layers = None
+            if row.keep_kv:
+                new = [
+                    (k[i : i + 1, :, : len(row.tokens)], v[i : i + 1, :, : len(row.tokens)])
+                    for k, v in (shared.new_kv[layer] for layer in range(len(shared.new_kv)))
+                ]
+                layers = [
+                    (torch.cat([old[0], k], dim=2), torch.cat([old[1], v], dim=2))
+                    if row.layers
+                    else (k.clone(), v.clone())
+                    for old, (k, v) in zip(row.layers or [None] * len(new), new)
+                ]
+            results.append(RowResult(logprobs[i].clone(), layers))  # its own copy, not a view of the batch
+        return results
+
+    def _forward_padded(self, rows: list[Row]) -> list[RowResult]:
+        """One pass with transformers' own attention: cached contexts left-padded to the longest, new tokens
+        right-padded, both paddings masked (for models `lm.shared_attention` does not fit)."""
         from transformers import DynamicCache
 
         bases = list({id(row.layers): row.layers for row in rows}.values())  # distinct contexts
@@ -330,8 +383,8 @@ class Engine:
         logprobs = torch.log_softmax(output.logits[:, 0].float(), dim=-1)  # (B, vocab)
         self.passes += 1
         self.rows_run += len(rows)
-        return [
-            RowResult(logprobs[i], self._row_layers(cache, row, i, longest) if row.keep_kv else None)
+        return [  # each row its own copy: a cached row must not keep the whole batch's tensor alive
+            RowResult(logprobs[i].clone(), self._row_layers(cache, row, i, longest) if row.keep_kv else None)
             for i, row in enumerate(rows)
         ]
 

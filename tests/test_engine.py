@@ -136,3 +136,14 @@ def test_bfloat16_is_not_merged_and_float32_is(tiny):
         assert not half.merge  # bf16 rows depend on the batch around them (bench/bench_merged_passes.py)
     finally:
         half.close()
+
+
+def test_a_cached_row_holds_only_its_own_memory(tiny):
+    """A path's log-probs are one row of a batch; as a view they would keep the whole batch alive, and the
+    cache's memory bound would count a fraction of what it holds."""
+    tm = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
+    tm.next_word_distribution("the cat sat on the")
+    rows = [row for state in tm.states._states.values() for row in state.paths.values()]
+    assert len(rows) > 1
+    assert all(row.untyped_storage().nbytes() == row.nbytes for row in rows)
+    tm.close()
