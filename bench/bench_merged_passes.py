@@ -1,13 +1,13 @@
-"""An experiment, not used by the app: would merging several users' forward passes into one pay off?
+"""Merged passes, measured: what one pass over many users' rows costs against one pass per user, and how
+far a merged row moves from the same row run alone, per dtype (the reason the engine merges only in
+float32, `lm/engine.py`).
 
-    python -m bench.bench_merged_passes [--users 4] [--rows 8]
+    python -m bench.bench_merged_passes [--users 4 16] [--rows 8] [--context-words 6 60]
 
-Each user's word search expands `--rows` paths after its own context. The app runs one batched pass
-per user (each over that user's KV cache). Merging users means one pass over all rows, with each
-user's KV cache left-padded to the longest, an attention mask hiding the padding, and position ids
-carrying each row's true position. This measures both side by side in one process, per dtype, and
-how far the merged log-probabilities are from the per-user ones (the app's probabilities must not
-depend on who else is typing).
+Each user's word search expands `--rows` paths after its own context. "alone" runs each user's rows in
+a pass of their own, as the engine does for one user alone; "merged" runs all users' rows in one pass with the
+engine's shared-context attention (`lm/shared_attention.py`); "padded" with transformers' attention
+over per-row padded caches and a mask (the engine's fallback).
 """
 
 from __future__ import annotations
@@ -18,81 +18,59 @@ import torch
 
 from bench.common import median_seconds, write_report
 from lm import TransformerModel
+from lm.engine import Row
 
-CONTEXT = "User {i} says that I hope you have a wonderful day at the office and a great evening with{more} friends and"
-
-
-def merged_logprobs(tm: TransformerModel, states, paths) -> torch.Tensor:
-    """One pass over every user's rows: KV caches left-padded to the longest, the padding masked."""
-    from transformers import DynamicCache
-
-    longest, rows = max(s.cached for s in states), sum(map(len, paths))
-    owner = [i for i, user_paths in enumerate(paths) for _ in user_paths]
-    layers = []
-    for layer in range(len(states[0].layers)):
-        keys, values = (
-            torch.zeros(rows, *t.shape[1:2], longest, t.shape[3], dtype=t.dtype, device=t.device)
-            for t in states[0].layers[layer]
-        )
-        for row, user in enumerate(owner):
-            k, v = states[user].layers[layer]
-            keys[row, :, longest - k.shape[2] :], values[row, :, longest - v.shape[2] :] = k[0], v[0]
-        layers.append((keys, values))
-    mask = torch.ones(rows, longest + 1, dtype=torch.long, device=tm.device)
-    positions = torch.tensor([[states[user].cached] for user in owner], device=tm.device)
-    for row, user in enumerate(owner):
-        mask[row, : longest - states[user].cached] = 0
-    ids = torch.tensor([list(path) for user_paths in paths for path in user_paths], device=tm.device)
-    cache = DynamicCache(ddp_cache_data=layers, config=tm.model.config)
-    with torch.inference_mode():
-        output = tm.model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=positions,
-            use_cache=True,
-            logits_to_keep=1,
-            **{tm.states._cache_argument: cache},
-        )
-    return torch.log_softmax(output.logits.float(), -1)[:, 0]
+CONTEXT = "User {i} says that " + "I hope you have a wonderful day at the office and a great evening with friends "
 
 
-def measure(dtype: str, users: int, rows: int) -> dict:
-    tm = TransformerModel.from_pretrained(device="cpu", dtype=dtype)
-    states = [tm.states.state(tuple(tm._encode(CONTEXT.format(i=i, more=" their" * i)))) for i in range(users)]
-    paths = [[(token,) for token in range(1000 + 10 * i, 1000 + 10 * i + rows)] for i in range(users)]
-    separate = [
-        tm.states._forward(torch.tensor([list(p) for p in user_paths]), s.layers, keep=1)[0][:, 0]
-        for s, user_paths in zip(states, paths)
-    ]
-    merged = merged_logprobs(tm, states, paths)
-    reference = torch.cat(separate)
-    top = reference.topk(50, dim=-1).indices
-    return {
-        "context_tokens": [s.cached for s in states],
-        "separate_ms": 1000
-        * median_seconds(
-            lambda: [
-                tm.states._forward(torch.tensor([list(p) for p in ps]), s.layers, keep=1)
-                for s, ps in zip(states, paths)
-            ],
-            5,
-        ),
-        "merged_ms": 1000 * median_seconds(lambda: merged_logprobs(tm, states, paths), 5),
-        "max_logprob_difference_top50": float((merged.gather(1, top) - reference.gather(1, top)).abs().max()),
-        "max_probability_difference": float((merged.exp() - reference.exp()).abs().max()),
+def user_rows(tm: TransformerModel, users: int, rows: int, words: int) -> list[list[Row]]:
+    words_text = " ".join(CONTEXT.split()[3:]) * (1 + words // 16)
+    contexts = [" ".join((CONTEXT.format(i=i).split()[:3] + words_text.split())[: words + 3]) for i in range(users)]
+    states = [tm.states.state(tuple(tm._encode(text))) for text in contexts]
+    return [[Row(s.layers, (1000 + 10 * i + j,)) for j in range(rows)] for i, s in enumerate(states)]
+
+
+def measure(tm: TransformerModel, users: int, rows: int, words: int) -> dict:
+    engine = tm.engine
+    requests = user_rows(tm, users, rows, words)
+    everything = [row for request in requests for row in request]
+    alone = torch.stack([r.logprobs for request in requests for r in engine._forward(request)])
+    figures = {
+        "context_tokens": max(row.cached for row in everything),
+        "alone_ms": 1000 * median_seconds(lambda: [engine._forward(r) for r in requests], 3),
+        "padded_ms": 1000 * median_seconds(lambda: engine._forward_padded(everything), 3),
     }
+    padded = torch.stack([r.logprobs for r in engine._forward_padded(everything)])
+    figures["padded_max_probability_difference"] = float((padded.exp() - alone.exp()).abs().max())
+    if engine.shared_attention:
+        figures["merged_ms"] = 1000 * median_seconds(lambda: engine._forward_shared(everything), 3)
+        merged = torch.stack([r.logprobs for r in engine._forward_shared(everything)])
+        figures["merged_max_probability_difference"] = float((merged.exp() - alone.exp()).abs().max())
+        figures["merged_speedup_vs_alone"] = figures["alone_ms"] / figures["merged_ms"]
+    return figures
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--users", type=int, default=4)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, nargs="+", default=[4, 16])
     parser.add_argument("--rows", type=int, default=8)
+    parser.add_argument("--context-words", type=int, nargs="+", default=[6, 120])
     args = parser.parse_args()
-    report = {"users": args.users, "rows_per_user": args.rows}
+    report = {"rows_per_user": args.rows, "runs": []}
     for dtype in ("bfloat16", "float32"):
-        figures = measure(dtype, args.users, args.rows)
-        figures["merged_speedup"] = figures["separate_ms"] / figures["merged_ms"]
-        report[dtype] = figures
+        tm = TransformerModel.from_pretrained(device="cpu", dtype=dtype)
+        for users in args.users:
+            for words in args.context_words:
+                figures = measure(tm, users, args.rows, words)
+                report["runs"].append({"dtype": dtype, "users": users, "context_words": words, **figures})
+        tm.close()
+    fp32 = {(r["users"], r["context_words"]): r for r in report["runs"] if r["dtype"] == "float32"}
+    report["float32_merged_vs_bfloat16_alone"] = {
+        f"{users} users, {words} words": r["alone_ms"] / fp32[(users, words)]["merged_ms"]
+        for r in report["runs"]
+        if r["dtype"] == "bfloat16"
+        for users, words in [(r["users"], r["context_words"])]
+    }
     write_report("merged_passes", report)
 
 

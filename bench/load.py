@@ -22,6 +22,7 @@ import asyncio
 import random
 import socket
 import statistics
+import threading
 import time
 
 import httpx
@@ -214,5 +215,21 @@ async def _run(url: str, users: int, requests: int, keys_per_s: float | None, ti
 
 
 def run_users(url: str, users: int, requests: int, keys_per_s: float | None = None, timeout: float = 600) -> dict:
-    """`users` simulated pages typing `requests` keys each into the app at `url` (see the module docstring)."""
-    return asyncio.run(_run(url, users, requests, keys_per_s, timeout))
+    """`users` simulated pages typing `requests` keys each into the app at `url` (see the module docstring).
+
+    The pages run on an event loop of their own, in a thread (the caller may already run one, as
+    Playwright's synchronous API does)."""
+    outcome = {}
+
+    def pages():
+        try:
+            outcome["report"] = asyncio.run(_run(url, users, requests, keys_per_s, timeout))
+        except Exception as error:  # raised in the caller's thread below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=pages, name="load-pages")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["report"]
