@@ -8,6 +8,7 @@ For each app: one user typing alone (closed loop), `--users` typing in a closed 
 both strips show the last one), and `--users` typing at `--keys-per-s`; then the engine's own counters.
 
     python -m bench.bench_load [--users 50] [--keys 20] [--keys-per-s 3] [--paced-keys 60] [--baseline a67fafb]
+                               [--app-args '--host 0.0.0.0']
 """
 
 from __future__ import annotations
@@ -72,7 +73,11 @@ def main():
     parser.add_argument("--keys-per-s", type=float, default=3.0)
     parser.add_argument("--paced-keys", type=int, default=60, help="keys each user types at --keys-per-s")
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' to skip)")
-    parser.add_argument("--app-args", default="", help="extra app.py arguments for both apps")
+    parser.add_argument(
+        "--app-args",
+        default="--host 0.0.0.0",
+        help="app.py arguments for both apps (default: as a teacher serves a class, which loads float32 now)",
+    )
     parser.add_argument("--name", default="load", help="the report's name in bench/results/")
     args = parser.parse_args()
     app_args = tuple(args.app_args.split())

@@ -1,21 +1,25 @@
 """`Engine`: the one place that decides what runs next on a causal LM.
 
-Every forward pass of the app goes through an engine's thread. Callers (a keystroke's word search, a
-chart, a prefetch, an evaluation) submit *rows*: the KV cache of a context they already have, and the
-tokens to run after it. Each step, the engine takes the waiting work in priority order, merges the
-rows of many callers (many users) into one padded, masked pass, runs it, and hands each caller its
-rows. A CPU runs 32 rows in about the time of 8 (reading the weights dominates), so a class typing at
-once is served in a few passes instead of one pass per user.
+Every forward pass of the app goes through an engine's thread. Work arrives as *jobs* (`run_job`: a
+keystroke's word search, a chart's, a prefetch, an evaluation's positions), generators that yield the
+*rows* they need next (the KV cache of a context they already have, and the tokens to run after it)
+and are sent the rows' log-probabilities. Each step, the engine advances the jobs whose rows came
+back (their Python runs here, between passes, so no thread per search competes with the passes for
+Python's lock), takes the waiting rows in priority order, merges the rows of many jobs (many users)
+into one pass, runs it, and hands each job its rows. A CPU runs 32 rows in about the time of 8 to 16
+(reading the weights dominates), so a class typing at once is served in a few passes instead of one
+pass per user.
 
-Merged rows must not change a user's numbers: each row's KV cache is left-padded to the longest, the
-padding is hidden by the attention mask, and position ids carry each row's true positions. In float32
-a merged row equals the same row run alone to about 1e-6 in probability; in bfloat16 the matmuls'
-rounding depends on the batch's shape and rows move by up to 0.06 (`bench/bench_merged_passes.py`), so
-an engine merges callers only in float32 and otherwise runs them one after another.
+Merged rows must not change a user's numbers: each row attends to its own context's cache at its true
+positions (`lm.shared_attention`: each context's cache copied once per layer, not once per row; models
+it does not fit get per-row padded caches and a mask). In float32 a merged row equals the same row run
+alone to about 1e-6 in probability; in bfloat16 the matmuls' rounding depends on the batch's shape and
+rows move by up to 0.06 (`bench/bench_merged_passes.py`), so an engine merges jobs only in float32 and
+otherwise runs them one after another.
 
-Priorities (`KEYSTROKE` first, then `VIEW`, `PREFETCH`, `BACKGROUND`) are set by the caller with
-`working_as`; the work under it inherits them, so no function between the UI and the model has to
-pass them on.
+Priorities (`KEYSTROKE` first, then `VIEW`, `PREFETCH`, `BACKGROUND`; within one, the job that started
+first) are set by the caller with `working_as`; the work under it inherits them, so no function between
+the UI and the model has to pass them on. Less urgent rows join a pass only while it is small.
 
 Example:
     >>> from lm.loading import load_causal_lm

@@ -212,6 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-words", type=int, default=None)
     parser.add_argument("--device", default="auto")
     parser.add_argument(
+        "--dtype",
+        default="float32",
+        help="the transformer's dtype (float32: the positions' passes are merged, exactly; see lm.engine)",
+    )
+    parser.add_argument(
         "--workers",
         default="auto",
         type=_workers_argument,
@@ -224,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         text = corpus.read_text_file(Path(args.text)) if args.text else corpus.held_out_text()
         bigram = BigramModel.from_corpus(args.corpus, device=args.device)
-        transformer = TransformerModel.from_pretrained(args.model, device=args.device)
+        transformer = TransformerModel.from_pretrained(args.model, device=args.device, dtype=args.dtype)
         report = evaluate(text, bigram, transformer, args.slots, args.max_words, _progress_bar, args.workers)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

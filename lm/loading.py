@@ -50,21 +50,24 @@ def embedded_gguf() -> Path:
 
 
 def choose_dtype(dtype: str, device: torch.device) -> torch.dtype:
-    """``"auto"`` is float32 on every device: the engine (`lm.engine`) merges many users' rows into one
-    pass, and only in float32 does a merged row equal the row computed alone (to about 1e-6; bfloat16
-    rows move by up to 0.06 with the batch around them, `bench/bench_merged_passes.py`). bfloat16 halves
-    a lone pass on a CPU with fast bf16; ask for it with ``dtype="bfloat16"`` (the engine then runs one
-    caller's rows at a time).
+    """``"auto"``, for one user: bfloat16 on CUDA (float16 if unsupported) and on CPUs with fast bf16 (a
+    lone pass in half the time of float32, `bench/bench_merged_passes.py`), else float32. A server for many
+    users asks for float32 (`app.py` does when it serves a network): only in float32 does the engine
+    (`lm.engine`) merge users' rows, since only there a merged row equals the row alone.
 
     Example:
-        >>> choose_dtype("auto", torch.device("cpu"))
+        >>> choose_dtype("float32", torch.device("cpu"))
         torch.float32
     """
-    if dtype == "auto":
-        return torch.float32
-    if dtype not in DTYPES:
-        raise ValueError(f"`dtype` has to be 'auto' or one of {sorted(DTYPES)}, but is {dtype!r}")
-    return DTYPES[dtype]
+    if dtype != "auto":
+        if dtype not in DTYPES:
+            raise ValueError(f"`dtype` has to be 'auto' or one of {sorted(DTYPES)}, but is {dtype!r}")
+        return DTYPES[dtype]
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
 
 
 def _from_pretrained(source: str | Path, dtype: torch.dtype, device: torch.device, **options):

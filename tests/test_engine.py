@@ -61,7 +61,15 @@ def run_at_once(engine: Engine, requests: list[tuple[list[Row], int]]) -> tuple[
     return results, finished
 
 
-def test_rows_merged_across_users_equal_each_row_alone(tiny):
+@pytest.fixture(params=["shared contexts", "padded caches"])
+def attention(request, tiny):
+    """Both ways a merged pass attends to the rows' contexts (`lm.shared_attention`, and the fallback)."""
+    tiny.engine.shared_attention = request.param == "shared contexts"
+    yield request.param
+    tiny.engine.shared_attention = True
+
+
+def test_rows_merged_across_users_equal_each_row_alone(tiny, attention):
     # four users: contexts of different lengths (so the caches are padded), paths of different lengths
     texts = ["the cat", "the dog sat on the log and", "a wonderful day for a walk. we went to the", "they"]
     states = [tiny.states.state(tuple(tiny._encode(text))) for text in texts]
@@ -76,7 +84,7 @@ def test_rows_merged_across_users_equal_each_row_alone(tiny):
             assert (a.logprobs.exp() - m.logprobs.exp()).abs().max() <= MERGED_VS_ALONE
 
 
-def test_merged_rows_equal_a_plain_pass_over_the_whole_sequence(tiny):
+def test_merged_rows_equal_a_plain_pass_over_the_whole_sequence(tiny, attention):
     ids = tiny._encode("the dog sat on the log and the cat")
     state = tiny.states.state(tuple(ids[:5]))
     other = tiny.states.state(tuple(tiny._encode("a")))
@@ -147,3 +155,11 @@ def test_a_cached_row_holds_only_its_own_memory(tiny):
     assert len(rows) > 1
     assert all(row.untyped_storage().nbytes() == row.nbytes for row in rows)
     tm.close()
+
+
+def test_a_server_for_a_network_loads_float32_so_that_its_users_passes_merge():
+    import app
+
+    assert app.model_dtype(app.parse_args(["--host", "0.0.0.0"])) == "float32"  # a class: merged, exact
+    assert app.model_dtype(app.parse_args([])) == "auto"  # one user here: the fastest dtype, never merged
+    assert app.model_dtype(app.parse_args(["--host", "0.0.0.0", "--dtype", "bfloat16"])) == "bfloat16"
