@@ -28,7 +28,9 @@ bench: install
 	$(PY) -m bench.bench_transformer
 	$(PY) -m bench.bench_load
 	$(PY) -m bench.bench_merged_passes
-	$(PY) -m bench.bench_browser
+	$(PY) -m bench.bench_browser --baseline a67fafb
+	$(PY) -m bench.bench_soak --minutes 5 --name soak_one_user
+	$(PY) -m bench.bench_evaluate --words 500 --name evaluate_speed_500
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
