@@ -191,7 +191,7 @@ class Engine:
         self._jobs_thread.join(timeout=5)
 
     def waiting(self) -> dict[str, int]:
-        """Requests waiting now, by priority name (for the load benchmark and tests)."""
+        """Requests waiting now, by priority name (rows, calls and jobs between steps)."""
         with self._changed:
             counts = {name: 0 for name in PRIORITY_NAMES.values()}
             for request in [*self._waiting, *(request for request, _ in self._ready)]:
