@@ -46,11 +46,13 @@ class ContextState:
         return len(self.ids) - len(self.pending)
 
     def nbytes(self) -> int:
-        """Memory held: the storage behind the KV cache (counted even where it is shared with another state)
-        and behind the log-probabilities, whole (a view of a bigger tensor keeps all of it alive)."""
-        tensors = [t for pair in self.layers for t in pair] + [self.logprobs, *self.paths.values()]
-        storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}
-        return sum(storages.values())
+        """Memory held: the KV cache (counted even where it is shared with another state) and the paths.
+
+        Cheap enough for every eviction check: each path's log-probs is a row of its own (the engine copies
+        rows out of their batch, so no row keeps a whole batch alive), and each KV tensor is its own
+        concatenation, at most a word path's few tokens longer than it shows."""
+        kv = sum(k.nbytes + v.nbytes for k, v in self.layers)
+        return kv + (1 + len(self.paths)) * self.logprobs.nbytes
 
 
 def _common_prefix_length(a: tuple[int, ...], b: tuple[int, ...]) -> int:
