@@ -1,7 +1,7 @@
 """Next-word demo: load both models and serve the keyboard UI.
 
     python app.py [--model ID|PATH] [--corpus PATH ...] [--device auto|cpu|cuda] [--host 127.0.0.1]
-                  [--port 7860] [--share]
+                  [--port 7860] [--allow-host NAME] [--share]
 
 Defaults: the embedded SmolLM2-135M-Instruct, Shakespeare's plays, this machine only, no share link.
 """
@@ -13,6 +13,7 @@ import logging
 import sys
 import time
 
+from demo.serving import LOOPBACK
 from lm import BigramModel, TransformerModel
 from lm.devices import DEVICE_CHOICES
 from lm.keyboard import Keyboard
@@ -34,12 +35,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1 = this machine only)")
     parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also accept requests addressed to NAME (a proxy's name in front of the app); repeatable",
+    )
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument("--no-prefetch", action="store_true", help="do not warm caches between keystrokes")
     return parser.parse_args(argv)
-
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def model_dtype(args: argparse.Namespace) -> str:
@@ -89,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     from demo.ui import build_demo, launch  # imported late: gradio is slow to import
 
     print(f"serving on http://{args.host}:{args.port}" + (" and a public share link" if args.share else ""), flush=True)
-    launch(build_demo(keyboard), host=args.host, port=args.port, share=args.share)
+    launch(build_demo(keyboard), host=args.host, port=args.port, share=args.share, allowed_hosts=tuple(args.allow_host))
     return 0
 
 

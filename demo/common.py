@@ -17,15 +17,46 @@ KEEP = object()  # "leave this output as it is" in a fallback
 QUEUE_SIZE = 512  # requests waiting in the queue at most (a class of 50 typing at once fits)
 RANDOM_SEED = -1  # the seed box's value for "a fresh random draw each time"
 SLIDER_RANGES = {"temperature": (0, 2), "top_k": (0, 50), "top_p": (0.05, 1)}  # values outside are clamped
+MAX_MESSAGE_CHARS = 500  # an error message (and its log line) at most; values in it are cut shorter (`lm.checks`)
 BEFORE_CARET = "(text, ...rest) => [window.nextword ? window.nextword.beforeCaret() : text, ...rest]"
 
 
 def error_message(error: Exception, where: str) -> str:
-    """What the user reads when a handler fails: a `ValueError` names the bad input; anything else is logged."""
+    """What the user reads when a handler fails, and one line in the log: a `ValueError` names the bad
+    input; anything else is reported by its type. Either is cut to `MAX_MESSAGE_CHARS`, so a huge
+    value sent to the API never fills the log or the reply.
+
+    Example:
+        >>> error_message(ValueError("`n` has to be a whole number, but is " + "9" * 500), "drop")[-28:]
+        '999… (537 characters in all)'
+    """
     if isinstance(error, ValueError):
-        return f"⚠️ {error}"
-    log.warning("%s failed: %s: %s", where, type(error).__name__, error)
+        message = _cut(str(error))
+        log.warning("rejected input to %s: %s", where, message.replace("\n", " "))
+        return f"⚠️ {message}"
+    log.warning("%s failed: %s: %s", where, type(error).__name__, _cut(str(error)).replace("\n", " "))
     return f"⚠️ something went wrong ({type(error).__name__}); the app keeps running"
+
+
+def _cut(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return f"{message[:MAX_MESSAGE_CHARS]}… ({len(message):,} characters in all)"
+
+
+def handler_name(handler) -> str:
+    """A handler's name for the log: its function's, with the words bound to it (a model's name).
+
+    Example:
+        >>> handler_name(functools.partial(error_message, "bigram"))
+        'error_message (bigram)'
+    """
+    words = []
+    while isinstance(handler, functools.partial):
+        words = [arg for arg in handler.args if isinstance(arg, str)] + words
+        handler = handler.func
+    name = getattr(handler, "__name__", type(handler).__name__)
+    return f"{name} ({', '.join(words)})" if words else name
 
 
 def safely(*fallback):
@@ -37,7 +68,7 @@ def safely(*fallback):
             try:
                 return handler(*args)
             except Exception as error:  # never let one request take the app down
-                message = error_message(error, getattr(handler, "__name__", repr(handler)))
+                message = error_message(error, handler_name(handler))
             return (*[gr.update() if value is KEEP else value for value in fallback], message)
 
         return run
@@ -113,7 +144,7 @@ def read_settings(mode, temperature, top_k, top_p, seed, last_good: Settings | N
         >>> read_settings("sampled", 1.0, 500, 1.0, -5, Settings(seed=7))
         (Settings(mode='sampled', temperature=1.0, top_k=50, top_p=1.0, seed=7),
          ['`top_k` 500 is outside 0 to 50; 50 is used',
-          '`seed` has to be a non-negative integer or empty, but is -5'])
+          '`seed` has to be a whole number from 0 to 2**63 - 1, but is -5'])
         >>> read_settings("most likely", 1.0, 500, 1.0, -5, None)[1]
         []
     """
@@ -123,5 +154,5 @@ def read_settings(mode, temperature, top_k, top_p, seed, last_good: Settings | N
         mode=mode or MODES[0], seed=seed_or_none(seed), **{name: value for name, (value, _) in clamped.items()}
     )
     if settings.mode != "sampled":
-        return settings, []
+        return settings, invalid  # only the mode was checked: the sampling settings do not apply
     return settings, [note for _, note in clamped.values() if note] + invalid

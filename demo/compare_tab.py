@@ -10,6 +10,7 @@ import gradio as gr
 
 from demo import views
 from demo.common import error_message
+from lm.checks import check_whole_number
 from lm.corpus import held_out_text
 from lm.evaluate import evaluate
 from lm.keyboard import Keyboard, clean_text
@@ -41,7 +42,7 @@ def _evaluate_in_a_thread(keyboard: Keyboard, text: str, words, progress, stop: 
                 text,
                 keyboard.bigram,
                 keyboard.transformer,
-                max_words=int(words),
+                max_words=words,
                 progress=tick,
                 workers="auto",
                 max_letters=MAX_COMPARE_LETTERS,
@@ -67,6 +68,7 @@ def compare(keyboard: Keyboard, text, words, progress=gr.Progress()):
     stop = threading.Event()
     try:
         readable = clean_text(text)[0]
+        words = check_whole_number(words, "words", 1, MAX_COMPARE_WORDS, "to evaluate")
         thread, outcome = _evaluate_in_a_thread(keyboard, readable, words, progress, stop)
         while thread.is_alive():
             thread.join(POLL_S)
@@ -163,6 +165,7 @@ def build(keyboard: Keyboard) -> None:
         [compare_text, compare_words],
         [compare_table, found_plot, along_plot, disagreements, compare_message],
         api_name="compare",
+        preprocess=False,
         show_progress_on=[compare_message],
         concurrency_limit=COMPARE_CONCURRENCY,
         concurrency_id="compare",

@@ -25,7 +25,6 @@ from demo.common import (
     read_settings,
     safely,
     sampling_settings,
-    seed_or_none,
     side_by_side,
 )
 from lm.keyboard import MODELS, MODES, SLOTS, Keyboard, Settings, cased, clean_text
@@ -105,12 +104,15 @@ def _chip_updates(chips: list[dict]) -> list:
 
 
 def suggest(keyboard: Keyboard, text, mode, temperature, top_k, top_p, seed):
-    """Both strips in one call (the /suggest API): chip buttons, the chips as JSON, and the message."""
-    suggestions = keyboard.suggest(text, Settings(mode or MODES[0], temperature, top_k, top_p, seed_or_none(seed)))
+    """Both strips in one call (the /suggest API): chip buttons, the chips as JSON, and the message (a
+    setting outside its slider is clamped, an invalid one left at its default, and each named)."""
+    settings, problems = read_settings(mode, temperature, top_k, top_p, seed, None)
+    suggestions = keyboard.suggest(text, settings)
     chips = {
         key: suggestions[key] for key in ("bigram", "transformer", "prefix", "about")
     }  # prefix: which word they complete
-    return (*_chip_updates(chips["bigram"]), *_chip_updates(chips["transformer"]), chips, suggestions["message"])
+    message = "; ".join(filter(None, [*problems, suggestions["message"]]))
+    return (*_chip_updates(chips["bigram"]), *_chip_updates(chips["transformer"]), chips, message)
 
 
 def suggest_strip(keyboard: Keyboard, name: str, text, mode, temperature, top_k, top_p, seed, ticket=None):
@@ -296,6 +298,7 @@ def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
         [text, *settings],
         [*strips["bigram"], *strips["transformer"], chips, message],
         api_name="suggest",
+        preprocess=False,
         concurrency_limit=KEYSTROKE_CONCURRENCY,
         concurrency_id="transformer-strip",
     )
@@ -321,6 +324,7 @@ def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
         js=BEFORE_CARET,
         show_progress="hidden",
         api_name="charts_opened",
+        preprocess=False,
         api_visibility="private",
     )
     refresh.click(
@@ -329,6 +333,7 @@ def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
         chart_outputs,
         js=BEFORE_CARET,
         api_name="distributions",
+        preprocess=False,
         trigger_mode="always_last",
         show_progress="hidden",
     )
@@ -338,6 +343,7 @@ def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
         [why, why_message],
         js=BEFORE_CARET,
         api_name="explain",
+        preprocess=False,
         show_progress="hidden",
     )
     demo.load(None, [strip_chips["bigram"], strip_chips["transformer"], settings_json], js=KEYBOARD_JS)
@@ -347,12 +353,14 @@ def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
             [text, temperature, top_k, top_p, seed, generated],
             [generated, generate_message],
             api_name=f"sample_{name}",
+            preprocess=False,
         )
         generate_button.click(
             safely(KEEP)(functools.partial(generate, keyboard, name)),
             [text, n_words, temperature, top_k, top_p, seed, generated],
             [generated, generate_message],
             api_name=f"generate_{name}",
+            preprocess=False,
         )
     clear_sampled.click(lambda: ("", ""), None, [generated, generate_message], api_visibility="private")
     return Controls(text, temperature, top_k, top_p, seed)

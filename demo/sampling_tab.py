@@ -10,6 +10,7 @@ import gradio as gr
 from demo import views
 from demo.common import KEEP, safely, sampling_settings, seed_or_none, side_by_side
 from demo.keyboard_tab import Controls
+from lm.checks import check_choice, check_word
 from lm.keyboard import Keyboard, clean_text
 from lm.tokenize import split_partial_word
 
@@ -19,8 +20,8 @@ SOURCES = ("bigram p(x | z)", "transformer p(x | context)")
 def drop(keyboard: Keyboard, source: str, z, context, n, temperature, top_k, top_p, seed):
     """Marbles and target as bars on one scale, the distance after 10, 100, ... marbles, a summary, no message."""
     settings = sampling_settings(temperature, top_k, top_p, seed)
-    if source.startswith("bigram"):
-        distribution = keyboard.bigram.next_word_distribution([z])
+    if check_choice(source, "source", SOURCES) == SOURCES[0]:
+        distribution = keyboard.bigram.next_word_distribution([check_word(z, "z")])
     else:
         distribution = keyboard.distribution("transformer", *split_partial_word(clean_text(context)[0]))
     frame, converging, summary = views.marbles(
@@ -98,9 +99,9 @@ def build(demo: gr.Blocks, keyboard: Keyboard, controls: Controls, z_words: list
     ]
     drop_safely = safely(KEEP, KEEP, KEEP, KEEP)(functools.partial(drop, keyboard))
     marble_outputs = [marble_plot, target_plot, convergence_plot, marble_summary, sampling_message]
-    marble_button.click(drop_safely, marble_inputs, marble_outputs, api_name="marbles")
+    marble_button.click(drop_safely, marble_inputs, marble_outputs, api_name="marbles", preprocess=False)
     pairs_safely = safely(KEEP, KEEP)(functools.partial(pairs, keyboard.bigram))
     pair_outputs = [pair_table, pair_summary, sampling_message]
-    pair_button.click(pairs_safely, [pair_n, controls.seed], pair_outputs, api_name="two_step")
-    demo.load(drop_safely, marble_inputs, marble_outputs, api_visibility="private")
-    demo.load(pairs_safely, [pair_n, controls.seed], pair_outputs, api_visibility="private")
+    pair_button.click(pairs_safely, [pair_n, controls.seed], pair_outputs, api_name="two_step", preprocess=False)
+    demo.load(drop_safely, marble_inputs, marble_outputs, api_visibility="private", preprocess=False)
+    demo.load(pairs_safely, [pair_n, controls.seed], pair_outputs, api_visibility="private", preprocess=False)

@@ -9,9 +9,11 @@ import gradio as gr
 
 from demo import views
 from demo.common import KEEP, bars, safely
+from lm.checks import check_whole_number, check_word
 
 SEED_PAIRS = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")]
 MARKERS = ("<s>", "</s>")
+TABLE_SIZES = (4, 20)  # words in the joint table: the slider's range, which the API keeps to as well
 
 
 def _pick(words: list[str], preferred: str, fallback: int) -> str:
@@ -25,12 +27,15 @@ def _also(bigram, word: str) -> list[str]:
 
 def table(bigram, size, prev=None, next=None):
     """The joint table of the `size` most frequent words, with the picked z and x in it, and no message."""
-    shown = views.with_picked(bigram.joint_table(top=int(size)), bigram, prev, next)
+    size = check_whole_number(size, "size", *TABLE_SIZES, "words in the table")
+    prev, next = (None if word is None else check_word(word, name) for word, name in ((prev, "prev"), (next, "next")))
+    shown = views.with_picked(bigram.joint_table(top=size), bigram, prev, next)
     return views.joint_table_html(shown, bigram, (prev, next)), ""
 
 
 def slices(bigram, prev, next):
     """p(x | z = prev) and p(z | x = next) as bars, the Bayes identity in numbers, and no message."""
+    prev, next = check_word(prev, "prev"), check_word(next, "next")
     if bigram.next_prob(next) == 0:
         raise ValueError(
             f"x = {next!r} never comes second in the corpus, so p(z | x) = c(z, x) / c(x) "
@@ -54,7 +59,7 @@ def build(demo: gr.Blocks, bigram) -> list[str]:
     top_words = [w for w in bigram.joint_table(top=30).index if w not in MARKERS]
     x_words = top_words + _also(bigram, "lord")
     first = (_pick(top_words, "my", 0), _pick(x_words, "lord", 1))  # the picked z and x when the page opens
-    size = gr.Slider(4, 20, value=10, step=1, label="Words in the table")
+    size = gr.Slider(*TABLE_SIZES, value=10, step=1, label="Words in the table")
     joint = gr.HTML(table(bigram, 10, *first)[0])
     with gr.Row():
         prev_pick = gr.Dropdown(top_words, value=first[0], label="Pick z (previous word)")
@@ -88,11 +93,19 @@ def build(demo: gr.Blocks, bigram) -> list[str]:
     tables_message = gr.Markdown(elem_id="tables-message")
 
     table_safely = safely(KEEP)(functools.partial(table, bigram))
-    size.change(table_safely, [size, prev_pick, next_pick], [joint, tables_message], api_name="joint_table")
+    size.change(
+        table_safely, [size, prev_pick, next_pick], [joint, tables_message], api_name="joint_table", preprocess=False
+    )
     slices_safely = safely(KEEP, KEEP, KEEP)(functools.partial(slices, bigram))
     pick_outputs = [conditional, flipped, identity, tables_message]
     for pick in (prev_pick, next_pick):
-        pick.change(table_safely, [size, prev_pick, next_pick], [joint, tables_message], api_visibility="private")
-        pick.change(slices_safely, [prev_pick, next_pick], pick_outputs, api_visibility="private")
-    demo.load(slices_safely, [prev_pick, next_pick], pick_outputs, api_name="slices")
+        pick.change(
+            table_safely,
+            [size, prev_pick, next_pick],
+            [joint, tables_message],
+            api_visibility="private",
+            preprocess=False,
+        )
+        pick.change(slices_safely, [prev_pick, next_pick], pick_outputs, api_visibility="private", preprocess=False)
+    demo.load(slices_safely, [prev_pick, next_pick], pick_outputs, api_name="slices", preprocess=False)
     return top_words

@@ -8,13 +8,18 @@ is never lost.
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from demo import compare_tab, keyboard_tab, sampling_tab, tables_tab
 from demo.common import QUEUE_SIZE
+from demo.serving import RequestGuard, proxy_names, served_names
 from lm.keyboard import Keyboard
+
+log = logging.getLogger(__name__)
 
 SWITCH_INTERVAL_S = 0.0005  # how long a Python thread may hold the GIL while another waits (Python's default: 5 ms)
 CSS = """
@@ -40,9 +45,23 @@ CSS = """
 """
 
 
+class App(gr.Blocks):
+    """The page's Blocks. Its events take raw values (``preprocess=False``: the handlers check each one
+    and name what was wrong); Gradio itself checks only that a request carries a value per input, and
+    here a request short of values gets one line saying so instead of a traceback in the log."""
+
+    def validate_inputs(self, block_fn, inputs):
+        if len(inputs) < len(block_fn.inputs):
+            message = (
+                f"/{block_fn.api_name or block_fn.name} takes {len(block_fn.inputs)} values, but got {len(inputs)}"
+            )
+            log.warning("rejected a request: %s", message)
+            raise gr.Error(message, print_exception=False)
+
+
 def build_demo(keyboard: Keyboard) -> gr.Blocks:
     """The whole app for a `Keyboard` (its bigram model and transformer)."""
-    with gr.Blocks(title="Next-word demo") as demo:
+    with App(title="Next-word demo") as demo:
         gr.Markdown(
             "# Next word: counting vs. a transformer\n"
             "Type below. Both models suggest the next word, *x ~ p(x | context)*: a bigram model counted "
@@ -59,8 +78,20 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
     return demo
 
 
-def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **options):
+def launch(
+    demo: gr.Blocks,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    allowed_hosts: tuple[str, ...] = (),
+    **options,
+):
     """Serve the app: localhost and no public link unless asked.
+
+    Requests pass `demo.serving.RequestGuard` first: addressed to a name the app is served as (`host`,
+    `allowed_hosts`, this machine's names when serving a network: no DNS rebinding), from the app's own
+    pages, not for file uploads (the app takes none), and of a bounded size. Gradio's monitoring page
+    and run history are off: the app uses neither.
 
     The page's keystroke requests go to `keyboard_tab.KEYSTROKE_ROUTE`, added to the server here. Every
     other event runs one request at a time (default_concurrency_limit=1): charts, sampling and
@@ -70,8 +101,20 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     block = not options.pop("prevent_thread_lock", False)
+    guard = Middleware(
+        RequestGuard, names=served_names(host, allowed_hosts, share), proxies=proxy_names(allowed_hosts, share)
+    )
     launched = demo.launch(
-        server_name=host, server_port=port, share=share, css=CSS, prevent_thread_lock=True, **options
+        server_name=host,
+        server_port=port,
+        share=share,
+        css=CSS,
+        prevent_thread_lock=True,
+        enable_monitoring=False,
+        run_history=False,
+        footer_links=["api", "gradio", "settings"],
+        app_kwargs={"middleware": [guard]},
+        **options,
     )
     demo.app.add_route(keyboard_tab.KEYSTROKE_ROUTE, demo.keystroke_endpoint, ["POST"])
     if block:

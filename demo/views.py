@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from lm.checks import check_whole_number
 from lm.distribution import OTHER, Distribution
 from lm.keyboard import SLOTS
-from lm.sampling import is_whole_number
+from lm.sampling import nth_seed
 
 CHART_WORDS = 10  # bars per chart
 MAX_MARBLES = 1_000_000  # samples one "drop marbles" click may draw
@@ -198,9 +199,7 @@ def marbles(distribution: Distribution, n: int, temperature: float, top_k: int, 
         >>> converging["marbles (log10 N)"].tolist(), summary.split(";")[0]
         ([1.0, 2.0, 3.0], '1,000 marbles')
     """
-    if not is_whole_number(n) or not 1 <= n <= MAX_MARBLES:
-        raise ValueError(f"`n` (marbles) has to be a whole number from 1 to {MAX_MARBLES:,}, but is {n!r}")
-    n = int(n)
+    n = check_whole_number(n, "n", 1, MAX_MARBLES, "marbles")
     warped = distribution.warp(temperature, top_k, top_p)
     draws = warped.sample(n, seed=seed)
     target = pd.Series(dict(warped.outcomes()))
@@ -235,9 +234,7 @@ def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFra
         >>> list(frame.columns), summary.split(";")[0]
         (['z ~ p(z)', 'x ~ p(x | z)'], '1,000 pairs')
     """
-    if not is_whole_number(n) or not 1 <= n <= MAX_PAIRS:
-        raise ValueError(f"`n` (pairs) has to be a whole number from 1 to {MAX_PAIRS:,}, but is {n!r}")
-    n = int(n)
+    n = check_whole_number(n, "n", 1, MAX_PAIRS, "pairs")
     prev_ids = np.flatnonzero(model.prev_counts)
     prev_probs = torch.from_numpy(model.prev_counts[prev_ids] / model.total).to(model.device)
     zs = Distribution(model.vocab.words_at(prev_ids), prev_probs).sample(n, seed=seed)
@@ -246,7 +243,7 @@ def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFra
         positions[z].append(i)
     xs = [""] * n
     for j, (z, where) in enumerate(positions.items()):  # all draws for one z at once: x ~ p(x | z)
-        draws = model.next_token_distribution([z]).sample(len(where), seed=None if seed is None else seed + j + 1)
+        draws = model.next_token_distribution([z]).sample(len(where), seed=nth_seed(seed, j + 1))
         for i, x in zip(where, draws):
             xs[i] = x
     counts = pd.Series(list(zip(zs, xs))).value_counts()

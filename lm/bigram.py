@@ -183,13 +183,22 @@ class BigramModel:
         if not cache:
             return cls.from_text([doc.text for doc in documents], device)
         path = storage.cache_dir() / f"bigram-{storage.content_key([FORMAT, *(d.text for d in documents)])}.npz"
+        for leftover in storage.remove_abandoned(path):
+            log.warning("removed %s, left half-written by a start that was stopped", leftover)
         if path.exists():
             try:
                 return cls.load(path, device)
             except ValueError as error:
                 log.warning("rebuilding the bigram cache: %s", error)
         model = cls.from_text([doc.text for doc in documents], device)
-        model.save(path)
+        try:
+            model.save(path)
+        except OSError as error:  # a folder in the way, a read-only or full disk: serve it anyway, uncached
+            log.warning(
+                "could not write the bigram cache (%s: %s); it is built again at each start",
+                type(error).__name__,
+                error,
+            )
         return model
 
     # ---- saving ---------------------------------------------------------------------------

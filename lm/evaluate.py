@@ -161,18 +161,28 @@ def evaluate(
     return report
 
 
+def large_number(value: float) -> str:
+    """A number that can be huge (a perplexity): one decimal up to a million, then powers of ten.
+
+    Example:
+        >>> large_number(430.14), large_number(3.6e200), large_number(float("inf"))
+        ('430.1', '3.6e+200', 'inf')
+    """
+    return f"{value:,.1f}" if value < 1e6 else f"{value:.2g}"
+
+
 def summary_table(report: dict) -> str:
     """A Markdown table of the headline metrics."""
     rows = [
-        ("perplexity (per word)", "perplexity", "{:.1f}"),
-        ("recall@1", "top1_accuracy", "{:.1%}"),
-        ("recall@3", "top3_accuracy", "{:.1%}"),
-        (f"keystroke savings ({report['slots']} slots)", "keystroke_savings", "{:.1%}"),
-        ("seconds", "seconds", "{:.1f}"),
+        ("perplexity (per word)", "perplexity", large_number),
+        ("recall@1", "top1_accuracy", "{:.1%}".format),
+        ("recall@3", "top3_accuracy", "{:.1%}".format),
+        (f"keystroke savings ({report['slots']} slots)", "keystroke_savings", "{:.1%}".format),
+        ("seconds", "seconds", "{:.1f}".format),
     ]
     lines = ["| metric | bigram | transformer |", "| --- | --- | --- |"]
     for label, key, form in rows:
-        lines.append(f"| {label} | {form.format(report['bigram'][key])} | {form.format(report['transformer'][key])} |")
+        lines.append(f"| {label} | {form(report['bigram'][key])} | {form(report['transformer'][key])} |")
     agree = report["agreement"]
     lines.append(
         f"\n{len(report['words'])} words. Top-3 lists share a word at {agree['top3_share_a_word']:.1%} of positions "

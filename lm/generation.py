@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Callable
 
+from lm.checks import check_whole_number
 from lm.distribution import Distribution
 from lm.keyboard import cased
-from lm.sampling import is_whole_number
+from lm.sampling import nth_seed
 from lm.tokenize import EOS, join_word
 
 MAX_GENERATED_WORDS = 200  # words one call may add (one "generate" click)
@@ -31,14 +32,13 @@ def generate_words(
     """`n_words` words drawn one at a time after `text`, each from ``next_distribution(text so far)`` warped
     (`Distribution.sample_word`); a drawn ``</s>`` (the bigram's sentence end) ends the sentence with a full
     stop. Words are cased as a phone keyboard writes them (`lm.keyboard.cased`). Stops early when nothing
-    can be drawn. A `seed` makes it reproducible (draw i uses seed + i).
+    can be drawn. A `seed` makes it reproducible (draw i uses `nth_seed(seed, i)`).
     """
-    if not is_whole_number(n_words) or not 0 <= n_words <= MAX_GENERATED_WORDS:
-        raise ValueError(f"`n_words` has to be a whole number from 0 to {MAX_GENERATED_WORDS}, but is {n_words!r}")
+    n_words = check_whole_number(n_words, "n_words", 0, MAX_GENERATED_WORDS)
     context, words = text, []
-    for i in range(int(n_words)):
+    for i in range(n_words):
         distribution = next_distribution(context)
-        seed_i = None if seed is None else seed + i
+        seed_i = nth_seed(seed, i)
         word = distribution.sample_word(temperature, top_k, top_p, seed_i) if len(distribution) else None
         if word is None:
             break

@@ -17,9 +17,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 
+from lm.checks import check_choice
 from lm.distribution import OTHER, Distribution, NextWordModel
 from lm.engine import KEYSTROKE, working_as
-from lm.sampling import check_temperature, check_top_k, check_top_p, is_whole_number
+from lm.sampling import check_seed, check_temperature, check_top_k, check_top_p
 from lm.tokenize import split_partial_word, stable_tail
 
 MODES = ("most likely", "sampled")
@@ -43,15 +44,12 @@ class Settings:
     seed: int | None = None  # None = a fresh draw each time
 
     def __post_init__(self):
-        if self.mode not in MODES:
-            raise ValueError(f"`mode` has to be one of {MODES}, but is {self.mode!r}")
+        check_choice(self.mode, "mode", MODES)
         object.__setattr__(self, "temperature", check_temperature(self.temperature))
         object.__setattr__(self, "top_k", check_top_k(self.top_k))
         object.__setattr__(self, "top_p", check_top_p(self.top_p))
-        if self.seed is not None and (not is_whole_number(self.seed) or self.seed < 0):
-            raise ValueError(f"`seed` has to be a non-negative integer or empty, but is {self.seed!r}")
         if self.seed is not None:
-            object.__setattr__(self, "seed", int(self.seed))
+            object.__setattr__(self, "seed", check_seed(self.seed))
 
     def updated(self, **changes) -> tuple["Settings", list[str]]:
         """A copy with every valid change applied, and a message for each invalid one (left as it was).
@@ -61,7 +59,7 @@ class Settings:
         Example:
             >>> Settings(mode="sampled", seed=3).updated(seed=-5, top_k=10)
             (Settings(mode='sampled', temperature=1.0, top_k=10, top_p=1.0, seed=3),
-             ['`seed` has to be a non-negative integer or empty, but is -5'])
+             ['`seed` has to be a whole number from 0 to 2**63 - 1, but is -5'])
             >>> Settings().updated(seed=-5)
             (Settings(mode='most likely', temperature=1.0, top_k=0, top_p=1.0, seed=None), [])
         """
@@ -83,13 +81,15 @@ class Settings:
 def clean_text(text: str) -> tuple[str, str]:
     """(the text the models read, a message about what was changed, or "").
 
-    Control characters other than line breaks and tabs become spaces, and only the last
+    Control characters other than line breaks and tabs, and lone surrogates, become spaces, and only the last
     `MAX_CONTEXT_CHARS` characters at most are read, cut as `lm.tokenize.stable_tail` does. The
     user's own text is never changed.
 
     Example:
         >>> clean_text("a\\x00b")
         ('a b', 'control characters were read as spaces')
+        >>> clean_text("a\\ud800b")[0]
+        'a b'
     """
     if not isinstance(text, str):
         raise ValueError(f"`text` has to be a string, but is {type(text).__name__}")
@@ -100,6 +100,9 @@ def clean_text(text: str) -> tuple[str, str]:
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
         text = "".join(" " if unicodedata.category(ch) == "Cc" and ch not in "\n\t" else ch for ch in text)
         notes.append("control characters were read as spaces")
+    if any(unicodedata.category(ch) == "Cs" for ch in text):  # half an emoji's UTF-16 pair: no character at all
+        text = "".join(" " if unicodedata.category(ch) == "Cs" else ch for ch in text)
+        notes.append("lone surrogates (half of a character's UTF-16 pair) were read as spaces")
     return text, "; ".join(notes)
 
 
@@ -199,8 +202,7 @@ class Keyboard:
         return distribution
 
     def _model(self, model: str) -> NextWordModel:
-        if model not in MODELS:
-            raise ValueError(f"`model` has to be one of {MODELS}, but is {model!r}")
+        check_choice(model, "model", MODELS)
         if model not in self.models:
             raise ValueError(f"this keyboard has no {model}")
         return self.models[model]

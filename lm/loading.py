@@ -12,7 +12,6 @@ import importlib.util
 import logging
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -116,6 +115,8 @@ def _converted_default(gguf: Path) -> Path:
     """A safetensors copy of the embedded GGUF in the cache folder, made once (atomically)."""
     stat = gguf.stat()
     folder = storage.cache_dir() / f"{DEFAULT_MODEL}-{storage.content_key([gguf.name, str(stat.st_size)])}"
+    for leftover in storage.remove_abandoned(folder):  # a start killed mid-conversion left it half-written
+        log.warning("removed %s, left half-written by a start that was stopped", leftover)
     if (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file():
         return folder
     log.warning("converting the embedded %s to safetensors once (about 15 s)...", DEFAULT_MODEL)
@@ -123,12 +124,13 @@ def _converted_default(gguf: Path) -> Path:
     model.hf_quantizer = None  # the weights are fully de-quantised; let save_pretrained write them
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    staging = storage.staging_folder(folder)
     try:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
         shutil.rmtree(folder, ignore_errors=True)
+        if folder.is_file() or folder.is_symlink():
+            folder.unlink()
         os.replace(staging, folder)  # all or nothing: a crash never leaves a half-written copy
     finally:
         shutil.rmtree(staging, ignore_errors=True)

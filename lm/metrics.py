@@ -4,6 +4,7 @@ distributions (see `lm.evaluate` for how they are gathered)."""
 from __future__ import annotations
 
 import math
+import sys
 from typing import Sequence
 
 import numpy as np
@@ -20,15 +21,19 @@ def recall_at_k(ranks: Sequence[int | None], k: int) -> float:
 
 
 def perplexity(log_probs: Sequence[float]) -> float:
-    """exp(-mean of natural-log probabilities); inf if any probability is 0.
+    """exp(-mean of natural-log probabilities); inf if any probability is 0 or the result is past a float's
+    range (one long non-word can have p = 1e-400).
 
     Example:
         >>> perplexity([math.log(0.5), math.log(0.125)])  # exp(-(ln 1/2 + ln 1/8) / 2) = 4
         4.0
+        >>> perplexity([-1000.0])
+        inf
     """
     if len(log_probs) == 0:
         raise ValueError("`log_probs` is empty: no words to score")
-    return float(math.exp(-float(np.mean(log_probs))))
+    mean_surprise = -float(np.mean(log_probs))
+    return math.exp(mean_surprise) if mean_surprise < math.log(sys.float_info.max) else math.inf
 
 
 def keystroke_savings(costs: Sequence[int], words: Sequence[str]) -> float:

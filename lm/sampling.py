@@ -17,22 +17,11 @@ import numbers
 
 import torch
 
+from lm.checks import is_whole_number, shown
+
 NEG_INF = float("-inf")
-
-
-def is_whole_number(value) -> bool:
-    """True for finite integral numbers (3, 3.0), False for anything else (2.5, "3", True, nan).
-
-    Example:
-        >>> is_whole_number(3.0), is_whole_number(2.5), is_whole_number("3")
-        (True, False, False)
-    """
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and float(value).is_integer()
-    )
+MIN_TEMPERATURE = 0.01  # the smallest temperature above 0 (0 = greedy): below it, logits / T overflow to inf - inf
+MAX_SEED = 2**63 - 1  # seeds are 0 to MAX_SEED; a draw that needs several seeds counts on from one (`nth_seed`)
 
 
 def check_temperature(temperature) -> float:
@@ -41,11 +30,15 @@ def check_temperature(temperature) -> float:
     Example:
         >>> check_temperature(0.7)
         0.7
+        >>> check_temperature(5e-324)
+        Traceback (most recent call last):
+        ValueError: `temperature` has to be 0 (greedy) or a finite number from 0.01, but is 5e-324
     """
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise ValueError(f"`temperature` has to be a number >= 0, but is {temperature!r}")
-    if not math.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"`temperature` has to be a finite number >= 0 (0 = greedy), but is {temperature!r}")
+    is_number = isinstance(temperature, numbers.Real) and not isinstance(temperature, bool)
+    if not is_number or not math.isfinite(temperature) or not (temperature == 0 or temperature >= MIN_TEMPERATURE):
+        raise ValueError(
+            f"`temperature` has to be 0 (greedy) or a finite number from {MIN_TEMPERATURE}, but is {shown(temperature)}"
+        )
     return float(temperature)
 
 
@@ -57,7 +50,7 @@ def check_top_k(top_k) -> int:
         3
     """
     if not is_whole_number(top_k) or top_k < 0:
-        raise ValueError(f"`top_k` has to be a non-negative integer (0 = off), but is {top_k!r}")
+        raise ValueError(f"`top_k` has to be a non-negative integer (0 = off), but is {shown(top_k)}")
     return int(top_k)
 
 
@@ -69,7 +62,7 @@ def check_top_p(top_p) -> float:
         0.9
     """
     if isinstance(top_p, bool) or not isinstance(top_p, numbers.Real) or not 0 < top_p <= 1:
-        raise ValueError(f"`top_p` has to be a number in (0, 1] (1 = off), but is {top_p!r}")
+        raise ValueError(f"`top_p` has to be a number in (0, 1] (1 = off), but is {shown(top_p)}")
     return float(top_p)
 
 
@@ -157,10 +150,34 @@ def make_generator(seed: int | None, device: torch.device | str) -> torch.Genera
     if seed is None:
         generator.seed()
         return generator
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"`seed` has to be a non-negative integer or None, but is {seed!r}")
-    generator.manual_seed(int(seed))
+    generator.manual_seed(check_seed(seed))
     return generator
+
+
+def check_seed(seed) -> int:
+    """Return `seed` as an int from 0 to `MAX_SEED`, or raise ``ValueError`` naming it.
+
+    Example:
+        >>> check_seed(7.0)
+        7
+        >>> check_seed(2**70)
+        Traceback (most recent call last):
+        ValueError: `seed` has to be a whole number from 0 to 2**63 - 1, but is 1180591620717411303424
+    """
+    if not is_whole_number(seed) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"`seed` has to be a whole number from 0 to 2**63 - 1, but is {shown(seed)}")
+    return int(seed)
+
+
+def nth_seed(seed: int | None, n: int) -> int | None:
+    """The seed of draw `n` of a run seeded with `seed`: counting on from it, wrapping past `MAX_SEED`
+    (None stays None: every draw fresh).
+
+    Example:
+        >>> nth_seed(5, 2), nth_seed(MAX_SEED, 1), nth_seed(None, 3)
+        (7, 0, None)
+    """
+    return None if seed is None else (seed + n) % (MAX_SEED + 1)
 
 
 def draw(probs: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:

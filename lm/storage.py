@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import shutil
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import Callable, Iterable
@@ -12,6 +15,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 CACHE_ENV = "NEXTWORD_CACHE"  # set it to put the caches somewhere else
+ABANDONED_AFTER_S = 3600  # a staging file or folder with no process id in its name is abandoned after an hour
 
 
 def cache_dir() -> Path:
@@ -55,7 +59,7 @@ def write_atomically(path: str | os.PathLike, write: Callable) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=_staging_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
             write(file)
@@ -66,6 +70,50 @@ def write_atomically(path: str | os.PathLike, write: Callable) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def staging_folder(target: Path) -> Path:
+    """A new empty folder beside `target` to write it in, then rename it to `target` (all or nothing).
+    Its name carries this process's id, so a later start can tell an abandoned one (`remove_abandoned`)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=target.parent, prefix=_staging_prefix(target)))
+
+
+def remove_abandoned(target: Path) -> list[Path]:
+    """Remove what a killed process left half-written beside `target` (its temporary files and staging
+    folders: `write_atomically`, `staging_folder`), and return what was removed. Work under way in a
+    live process is left alone (its id is in the name); a name without an id (an older version's) is
+    removed once it is `ABANDONED_AFTER_S` old.
+
+    Example:
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> (folder / ".model.npz.999999999.x.tmp").write_bytes(b"half")  # no process has that id
+        4
+        >>> [path.name for path in remove_abandoned(folder / "model.npz")]
+        ['.model.npz.999999999.x.tmp']
+    """
+    removed = []
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*"):
+        owner = leftover.name[len(target.name) + 2 :].split(".")[0]
+        if _running(int(owner)) if owner.isdigit() else time.time() - leftover.stat().st_mtime < ABANDONED_AFTER_S:
+            continue
+        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+        removed.append(leftover)
+    return removed
+
+
+def _staging_prefix(target: Path) -> str:
+    return f".{target.name}.{os.getpid()}."
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process (or an id past what the system has): leave its files alone
+    return True
 
 
 def save_arrays(path: str | os.PathLike, **arrays: np.ndarray) -> Path:

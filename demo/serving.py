@@ -1,0 +1,138 @@
+"""What the server accepts before any route runs: requests addressed to a host it is served as, from its
+own pages, not for a feature the app does not use, of a bounded size (`RequestGuard`).
+
+Why the Host check: a web page on another site can point a domain of its own at 127.0.0.1 (DNS rebinding)
+and then call this app's API from the visitor's browser as if it were that site; the request still
+says ``Host: evil.example``. An IP address in the Host header cannot be rebound, so any is accepted;
+names are accepted only when they are this app's: ``localhost``, the name given to ``--host``, names
+given to ``--allow-host``, and this machine's own names when serving a network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse
+
+from lm.checks import shown
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # the addresses that serve this machine only
+MAX_REQUEST_BYTES = 16 << 20  # a request's body at most (a pasted text of a million characters fits)
+UNUSED_ROUTES = ("/gradio_api/upload", "/gradio_api/upload_progress")  # the app takes no files
+SHARE_DOMAIN = ".gradio.live"  # `--share` links are names under it
+
+
+def hostname(netloc: str) -> str:
+    """The host part of a ``Host`` header or an origin's ``host:port``, lower-cased, without brackets.
+
+    Example:
+        >>> hostname("LocalHost:7860"), hostname("[::1]:7860"), hostname("10.0.0.5")
+        ('localhost', '::1', '10.0.0.5')
+    """
+    return (urlsplit(f"//{netloc}").hostname or "").lower()
+
+
+def is_ip_address(name: str) -> bool:
+    """Whether `name` is an IP address (which DNS rebinding cannot point elsewhere)."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def served_names(host: str, allowed: tuple[str, ...] = (), share: bool = False) -> frozenset[str]:
+    """The host names a request may be addressed to: localhost, `host` and `allowed` when they are names,
+    this machine's names when serving a network (`host` not loopback), and share links' when sharing.
+
+    Example:
+        >>> sorted(served_names("127.0.0.1", ("class.example",)))
+        ['class.example', 'localhost']
+    """
+    names = {"localhost", *proxy_names(allowed, share), *(() if is_ip_address(host) else (host.lower(),))}
+    if host not in LOOPBACK:
+        short = socket.gethostname().lower()
+        names |= {short, f"{short}.local", socket.getfqdn().lower()}
+    return frozenset(names - {""})
+
+
+def proxy_names(allowed: tuple[str, ...] = (), share: bool = False) -> frozenset[str]:
+    """Names a page of this app may be served under by something in front of it (a proxy named with
+    ``--allow-host``, a share link): requests from such pages are accepted whatever Host they carry."""
+    return frozenset(name.lower() for name in (*allowed, *((SHARE_DOMAIN,) if share else ())) if name)
+
+
+def refusal(method: str, path: str, headers: Headers, names: frozenset[str], proxies=frozenset()):
+    """Why a request is refused, as (HTTP status, reason), or None to let it through. `names`: what a
+    request may be addressed to (`served_names`); `proxies`: pages' names accepted as well (`proxy_names`).
+
+    Example:
+        >>> names = served_names("127.0.0.1")
+        >>> refusal("GET", "/", Headers({"host": "127.0.0.1:7860"}), names) is None
+        True
+        >>> refusal("GET", "/", Headers({"host": "evil.example:7860"}), names)
+        (421, "this app is not served as 'evil.example:7860'")
+    """
+    host = headers.get("host", "")
+    if not _accepted(hostname(host), names):
+        return 421, f"this app is not served as {shown(host)}"
+    origin = headers.get("origin")
+    if origin is not None and not _same_site(origin, host, proxies):
+        return 403, f"requests from pages of {shown(origin)} are refused"
+    if path.rstrip("/") in UNUSED_ROUTES:
+        return 404, "this app takes no files"
+    size = headers.get("content-length")
+    if method == "POST" and size is None and "transfer-encoding" in headers:
+        return 411, "a request's body needs a Content-Length"
+    if size is not None and (not size.isdigit() or int(size) > MAX_REQUEST_BYTES):
+        return 413, f"a request's body is at most {MAX_REQUEST_BYTES:,} bytes"
+    return None
+
+
+def _accepted(name: str, names: frozenset[str]) -> bool:
+    shared = SHARE_DOMAIN in names and name.endswith(SHARE_DOMAIN)
+    return bool(name) and (name in names or is_ip_address(name) or shared)
+
+
+def _same_site(origin: str, host: str, proxies: frozenset[str]) -> bool:
+    """The page that sent the request is this app's: its origin is the host the request went to (the page
+    came from this server), or a name in front of it (`proxies`). Another site's page, another port's
+    (another app on this machine), "null" (a sandboxed frame, a file): refused."""
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    name = (parts.hostname or "").lower()
+    shared = SHARE_DOMAIN in proxies and name.endswith(SHARE_DOMAIN)
+    return parts.netloc.lower() == host.lower() or name in proxies or shared
+
+
+class RequestGuard:
+    """ASGI middleware: answers a refused request (`refusal`) itself, with one line in the log; lets the
+    rest through to the app.
+
+    Example:
+        >>> guard = RequestGuard(app=None, names=served_names("127.0.0.1"))
+        >>> sorted(guard.names), sorted(guard.proxies)
+        (['localhost'], [])
+    """
+
+    def __init__(self, app, names: frozenset[str], proxies: frozenset[str] = frozenset()):
+        self.app, self.names, self.proxies = app, names, proxies
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        refused = refusal(scope.get("method", "GET"), scope["path"], Headers(scope=scope), self.names, self.proxies)
+        if refused is None:
+            return await self.app(scope, receive, send)
+        status, reason = refused
+        log.warning("refused %s %s: %s", scope.get("method", "WEBSOCKET"), shown(scope["path"]), reason)
+        if scope["type"] == "websocket":
+            return await send({"type": "websocket.close", "code": 1008})
+        await PlainTextResponse(reason, status_code=status)(scope, receive, send)
