@@ -2,7 +2,12 @@
 caches written atomically and rebuilt when damaged."""
 
 import inspect
+import os
 import re
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +15,7 @@ import pytest
 
 import app
 from lm import BigramModel, TransformerModel, storage
+from lm.loading import load_causal_lm
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [*sorted((ROOT / "lm").glob("*.py")), *sorted((ROOT / "demo").glob("*.py")), ROOT / "app.py"]
@@ -69,3 +75,59 @@ def test_a_damaged_model_cache_is_converted_again(caplog):
     assert "converting it again" in caplog.text
     assert tm.next_word_distribution("The capital of France is").top(1)[0][0] == "Paris"
     assert weights.stat().st_size > 100_000_000
+
+
+def test_a_folder_where_the_bigram_cache_goes_does_not_stop_the_start(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv(storage.CACHE_ENV, str(tmp_path / "cache"))
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text("The cat sat. The dog ran.", encoding="utf-8")
+    BigramModel.from_corpus([str(corpus)], device="cpu")  # writes the cache file
+    (cache_file,) = (tmp_path / "cache").glob("bigram-*.npz")
+    cache_file.unlink()
+    cache_file.mkdir()  # a folder in its place
+    (cache_file / "someone's.txt").write_text("kept")
+    model = BigramModel.from_corpus([str(corpus)], device="cpu")
+    assert model.next_word_distribution("the").top(1)[0][0] in {"cat", "dog"}
+    assert "rebuilding the bigram cache" in caplog.text and "could not write the bigram cache" in caplog.text
+    assert (cache_file / "someone's.txt").read_text() == "kept"  # nobody's files are deleted
+
+
+def finished_process_id() -> int:
+    """The id of a process that has ended (nothing runs under it now)."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def test_a_start_removes_what_a_killed_start_left_half_written(caplog):
+    tokenizer, model, device = load_causal_lm(device="cpu", dtype="float32")  # the converted copy exists
+    (folder,) = [p for p in storage.cache_dir().glob("SmolLM2-135M-Instruct-*") if p.is_dir()]
+    killed = folder.parent / f".{folder.name}.{finished_process_id()}.x1"  # a conversion killed halfway
+    running = folder.parent / f".{folder.name}.{os.getpid()}.x2"  # one under way in a live process
+    legacy = folder.parent / f".{folder.name}.abcd1234"  # an older version's name, hours old
+    for staging in (killed, running, legacy):
+        staging.mkdir()
+        (staging / "model.safetensors").write_bytes(b"\0" * 1000)
+    fresh = storage.staging_folder(folder)  # what a conversion writes in: named by its process
+    assert fresh.name.startswith(f".{folder.name}.{os.getpid()}.")
+    fresh.rmdir()
+    hours_ago = time.time() - 2 * storage.ABANDONED_AFTER_S
+    os.utime(legacy, (hours_ago, hours_ago))
+    try:
+        load_causal_lm(device="cpu", dtype="float32")
+        assert not killed.exists() and not legacy.exists() and running.exists()
+        assert f"removed {killed}" in caplog.text
+    finally:
+        for staging in (killed, running, legacy):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def test_a_bigram_write_killed_halfway_is_cleaned_up_at_the_next_start(tmp_path, monkeypatch):
+    monkeypatch.setenv(storage.CACHE_ENV, str(tmp_path))
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text("The cat sat.", encoding="utf-8")
+    BigramModel.from_corpus([str(corpus)], device="cpu")
+    (cache_file,) = tmp_path.glob("bigram-*.npz")
+    leftover = tmp_path / f".{cache_file.name}.{finished_process_id()}.k9.tmp"
+    leftover.write_bytes(b"half a file")
+    BigramModel.from_corpus([str(corpus)], device="cpu")
+    assert not leftover.exists()
