@@ -45,7 +45,7 @@ CSS = """
 """
 
 
-class App(gr.Blocks):
+class DemoBlocks(gr.Blocks):
     """The page's Blocks. Its events take raw values (``preprocess=False``: the handlers check each one
     and name what was wrong); Gradio itself checks only that a request carries a value per input, and
     here a request short of values gets one line saying so instead of a traceback in the log."""
@@ -61,7 +61,7 @@ class App(gr.Blocks):
 
 def build_demo(keyboard: Keyboard) -> gr.Blocks:
     """The whole app for a `Keyboard` (its bigram model and transformer)."""
-    with App(title="Next-word demo") as demo:
+    with DemoBlocks(title="Next-word demo") as demo:
         gr.Markdown(
             "# Next word: counting vs. a transformer\n"
             "Type below. Both models suggest the next word, *x ~ p(x | context)*: a bigram model counted "

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 
-from lm.checks import check_choice
+from lm.checks import check_choice, shown
 from lm.distribution import OTHER, Distribution, NextWordModel
 from lm.engine import KEYSTROKE, working_as
 from lm.sampling import check_seed, check_temperature, check_top_k, check_top_p
@@ -242,7 +242,7 @@ class Keyboard:
                 if len(models) > 1
                 else {"bigram": "the bigram model", "transformer": "the transformer"}[models[0]]
             )
-            message = "; ".join(filter(None, [message, f"no word starting with {prefix!r} is known to {asked}"]))
+            message = "; ".join(filter(None, [message, f"no word starting with {shown(prefix)} is known to {asked}"]))
         return {**result, "about": about, "context": context, "prefix": prefix, "message": message}
 
     def explain(self, text: str, models: tuple[str, ...] = MODELS) -> dict[str, list[str]]:

@@ -115,12 +115,43 @@ def test_an_impossible_seed_is_named_and_the_text_kept(page):
     still_serving(page)
 
 
+def test_a_seed_past_its_range_is_named(page):
+    from playwright.sync_api import expect
+
+    page.locator("#keyboard-input textarea").fill("the c")
+    page.get_by_role("radio", name="sampled").check()
+    seed = page.get_by_label("Seed (-1 = random)")
+    seed.fill("1180591620717411303424")  # 2**70: past a 64-bit generator's seed
+    seed.press("Enter")
+    expect(page.locator("#settings-message")).to_contain_text("from 0 to 2**63 - 1", timeout=20_000)
+    seed.fill("-1")
+    seed.press("Enter")
+    expect(page.locator("#settings-message")).not_to_contain_text("seed", timeout=20_000)
+    page.get_by_role("radio", name="most likely").check()
+    still_serving(page)
+
+
+def test_half_an_emoji_is_read_as_a_space_and_kept_in_the_box(page):
+    from playwright.sync_api import expect
+
+    show_no_chips(page)
+    page.evaluate(  # a lone surrogate cannot be typed, but a script or a broken paste can put one there
+        """() => { const box = document.querySelector('#keyboard-input textarea');
+                   box.value = 'the \\ud83d c'; box.dispatchEvent(new Event('input', {bubbles: true})); }"""
+    )
+    expect(page.locator("#keyboard-message")).to_contain_text("lone surrogates", timeout=20_000)
+    expect(page.locator("#bigram-0")).to_contain_text("cat")
+    assert page.evaluate("() => document.querySelector('#keyboard-input textarea').value === 'the \\ud83d c'")
+    expect(page.locator(".toast-body")).to_have_count(0)
+    still_serving(page)
+
+
 def test_impossible_marble_counts_are_named(page):
     from playwright.sync_api import expect
 
     open_tab(page, "Sampling")
     count = page.get_by_label("N marbles (1 to 1,000,000)")
-    for bad in ("0", "-5", "10000000"):
+    for bad in ("0", "-5", "10000000", "2.5"):
         count.fill(bad)
         page.get_by_role("button", name="Drop marbles").click()
         expect(page.locator("#sampling-message")).to_contain_text(

@@ -23,13 +23,13 @@ def test_readme_starts_with_the_two_commands():
 def test_the_limits_the_readme_names_are_the_code_s():
     import re
 
-    from demo import common, compare_tab, keyboard_tab, views
-    from lm import context_states, generation, keyboard
+    from demo import common, compare_tab, keyboard_tab, serving, views
+    from lm import checks, context_states, generation, keyboard
 
-    modules = [keyboard, generation, views, common, keyboard_tab, compare_tab, context_states]
-    named = re.findall(r"`([A-Z][A-Z_]+)` = ([\d,]+)( GiB)?", README.read_text(encoding="utf-8"))
-    assert len(named) >= 9
-    for name, number, gib in named:
-        value = int(number.replace(",", "")) * (1 << 30 if gib else 1)
+    modules = [keyboard, generation, views, common, keyboard_tab, compare_tab, context_states, serving, checks]
+    named = re.findall(r"`([A-Z][A-Z_]+)` = ([\d,]+)( GiB| MiB)?", README.read_text(encoding="utf-8"))
+    assert len(named) >= 12
+    for name, number, unit in named:
+        value = int(number.replace(",", "")) * {" GiB": 1 << 30, " MiB": 1 << 20, "": 1}[unit]
         actual = next(getattr(module, name) for module in modules if hasattr(module, name))
-        assert actual == value, f"README says {name} = {number}{gib}, the code {actual}"
+        assert actual == value, f"README says {name} = {number}{unit}, the code {actual}"
