@@ -77,11 +77,11 @@ def refusal(method: str, path: str, headers: Headers, names: frozenset[str], pro
         >>> refusal("GET", "/", Headers({"host": "127.0.0.1:7860"}), names) is None
         True
         >>> refusal("GET", "/", Headers({"host": "evil.example:7860"}), names)
-        (421, "this app is not served as 'evil.example:7860'")
+        (421, "this app is not served as 'evil.example:7860' (to serve that name, start it with --allow-host NAME)")
     """
     host = headers.get("host", "")
     if not _accepted(hostname(host), names):
-        return 421, f"this app is not served as {shown(host)}"
+        return 421, f"this app is not served as {shown(host)} (to serve that name, start it with --allow-host NAME)"
     origin = headers.get("origin")
     if origin is not None and not _same_site(origin, host, proxies):
         return 403, f"requests from pages of {shown(origin)} are refused"

@@ -12,6 +12,7 @@ from starlette.datastructures import Headers
 
 from demo.serving import MAX_REQUEST_BYTES, proxy_names, refusal, served_names
 
+HINT = "(to serve that name, start it with --allow-host NAME)"
 SUGGEST = {"data": ["the c", "most likely", 1.0, 0, 1.0, -1]}
 
 
@@ -33,8 +34,8 @@ def test_a_page_of_a_rebound_domain_is_refused_before_the_api_runs(tiny_app, tin
     assert answer.status_code == 421 and "evil.example" in answer.text and page.status_code == 421
     assert "event_id" not in answer.text and tiny_keyboard.transformer.engine.passes == searches
     assert [record.message for record in caplog.records] == [
-        f"refused POST '/gradio_api/call/suggest': this app is not served as 'evil.example:{port}'",
-        f"refused GET '/': this app is not served as 'evil.example:{port}'",
+        f"refused POST '/gradio_api/call/suggest': this app is not served as 'evil.example:{port}' {HINT}",
+        f"refused GET '/': this app is not served as 'evil.example:{port}' {HINT}",
     ]
 
 
@@ -89,6 +90,16 @@ def test_a_request_short_of_values_gets_one_line_not_a_traceback(tiny_app, caplo
         "rejected a request: /suggest takes 6 values, but got 1"
     ]
     assert call(tiny_app).status_code == 200  # and it keeps serving
+
+
+def test_the_command_line_names_hosts_to_serve():
+    import app
+
+    assert app.parse_args(["--allow-host", "class.example", "--allow-host", "b.example"]).allow_host == [
+        "class.example",
+        "b.example",
+    ]
+    assert app.parse_args([]).allow_host == []
 
 
 def test_the_names_served_follow_the_launch():
