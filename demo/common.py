@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import secrets
 
 import anyio
 import gradio as gr
 
-from lm.keyboard import MODES, Settings
+from lm.keyboard import MODES, Keyboard, Settings
+from lm.personal import Learners
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +21,42 @@ RANDOM_SEED = -1  # the seed box's value for "a fresh random draw each time"
 SLIDER_RANGES = {"temperature": (0, 2), "top_k": (0, 50), "top_p": (0.05, 1)}  # values outside are clamped
 MAX_MESSAGE_CHARS = 500  # an error message (and its log line) at most; values in it are cut shorter (`lm.checks`)
 BEFORE_CARET = "(text, ...rest) => [window.nextword ? window.nextword.beforeCaret() : text, ...rest]"
+
+
+def new_token() -> str:
+    """A browser session's name for its learner: random, so no session can guess another's."""
+    return secrets.token_urlsafe(16)
+
+
+class Sessions:
+    """The models as each browser session sees them: the corpus's bigram, or, while its user lets it
+    learn from what they write, the corpus's counts plus theirs (`lm.personal`). A session is named by
+    its token (`new_token`, kept in the page's `gr.State` and forgotten with it); no token, the corpus's.
+
+    Example:
+        >>> from lm import BigramModel
+        >>> sessions = Sessions(Keyboard(BigramModel.from_text("my cat.", device="cpu")))
+        >>> _ = sessions.learners.start("me")
+        >>> mine, theirs = sessions.keyboard("me", "My dog. "), sessions.keyboard("them", "My dog. ")
+        >>> mine.bigram.count("my", "dog"), theirs.bigram.count("my", "dog")
+        (100, 0)
+    """
+
+    def __init__(self, keyboard: Keyboard, learners: Learners | None = None):
+        self.corpus_keyboard = keyboard
+        self.learners = learners or Learners()
+
+    def bigram(self, token):
+        """The bigram model session `token` reads."""
+        learner = self.learners.get(token)
+        return self.corpus_keyboard.bigram if learner is None else learner.model_with(self.corpus_keyboard.bigram)
+
+    def keyboard(self, token, written=None) -> Keyboard:
+        """The keyboard session `token` types on; `written` (the whole text, while it learns) is read first."""
+        learner = self.learners.get(token)
+        if learner is not None and learner.learning and isinstance(written, str):
+            learner.read(written)
+        return self.corpus_keyboard.with_bigram(self.bigram(token))
 
 
 def error_message(error: Exception, where: str) -> str:

@@ -11,6 +11,8 @@
 //   Chromium, and 11 ms of server CPU per request: with a class typing, most of a core.
 // - Each request carries a ticket naming the text it asks about. A strip is un-dimmed only when its answer
 //   is for the text as it is now.
+// - While the user lets the bigram learn from their writing (`learn`), its requests also carry the page's
+//   token and the whole text, whose finished sentences the server counts (`lm.personal`).
 // - A chip click or Tab inserts the word here, reading the textbox as it is at that moment: the chip's word
 //   completes the letters typed since it was computed only if it still starts with them, so a character
 //   the chip did not account for is never deleted or changed.
@@ -32,6 +34,7 @@
     flight[name] = {busy: false, again: false};
   }
   let current = settings;  // the last good settings (the server checks every change)
+  let learning = null;  // the page's token while the bigram learns from what is written here
   let asked = null;  // the text the strips were last asked about
   let lastTicket = 0;
   let chartsTimer = null;
@@ -59,6 +62,12 @@
     if (chartsOpen()) {
       chartsTimer = setTimeout(() => document.getElementById("refresh-charts")?.click(), CHARTS_PAUSE_MS);
     }
+  }
+
+  // Learning switched on (the server's token for this page) or off (null): ask again, with or without it.
+  function learn(state) {
+    learning = state?.token ?? null;
+    ask(true);
   }
 
   // New settings (checked by the server): ask again with them.
@@ -89,7 +98,9 @@
     const ticket = ++lastTicket;
     tickets.set(ticket, text);
     if (tickets.size > KEPT_TICKETS) tickets.delete(tickets.keys().next().value);
-    const data = [text, current.mode, current.temperature, current.top_k, current.top_p, current.seed, ticket, null];
+    const written = learning && name === "bigram" ? box()?.value ?? null : null;
+    const data = [text, current.mode, current.temperature, current.top_k, current.top_p, current.seed, ticket,
+                  learning, written];
     try {
       const response = await fetch(endpoint(name), {
         method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({data}),
@@ -167,5 +178,5 @@
       event.preventDefault();  // accepted; otherwise Tab moves the focus on, as usual
     }
   }, true);
-  window.nextword = {ask, use, show, accept, completion, beforeCaret};
+  window.nextword = {ask, use, learn, show, accept, completion, beforeCaret};
 }

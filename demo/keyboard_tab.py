@@ -21,20 +21,25 @@ from demo.common import (
     QUEUE_SIZE,
     RANDOM_SEED,
     SLIDER_RANGES,
+    Sessions,
     in_a_thread,
+    new_token,
     read_settings,
     safely,
     sampling_settings,
     side_by_side,
 )
-from lm.keyboard import MODELS, MODES, SLOTS, Keyboard, Settings, cased, clean_text
+from lm.checks import check_whole_number, shown
+from lm.keyboard import MODELS, MODES, SLOTS, Settings, cased, clean_text
+from lm.personal import DEFAULT_WEIGHT, MAX_WEIGHT
 from lm.tokenize import join_word, split_partial_word
 
 KEYBOARD_JS = (Path(__file__).parent / "keyboard.js").read_text(encoding="utf-8")
 CHIP_PLACES = ("centre", "left", "right")  # where chips 0, 1, 2 sit in a strip (the most likely in the centre)
 KEYSTROKE_CONCURRENCY = 64  # transformer keystrokes searched at once, across users: their passes merge (`lm.engine`)
 KEYSTROKE_ROUTE = "/keystroke/suggest_{strip}"  # what the page posts each keystroke to (`keystroke_endpoint`)
-KEYSTROKE_INPUTS = 7  # text, mode, temperature, top_k, top_p, seed, ticket
+KEYSTROKE_INPUTS = 7  # text, mode, temperature, top_k, top_p, seed, ticket; then, while learning: token, whole text
+KEYSTROKE_LEARNING_INPUTS = 2
 MAX_KEYSTROKE_BYTES = 1 << 20  # a keystroke request's body at most (the text before the caret is in it)
 BUSY = "⚠️ the app is busy: too many keystrokes are waiting; the chips will catch up"
 CHART_TITLES = ("Bigram: raw", "Bigram: warped", "Transformer: raw", "Transformer: warped")
@@ -49,6 +54,7 @@ class Controls:
     top_k: gr.Slider
     top_p: gr.Slider
     seed: gr.Number
+    session: gr.State  # the page's token: which user's counts the bigram adds (`demo.common.Sessions`)
 
 
 # ---- the keystroke route: the page's requests, without Gradio's event processing ----------------------
@@ -56,9 +62,10 @@ class Controls:
 
 def keystroke_endpoint(handlers: dict):
     """The Starlette endpoint of KEYSTROKE_ROUTE: ``POST {"data": [text, mode, temperature, top_k, top_p, seed,
-    ticket]}`` to ``keystroke/suggest_<strip>`` answers ``{"data": [strip answer, message]}``, as the
-    /suggest_<strip> API does (the same handler, `handlers[strip]`). A malformed request gets a 4xx with
-    ``{"error": ...}`` naming what was wrong."""
+    ticket, token, whole text]}`` to ``keystroke/suggest_<strip>`` answers ``{"data": [strip answer, message]}``,
+    as the /suggest_<strip> API does (the same handler, `handlers[strip]`). The last two are the page's
+    learning token and its whole text while it learns from its user (null otherwise; may be left out). A
+    malformed request gets a 4xx with ``{"error": ...}`` naming what was wrong."""
 
     async def endpoint(request: Request) -> Response:
         strip = request.path_params["strip"]
@@ -75,7 +82,7 @@ def keystroke_endpoint(handlers: dict):
             return JSONResponse(
                 {"error": f'the body has to be JSON {{"data": [...]}} with {KEYSTROKE_INPUTS} values'}, status_code=400
             )
-        answer = handlers[strip](*data[:KEYSTROKE_INPUTS])
+        answer = handlers[strip](*data[: KEYSTROKE_INPUTS + KEYSTROKE_LEARNING_INPUTS])
         if inspect.isawaitable(answer):
             answer = await answer
         return JSONResponse({"data": list(answer)})
@@ -103,11 +110,11 @@ def _chip_updates(chips: list[dict]) -> list:
     return [gr.update(value=label or " ", interactive=bool(label)) for label in views.chip_labels(chips)]
 
 
-def suggest(keyboard: Keyboard, text, mode, temperature, top_k, top_p, seed):
+def suggest(sessions: Sessions, text, mode, temperature, top_k, top_p, seed, token=None):
     """Both strips in one call (the /suggest API): chip buttons, the chips as JSON, and the message (a
     setting outside its slider is clamped, an invalid one left at its default, and each named)."""
     settings, problems = read_settings(mode, temperature, top_k, top_p, seed, None)
-    suggestions = keyboard.suggest(text, settings)
+    suggestions = sessions.keyboard(token).suggest(text, settings)
     chips = {
         key: suggestions[key] for key in ("bigram", "transformer", "prefix", "about")
     }  # prefix: which word they complete
@@ -115,14 +122,22 @@ def suggest(keyboard: Keyboard, text, mode, temperature, top_k, top_p, seed):
     return (*_chip_updates(chips["bigram"]), *_chip_updates(chips["transformer"]), chips, message)
 
 
-def suggest_strip(keyboard: Keyboard, name: str, text, mode, temperature, top_k, top_p, seed, ticket=None):
+def suggest_strip(
+    sessions: Sessions, name: str, text, mode, temperature, top_k, top_p, seed, ticket=None, token=None, written=None
+):
     """One strip's chips for `text` (the page sends the text before the caret). The page fills its two
     strips in separate events, so the bigram's never waits for the transformer; notes about the text
     come with the bigram's (once). The page sends the settings `check_settings` last found good; a bad
-    one from an API caller is clamped or ignored. `ticket` is echoed: the page's name for this request."""
+    one from an API caller is clamped or ignored. `ticket` is echoed: the page's name for this request.
+    While the page learns from its user, `token` names it and the bigram's request carries the `written`
+    text whole, whose finished sentences are counted first (`lm.personal`)."""
     settings, _ = read_settings(mode, temperature, top_k, top_p, seed, None)
+    keyboard = sessions.keyboard(token, written if name == "bigram" else None)
     suggestions = keyboard.suggest(text, settings, models=(name,))
-    return strip_answer(suggestions, name, ticket), suggestions["message"] if name == "bigram" else ""
+    answer = strip_answer(suggestions, name, ticket)
+    if name == "bigram":
+        answer["info"] = " · ".join(filter(None, [answer["info"], views.learned_short(sessions.learners.get(token))]))
+    return answer, suggestions["message"] if name == "bigram" else ""
 
 
 def check_settings(mode, temperature, top_k, top_p, seed, last_good):
@@ -132,19 +147,19 @@ def check_settings(mode, temperature, top_k, top_p, seed, last_good):
     return settings, asdict(settings), ("⚠️ " + "; ".join(problems)) if problems else ""
 
 
-def distributions(keyboard: Keyboard, text, temperature, top_k, top_p):
+def distributions(sessions: Sessions, text, temperature, top_k, top_p, token=None):
     """The four charts (raw and warped for each model), read from the very distributions the strips show."""
     context, prefix = split_partial_word(clean_text(text)[0])
-    frames = []
+    keyboard, frames = sessions.keyboard(token), []
     for name in MODELS:
         shown = keyboard.distribution(name, context, prefix)
         frames += side_by_side(views.bar_frame(shown), views.warped_bar_frame(shown, temperature, top_k, top_p))
     return (*frames, "")
 
 
-def explain_chips(keyboard: Keyboard, text):
+def explain_chips(sessions: Sessions, text, token=None):
     """The "why these numbers" panel for the text typed, and no message."""
-    return views.explanations_markdown(keyboard.explain(text)), ""
+    return views.explanations_markdown(sessions.keyboard(token).explain(text)), ""
 
 
 def continued(text: str, generated: str | None) -> str:
@@ -153,26 +168,51 @@ def continued(text: str, generated: str | None) -> str:
     return join_word(typed, generated) if generated else typed
 
 
-def sample_next(keyboard: Keyboard, model: str, text, temperature, top_k, top_p, seed, generated):
+def sample_next(sessions: Sessions, model: str, text, temperature, top_k, top_p, seed, generated, token=None):
     """One word drawn after the typed text and what was sampled so far: the sampled text grows."""
     settings = sampling_settings(temperature, top_k, top_p, seed)
     context = continued(text, generated)
-    word = keyboard.distribution(model, context, "").sample_word(
-        settings.temperature, settings.top_k, settings.top_p, settings.seed
+    word = (
+        sessions.keyboard(token)
+        .distribution(model, context, "")
+        .sample_word(settings.temperature, settings.top_k, settings.top_p, settings.seed)
     )
     if word is None:
         raise ValueError("no word could be drawn: every draw fell on words the model could not name")
     return join_word(generated or "", cased(word, context, "")), ""
 
 
-def generate(keyboard: Keyboard, model: str, text, n_words, temperature, top_k, top_p, seed, generated):
+def generate(sessions: Sessions, model: str, text, n_words, temperature, top_k, top_p, seed, generated, token=None):
     """`n_words` more words, each drawn after everything before it, continuing the sampled text."""
     settings = sampling_settings(temperature, top_k, top_p, seed)
     context = continued(text, generated)
-    words = keyboard.models[model].generate_words(
-        context, n_words, settings.temperature, settings.top_k, settings.top_p, settings.seed
+    words = (
+        sessions.keyboard(token)
+        .models[model]
+        .generate_words(context, n_words, settings.temperature, settings.top_k, settings.top_p, settings.seed)
     )
     return join_word(generated or "", words), ""
+
+
+def set_learning(sessions: Sessions, learning, weight, token):
+    """Learning from this page's writing on or off, each of its pairs counting as `weight` corpus pairs:
+    what the page's script needs (its token while learning, so the bigram strip reads its counts) and a note.
+    Turned off, the counts are kept (turned on again, they count again); `forget_writing` empties them.
+    The page gets its token the first time it learns (`new_token`), kept in its `gr.State`."""
+    if not isinstance(learning, bool):
+        raise ValueError(f"`learning` has to be true or false, but is {shown(learning)}")
+    weight = check_whole_number(weight, "weight", 1, MAX_WEIGHT)
+    token = token if isinstance(token, str) else new_token() if learning else None
+    learner = sessions.learners.start(token) if learning else sessions.learners.get(token)
+    if learner is not None:
+        learner.learning, learner.weight = learning, weight
+    return token, {"token": token if learning else None}, views.learned_note(learner)
+
+
+def forget_writing(sessions: Sessions, learning, weight, token):
+    """Empty this page's counts (and go on learning, or not, as the switch says)."""
+    sessions.learners.stop(token)
+    return set_learning(sessions, learning, weight, token)
 
 
 # ---- layout and events ----------------------------------------------------------------------------
@@ -199,8 +239,9 @@ def _strip(name: str, title: str, initial: dict) -> list[gr.Button]:
         ]
 
 
-def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
+def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
     """The tab's components and events; returns the controls the other tabs share."""
+    keyboard = sessions.corpus_keyboard
     initial = keyboard.suggest("")  # rendered with the page: chips show before any request
     text = gr.Textbox(
         label="Type here", lines=3, elem_id="keyboard-input", autofocus=True, placeholder="I hope you're having a "
@@ -234,6 +275,15 @@ def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
         top_p = gr.Slider(*SLIDER_RANGES["top_p"], value=1.0, step=0.05, label="Top-p (1 = off)")
         seed = gr.Number(value=RANDOM_SEED, precision=0, label=f"Seed ({RANDOM_SEED} = random)")
     settings_message = gr.Markdown(elem_id="settings-message")
+    session = gr.State(None, delete_callback=sessions.learners.stop)  # the page's token once it learns
+    with gr.Row(equal_height=True):
+        learning = gr.Checkbox(False, label="Learn from what I write (this page only, never saved)", elem_id="learn")
+        weight = gr.Slider(
+            1, MAX_WEIGHT, value=DEFAULT_WEIGHT, step=1, label="Each pair you write counts as this many corpus pairs"
+        )
+        forget_button = gr.Button("Forget what I wrote", size="sm", elem_id="forget")
+    learned = gr.Markdown(elem_id="learned")
+    learning_json = gr.JSON(visible=False, label="learning")  # what keyboard.js sends while learning
     with gr.Row():
         n_words = gr.Slider(1, 50, value=10, step=1, label="Words to generate")
         buttons = {
@@ -280,13 +330,13 @@ def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
     # raw settings reach `read_settings`, which clamps or ignores a bad one instead of failing.
     handlers = {}
     for name in MODELS:
-        strip_safely = safely(KEEP)(functools.partial(suggest_strip, keyboard, name))
+        strip_safely = safely(KEEP)(functools.partial(suggest_strip, sessions, name))
         if name == "transformer":
             strip_safely = in_a_thread(strip_safely, KEYSTROKE_CONCURRENCY, QUEUE_SIZE, (gr.update(), BUSY))
         handlers[name] = strip_safely
         api_only[name].click(
             strip_safely,
-            [text, *settings, ticket],
+            [text, *settings, ticket, session],
             [strip_chips[name], message],
             api_name=f"suggest_{name}",
             preprocess=False,
@@ -294,8 +344,8 @@ def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
         )
     demo.keystroke_endpoint = keystroke_endpoint(handlers)  # served by `demo.ui.launch` at KEYSTROKE_ROUTE
     both_strips.click(
-        safely(*[KEEP] * (2 * SLOTS + 1))(functools.partial(suggest, keyboard)),
-        [text, *settings],
+        safely(*[KEEP] * (2 * SLOTS + 1))(functools.partial(suggest, sessions)),
+        [text, *settings, session],
         [*strips["bigram"], *strips["transformer"], chips, message],
         api_name="suggest",
         preprocess=False,
@@ -315,8 +365,8 @@ def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
     ).then(None, settings_json, js="(checked) => { window.nextword && window.nextword.use(checked); }")
     # The charts cost a second search: they are computed when their panel opens, on request, and while it
     # is open once typing pauses (keyboard.js clicks the refresh button), never per key.
-    charts_safely = safely(*[KEEP] * 4)(functools.partial(distributions, keyboard))
-    chart_inputs, chart_outputs = [text, temperature, top_k, top_p], [*plots, chart_message]
+    charts_safely = safely(*[KEEP] * 4)(functools.partial(distributions, sessions))
+    chart_inputs, chart_outputs = [text, temperature, top_k, top_p, session], [*plots, chart_message]
     charts.expand(
         charts_safely,
         chart_inputs,
@@ -338,8 +388,8 @@ def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
         show_progress="hidden",
     )
     why_button.click(
-        safely(KEEP)(functools.partial(explain_chips, keyboard)),
-        text,
+        safely(KEEP)(functools.partial(explain_chips, sessions)),
+        [text, session],
         [why, why_message],
         js=BEFORE_CARET,
         api_name="explain",
@@ -349,18 +399,37 @@ def build(demo: gr.Blocks, keyboard: Keyboard) -> Controls:
     demo.load(None, [strip_chips["bigram"], strip_chips["transformer"], settings_json], js=KEYBOARD_JS)
     for name, (sample_button, generate_button) in buttons.items():
         sample_button.click(
-            safely(KEEP)(functools.partial(sample_next, keyboard, name)),
-            [text, temperature, top_k, top_p, seed, generated],
+            safely(KEEP)(functools.partial(sample_next, sessions, name)),
+            [text, temperature, top_k, top_p, seed, generated, session],
             [generated, generate_message],
             api_name=f"sample_{name}",
             preprocess=False,
         )
         generate_button.click(
-            safely(KEEP)(functools.partial(generate, keyboard, name)),
-            [text, n_words, temperature, top_k, top_p, seed, generated],
+            safely(KEEP)(functools.partial(generate, sessions, name)),
+            [text, n_words, temperature, top_k, top_p, seed, generated, session],
             [generated, generate_message],
             api_name=f"generate_{name}",
             preprocess=False,
         )
     clear_sampled.click(lambda: ("", ""), None, [generated, generate_message], api_visibility="private")
-    return Controls(text, temperature, top_k, top_p, seed)
+    learning_safely = safely(KEEP, KEEP)(functools.partial(set_learning, sessions))
+    learn_to_page = "(state) => { window.nextword && window.nextword.learn(state); }"
+    gr.on(
+        [learning.change, weight.release],
+        learning_safely,
+        [learning, weight, session],
+        [session, learning_json, learned],
+        api_name="learning",
+        preprocess=False,
+        queue=False,
+    ).then(None, learning_json, js=learn_to_page)
+    forget_button.click(
+        safely(KEEP, KEEP)(functools.partial(forget_writing, sessions)),
+        [learning, weight, session],
+        [session, learning_json, learned],
+        api_name="forget",
+        preprocess=False,
+        queue=False,
+    ).then(None, learning_json, js=learn_to_page)
+    return Controls(text, temperature, top_k, top_p, seed, session)

@@ -8,18 +8,19 @@ import functools
 import gradio as gr
 
 from demo import views
-from demo.common import KEEP, safely, sampling_settings, seed_or_none, side_by_side
+from demo.common import KEEP, Sessions, safely, sampling_settings, seed_or_none, side_by_side
 from demo.keyboard_tab import Controls
 from lm.checks import check_choice, check_word
-from lm.keyboard import Keyboard, clean_text
+from lm.keyboard import clean_text
 from lm.tokenize import split_partial_word
 
 SOURCES = ("bigram p(x | z)", "transformer p(x | context)")
 
 
-def drop(keyboard: Keyboard, source: str, z, context, n, temperature, top_k, top_p, seed):
+def drop(sessions: Sessions, source: str, z, context, n, temperature, top_k, top_p, seed, token=None):
     """Marbles and target as bars on one scale, the distance after 10, 100, ... marbles, a summary, no message."""
     settings = sampling_settings(temperature, top_k, top_p, seed)
+    keyboard = sessions.keyboard(token)
     if check_choice(source, "source", SOURCES) == SOURCES[0]:
         distribution = keyboard.bigram.next_word_distribution([check_word(z, "z")])
     else:
@@ -31,12 +32,12 @@ def drop(keyboard: Keyboard, source: str, z, context, n, temperature, top_k, top
     return (*side_by_side(*by_series), converging, summary, "")
 
 
-def pairs(bigram, n, seed):
+def pairs(sessions: Sessions, n, seed, token=None):
     """The first pairs drawn z ~ p(z), x ~ p(x | z), a summary, and no message."""
-    return (*views.two_step_pairs(bigram, n, seed_or_none(seed)), "")
+    return (*views.two_step_pairs(sessions.bigram(token), n, seed_or_none(seed)), "")
 
 
-def build(demo: gr.Blocks, keyboard: Keyboard, controls: Controls, z_words: list[str]) -> None:
+def build(demo: gr.Blocks, sessions: Sessions, controls: Controls, z_words: list[str]) -> None:
     """The tab's components and events."""
     gr.Markdown(
         "Drop marbles on the shape: draw N words and watch the histogram approach the target (the "
@@ -96,12 +97,21 @@ def build(demo: gr.Blocks, keyboard: Keyboard, controls: Controls, z_words: list
         controls.top_k,
         controls.top_p,
         controls.seed,
+        controls.session,
     ]
-    drop_safely = safely(KEEP, KEEP, KEEP, KEEP)(functools.partial(drop, keyboard))
+    drop_safely = safely(KEEP, KEEP, KEEP, KEEP)(functools.partial(drop, sessions))
     marble_outputs = [marble_plot, target_plot, convergence_plot, marble_summary, sampling_message]
     marble_button.click(drop_safely, marble_inputs, marble_outputs, api_name="marbles", preprocess=False)
-    pairs_safely = safely(KEEP, KEEP)(functools.partial(pairs, keyboard.bigram))
+    pairs_safely = safely(KEEP, KEEP)(functools.partial(pairs, sessions))
     pair_outputs = [pair_table, pair_summary, sampling_message]
-    pair_button.click(pairs_safely, [pair_n, controls.seed], pair_outputs, api_name="two_step", preprocess=False)
+    pair_button.click(
+        pairs_safely, [pair_n, controls.seed, controls.session], pair_outputs, api_name="two_step", preprocess=False
+    )
     demo.load(drop_safely, marble_inputs, marble_outputs, api_visibility="private", preprocess=False)
-    demo.load(pairs_safely, [pair_n, controls.seed], pair_outputs, api_visibility="private", preprocess=False)
+    demo.load(
+        pairs_safely,
+        [pair_n, controls.seed, controls.session],
+        pair_outputs,
+        api_visibility="private",
+        preprocess=False,
+    )

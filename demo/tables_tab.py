@@ -8,7 +8,7 @@ import functools
 import gradio as gr
 
 from demo import views
-from demo.common import KEEP, bars, safely
+from demo.common import KEEP, Sessions, bars, safely
 from lm.checks import check_whole_number, check_word
 
 SEED_PAIRS = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")]
@@ -25,17 +25,20 @@ def _also(bigram, word: str) -> list[str]:
     return [word] if bigram.next_prob(word) > 0 else []
 
 
-def table(bigram, size, prev=None, next=None):
-    """The joint table of the `size` most frequent words, with the picked z and x in it, and no message."""
+def table(sessions: Sessions, size, prev=None, next=None, token=None):
+    """The joint table of the `size` most frequent words, with the picked z and x in it, and no message
+    (the page's own counts added while it learns from its user)."""
+    bigram = sessions.bigram(token)
     size = check_whole_number(size, "size", *TABLE_SIZES, "words in the table")
     prev, next = (None if word is None else check_word(word, name) for word, name in ((prev, "prev"), (next, "next")))
     shown = views.with_picked(bigram.joint_table(top=size), bigram, prev, next)
     return views.joint_table_html(shown, bigram, (prev, next)), ""
 
 
-def slices(bigram, prev, next):
+def slices(sessions: Sessions, prev, next, token=None):
     """p(x | z = prev) and p(z | x = next) as bars, the Bayes identity in numbers, and no message."""
     prev, next = check_word(prev, "prev"), check_word(next, "next")
+    bigram = sessions.bigram(token)
     if bigram.next_prob(next) == 0:
         raise ValueError(
             f"x = {next!r} never comes second in the corpus, so p(z | x) = c(z, x) / c(x) "
@@ -49,8 +52,17 @@ def slices(bigram, prev, next):
     )
 
 
-def build(demo: gr.Blocks, bigram) -> list[str]:
+def yours(sessions: Sessions, prev, token=None):
+    """The page's own counts and their effect on the row of z = `prev`, and no message."""
+    learner = sessions.learners.get(token)
+    corpus = sessions.corpus_keyboard.bigram
+    effect = views.personal_effect_markdown(corpus, learner, check_word(prev, "prev"))
+    return "\n\n".join(filter(None, [views.learned_note(learner), effect, views.personal_pairs_markdown(learner)])), ""
+
+
+def build(demo: gr.Blocks, sessions: Sessions, session: gr.State) -> list[str]:
     """The tab's components and events; returns the words offered as z (the Sampling tab offers them too)."""
+    bigram = sessions.corpus_keyboard.bigram
     gr.Markdown(
         "The joint table p(x, z) of previous word z and next word x, counted from the corpus. "
         "Each sentence is read as `<s>` words `</s>`: `<s>` is the z of a sentence's first word, "
@@ -60,7 +72,7 @@ def build(demo: gr.Blocks, bigram) -> list[str]:
     x_words = top_words + _also(bigram, "lord")
     first = (_pick(top_words, "my", 0), _pick(x_words, "lord", 1))  # the picked z and x when the page opens
     size = gr.Slider(*TABLE_SIZES, value=10, step=1, label="Words in the table")
-    joint = gr.HTML(table(bigram, 10, *first)[0])
+    joint = gr.HTML(table(sessions, 10, *first)[0])
     with gr.Row():
         prev_pick = gr.Dropdown(top_words, value=first[0], label="Pick z (previous word)")
         next_pick = gr.Dropdown(x_words, value=first[1], label="Pick x (next word)", allow_custom_value=True)
@@ -90,22 +102,24 @@ def build(demo: gr.Blocks, bigram) -> list[str]:
     seed_model = type(bigram).from_pairs(SEED_PAIRS, device=bigram.device)
     gr.HTML(views.joint_table_html(seed_model.joint_table(), seed_model))
     gr.Markdown(views.bayes_identity(seed_model, "graduated", "job").replace("\n", "  \n"))
+    with gr.Accordion("What you wrote: your counts and their effect on the row of z", open=False, elem_id="yours"):
+        refresh = gr.Button("Show the tables with what I wrote", size="sm", elem_id="refresh-yours")
+        your_counts = gr.Markdown(elem_id="your-counts")
     tables_message = gr.Markdown(elem_id="tables-message")
 
-    table_safely = safely(KEEP)(functools.partial(table, bigram))
-    size.change(
-        table_safely, [size, prev_pick, next_pick], [joint, tables_message], api_name="joint_table", preprocess=False
-    )
-    slices_safely = safely(KEEP, KEEP, KEEP)(functools.partial(slices, bigram))
-    pick_outputs = [conditional, flipped, identity, tables_message]
+    table_safely = safely(KEEP)(functools.partial(table, sessions))
+    table_inputs, table_outputs = [size, prev_pick, next_pick, session], [joint, tables_message]
+    size.change(table_safely, table_inputs, table_outputs, api_name="joint_table", preprocess=False)
+    slices_safely = safely(KEEP, KEEP, KEEP)(functools.partial(slices, sessions))
+    pick_inputs, pick_outputs = [prev_pick, next_pick, session], [conditional, flipped, identity, tables_message]
+    yours_safely = safely(KEEP)(functools.partial(yours, sessions))
+    yours_inputs, yours_outputs = [prev_pick, session], [your_counts, tables_message]
     for pick in (prev_pick, next_pick):
-        pick.change(
-            table_safely,
-            [size, prev_pick, next_pick],
-            [joint, tables_message],
-            api_visibility="private",
-            preprocess=False,
-        )
-        pick.change(slices_safely, [prev_pick, next_pick], pick_outputs, api_visibility="private", preprocess=False)
-    demo.load(slices_safely, [prev_pick, next_pick], pick_outputs, api_name="slices", preprocess=False)
+        pick.change(table_safely, table_inputs, table_outputs, api_visibility="private", preprocess=False)
+        pick.change(slices_safely, pick_inputs, pick_outputs, api_visibility="private", preprocess=False)
+    prev_pick.change(yours_safely, yours_inputs, yours_outputs, api_visibility="private", preprocess=False)
+    demo.load(slices_safely, pick_inputs, pick_outputs, api_name="slices", preprocess=False)
+    refresh.click(table_safely, table_inputs, table_outputs, api_visibility="private", preprocess=False)
+    refresh.click(slices_safely, pick_inputs, pick_outputs, api_visibility="private", preprocess=False)
+    refresh.click(yours_safely, yours_inputs, yours_outputs, api_name="your_counts", preprocess=False)
     return top_words

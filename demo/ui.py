@@ -15,7 +15,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from demo import compare_tab, keyboard_tab, sampling_tab, tables_tab
-from demo.common import QUEUE_SIZE
+from demo.common import QUEUE_SIZE, Sessions
 from demo.serving import RequestGuard, proxy_names, served_names
 from lm.keyboard import Keyboard
 
@@ -67,12 +67,13 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             "Type below. Both models suggest the next word, *x ~ p(x | context)*: a bigram model counted "
             "from Shakespeare, and a small pretrained transformer. Click a chip to insert it."
         )
+        sessions = Sessions(keyboard)  # each page's own counts, while it learns from its user
         with gr.Tab("Keyboard"):
-            controls = keyboard_tab.build(demo, keyboard)
+            controls = keyboard_tab.build(demo, sessions)
         with gr.Tab("Tables (Bayes)"):
-            z_words = tables_tab.build(demo, keyboard.bigram)
+            z_words = tables_tab.build(demo, sessions, controls.session)
         with gr.Tab("Sampling"):
-            sampling_tab.build(demo, keyboard, controls, z_words)
+            sampling_tab.build(demo, sessions, controls, z_words)
         with gr.Tab("Compare"):
             compare_tab.build(keyboard)
     return demo

@@ -310,3 +310,77 @@ def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.Dat
         )
     worst = pd.DataFrame(sorted(gaps, key=lambda row: -row[0])[:DISAGREEMENTS_SHOWN], columns=DISAGREEMENT_COLUMNS)
     return summary_table(report), found, along, worst
+
+
+# ---- what the bigram learned from its user (`lm.personal`) ------------------------------------------
+
+
+def learned_note(learner) -> str:
+    """What the bigram strip reads while it learns from its user, in counts ("" when it does not).
+
+    Example:
+        >>> from lm.personal import Learner
+        >>> me = Learner(weight=100)
+        >>> _ = me.read("I love my dog.")
+        >>> learned_note(me).split(". ")[0]
+        'Learned 1 sentence (5 pairs) from you'
+        >>> learned_note(me).split(" = ")[1].split(":")[0]
+        '(c(z, x) + 100 × yours(z, x)) / (c(z) + 100 × yours(z))'
+    """
+    if learner is None or not learner.learning:
+        return ""
+    w = learner.weight
+    if learner.personal is None:
+        return f"Learning: each sentence you finish (. ! ?) is counted, each of its pairs as {w} pairs of the corpus."
+    n, pairs = learner.sentences, learner.personal.total
+    return (
+        f"Learned {n} sentence{'s' * (n != 1)} ({pairs} pairs) from you. The bigram reads p(x | z) = "
+        f"(c(z, x) + {w} × yours(z, x)) / (c(z) + {w} × yours(z)): "
+        f"each pair you write counts as {w} pairs of the corpus."
+    )
+
+
+def learned_short(learner) -> str:
+    """The bigram strip's line while it learns: how many of the user's sentences it adds, and their weight."""
+    if learner is None or not learner.learning:
+        return ""
+    return f"+ your {learner.sentences} sentence{'s' * (learner.sentences != 1)}, each pair ×{learner.weight}"
+
+
+def personal_effect_markdown(corpus, learner, z: str, top: int = 10) -> str:
+    """The user's counts and their effect on the row of `z`: for the words most likely after `z` with
+    them, c(z, x) of the corpus, of the user, and p(x | z) without and with them.
+
+    Example:
+        >>> from lm import BigramModel
+        >>> from lm.personal import Learner
+        >>> me = Learner(weight=2)
+        >>> _ = me.read("my dog.")
+        >>> print(personal_effect_markdown(BigramModel.from_text("my cat.", device="cpu"), me, "my"))
+        | x | c(my, x) corpus | yours | p(x \\| my) corpus | p(x \\| my) with yours (×2) |
+        | --- | --- | --- | --- | --- |
+        | dog | 0 | 1 | 0.0% | 66.7% |
+        | cat | 1 | 0 | 100.0% | 33.3% |
+    """
+    if learner is None or learner.personal is None:
+        return "Nothing learned yet: turn on *Learn from what I write* on the Keyboard tab and finish a sentence."
+    mine = learner.model_with(corpus)
+    shown = [x for x, _ in mine.next_token_distribution([z]).top(top)]
+    lines = [
+        f"| x | c({z}, x) corpus | yours | p(x \\| {z}) corpus | p(x \\| {z}) with yours (×{learner.weight}) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for x in shown:
+        counts = f"{corpus.count(z, x):,} | {learner.personal.count(z, x):,}"
+        lines.append(f"| {x} | {counts} | {corpus.cond_prob(x=x, z=z):.1%} | {mine.cond_prob(x=x, z=z):.1%} |")
+    return "\n".join(lines)
+
+
+def personal_pairs_markdown(learner, top: int = 15) -> str:
+    """The user's most counted pairs (z, x, count) as a Markdown table ("" before any)."""
+    if learner is None or learner.personal is None:
+        return ""
+    rows = [f"| {z} | {x} | {c} |" for z, x, c in learner.pairs()[:top]]
+    return "\n".join(
+        [f"Your pairs ({learner.sentences} sentences):", "", "| z | x | count |", "| --- | --- | --- |", *rows]
+    )

@@ -32,6 +32,7 @@ import scipy.sparse as sp
 import torch
 
 from lm import corpus, storage
+from lm.checks import check_whole_number
 from lm.devices import resolve_device
 from lm.distribution import Distribution
 from lm.generation import generate_words
@@ -40,6 +41,7 @@ from lm.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
+MAX_TIMES = 1_000_000  # `times * model` at most: counts stay far inside int64
 FORMAT = "nextword-bigram-v1"  # bump when the file layout or the tokenizer's rules change
 _TOKEN_RE = re.compile(rf"{WORD}|{SENTENCE_END_RE.pattern}")
 
@@ -107,6 +109,53 @@ class BigramModel:
 
     def __repr__(self) -> str:
         return f"BigramModel({len(self.vocab)} words, {self.counts.nnz} distinct pairs, {self.total} pairs)"
+
+    # ---- counts add up ------------------------------------------------------------------------
+
+    def __add__(self, other: "BigramModel") -> "BigramModel":
+        """The model of the pooled counts: every pair counted in either, over both vocabularies.
+
+        Counting two texts separately and adding is counting them together (as separate documents),
+        which is how a corpus too big for one machine is counted: in shards, then summed.
+
+        Example:
+            >>> a = BigramModel.from_text("the cat sat.", device="cpu")
+            >>> b = BigramModel.from_text("the dog.", device="cpu")
+            >>> (a + b).count("the", "cat"), (a + b).count("the", "dog"), (a + b).cond_prob(x="dog", z="the")
+            (1, 1, 0.5)
+        """
+        if not isinstance(other, BigramModel):
+            return NotImplemented
+        vocab = (
+            self.vocab if self.vocab.words == other.vocab.words else Vocabulary([*self.vocab.words, *other.vocab.words])
+        )
+        return BigramModel(vocab, self._counts_over(vocab) + other._counts_over(vocab), self.device)
+
+    def __mul__(self, times: int) -> "BigramModel":
+        """Every pair counted `times` times (a whole number >= 1): ``m + m`` is ``2 * m``, and ``w * yours``
+        weighs your pairs as `w` pairs each.
+
+        Example:
+            >>> m = BigramModel.from_text("the cat.", device="cpu")
+            >>> (3 * m).count("the", "cat"), (3 * m).cond_prob(x="cat", z="the")
+            (3, 1.0)
+        """
+        if isinstance(times, bool) or not isinstance(times, int):
+            return NotImplemented
+        check_whole_number(times, "times", 1, MAX_TIMES)
+        return BigramModel(self.vocab, self.counts * times, self.device)
+
+    __rmul__ = __mul__
+
+    def _counts_over(self, vocab: Vocabulary) -> sp.csr_matrix:
+        """This model's counts with rows and columns renumbered into `vocab` (which holds all its words)."""
+        if vocab is self.vocab:
+            return self.counts
+        new_id = vocab.ids(self.vocab.words)  # this vocabulary's id -> the merged one's
+        rows = np.repeat(new_id, np.diff(self.counts.indptr))
+        merged = sp.csr_matrix((self.counts.data, (rows, new_id[self.counts.indices])), shape=(len(vocab),) * 2)
+        merged.sum_duplicates()
+        return merged
 
     # ---- building -------------------------------------------------------------------------
 

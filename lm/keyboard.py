@@ -191,6 +191,11 @@ class Keyboard:
         if transformer is not None:
             self.models["transformer"] = transformer
 
+    def with_bigram(self, bigram) -> "Keyboard":
+        """This keyboard with another bigram model (a user's own counts added, `lm.personal`), sharing the
+        transformer and its prefetcher."""
+        return self if bigram is self.bigram else Keyboard(bigram, self.transformer, self.prefetcher)
+
     def distribution(self, model: str, context: str, prefix: str) -> Distribution:
         """The distribution strip `model` ("bigram" or "transformer") shows for a context and typed prefix:
         p(w | context, a word comes next), the one every view reads. A prefetcher warming that model's

@@ -60,6 +60,18 @@ def sentences(text: str) -> list[list[str]]:
     return [found for found in map(WORD_RE.findall, parts) if found]
 
 
+def finished_sentences(text: str) -> list[list[str]]:
+    """The sentences of `text` that are finished (a ``.``, ``!``, ``?`` or a blank line after them), as
+    lists of words: what is typed after the last sentence end is still being written.
+
+    Example:
+        >>> finished_sentences("I love my dog. I love my d")
+        [['i', 'love', 'my', 'dog']]
+    """
+    parts = SENTENCE_END_RE.split(normalise(text))[:-1]
+    return [found for found in map(WORD_RE.findall, parts) if found]
+
+
 def pad(sentence: list[str]) -> list[str]:
     """``<s>`` + `sentence` + ``</s>``, as nltk's order-2 padding does.
 
