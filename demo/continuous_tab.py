@@ -172,7 +172,7 @@ def two_step_continuous(n, seed):
 # ---- layout -------------------------------------------------------------------------------------
 
 
-def build(demo: gr.Blocks) -> None:
+def build(tab: gr.Tab) -> None:
     """The tab's components and events."""
     gr.Markdown(
         "**The seed's continuous example.** A student's GPA *z* follows a bell curve centred at 3.3, *p(z)*; "
@@ -187,9 +187,9 @@ def build(demo: gr.Blocks) -> None:
         a = gr.Slider(0, X_MAX, value=3.8, step=0.1, label="a: from (months)")
         b = gr.Slider(0, X_MAX, value=4.2, step=0.1, label="b: to (months)")
     with gr.Row():
-        joint_plot = gr.Plot(label="p(x, z)")
-        slice_plot = gr.Plot(label="p(x | z)")
-    slice_summary = gr.Markdown()
+        joint_plot = gr.Plot(label="p(x, z)", min_width=360)  # a phone stacks the two
+        slice_plot = gr.Plot(label="p(x | z)", min_width=360)
+    slice_summary = gr.Markdown(elem_id="slice-summary")
     message = gr.Markdown(elem_id="continuous-message")
     gr.Markdown("Drop marbles on the slice: draw N waits x ~ p(x | z) and watch their histogram take its shape.")
     with gr.Row():
@@ -197,13 +197,13 @@ def build(demo: gr.Blocks) -> None:
         seed = gr.Number(value=RANDOM_SEED, precision=0, label="Seed (-1 = random)")
         marble_button = gr.Button("Drop marbles", variant="primary")
     marble_plot = gr.Plot(label="marbles on the slice")
-    marble_summary = gr.Markdown()
+    marble_summary = gr.Markdown(elem_id="slice-marbles-summary")
     gr.Markdown("Two-step sampling: z ~ p(z), then x ~ p(x | z). The x's alone follow the marginal p(x).")
     with gr.Row():
         pair_n = gr.Number(value=5000, precision=0, label=f"Pairs (1 to {MAX_SAMPLES:,})")
         pair_button = gr.Button("Draw pairs")
     pair_plot = gr.Plot(label="two-step samples")
-    pair_summary = gr.Markdown()
+    pair_summary = gr.Markdown(elem_id="continuous-pairs-summary")
 
     slice_safely = safely(KEEP, KEEP, KEEP)(density_slice)
     slice_outputs = [joint_plot, slice_plot, slice_summary, message]
@@ -222,6 +222,7 @@ def build(demo: gr.Blocks) -> None:
     pairs_safely = safely(KEEP, KEEP)(two_step_continuous)
     pair_outputs = [pair_plot, pair_summary, message]
     pair_button.click(pairs_safely, [pair_n, seed], pair_outputs, api_name="two_step_continuous", preprocess=False)
-    demo.load(slice_safely, [z, a, b], slice_outputs, api_visibility="private", preprocess=False)
-    demo.load(marbles_safely, marble_inputs, marble_outputs, api_visibility="private", preprocess=False)
-    demo.load(pairs_safely, [pair_n, seed], pair_outputs, api_visibility="private", preprocess=False)
+    # drawn when the tab is opened, not when the page loads: a class opening the app spends no CPU on it
+    tab.select(slice_safely, [z, a, b], slice_outputs, api_visibility="private", preprocess=False)
+    tab.select(marbles_safely, marble_inputs, marble_outputs, api_visibility="private", preprocess=False)
+    tab.select(pairs_safely, [pair_n, seed], pair_outputs, api_visibility="private", preprocess=False)

@@ -210,8 +210,11 @@ def set_learning(sessions: Sessions, learning, weight, token):
 
 
 def forget_writing(sessions: Sessions, learning, weight, token):
-    """Empty this page's counts (and go on learning, or not, as the switch says)."""
-    sessions.learners.stop(token)
+    """Empty this page's counts (and go on learning, or not, as the switch says): what is on the page now
+    is not learned again, what is written from now on is."""
+    learner = sessions.learners.get(token)
+    if learner is not None:
+        learner.forget()
     return set_learning(sessions, learning, weight, token)
 
 
@@ -276,12 +279,12 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
         seed = gr.Number(value=RANDOM_SEED, precision=0, label=f"Seed ({RANDOM_SEED} = random)")
     settings_message = gr.Markdown(elem_id="settings-message")
     session = gr.State(None, delete_callback=sessions.learners.stop)  # the page's token once it learns
-    with gr.Row(equal_height=True):
+    with gr.Row():
         learning = gr.Checkbox(False, label="Learn from what I write (this page only, never saved)", elem_id="learn")
         weight = gr.Slider(
             1, MAX_WEIGHT, value=DEFAULT_WEIGHT, step=1, label="Each pair you write counts as this many corpus pairs"
         )
-        forget_button = gr.Button("Forget what I wrote", size="sm", elem_id="forget")
+        forget_button = gr.Button("Forget what I wrote", size="sm", elem_id="forget", scale=0, min_width=180)
     learned = gr.Markdown(elem_id="learned")
     learning_json = gr.JSON(visible=False, label="learning")  # what keyboard.js sends while learning
     with gr.Row():

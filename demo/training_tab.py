@@ -111,7 +111,7 @@ def build(demo: gr.Blocks, bigram, z_words: list[str]) -> None:
             min_width=320,
             x_label_angle=-45,
         )
-    summary = gr.Markdown()
+    summary = gr.Markdown(elem_id="training-summary")
     training_message = gr.Markdown(elem_id="training-message")
 
     learn_safely = safely(KEEP, KEEP, KEEP, KEEP)(functools.partial(learn, bigram))

@@ -14,7 +14,7 @@ import sys
 import gradio as gr
 from starlette.middleware import Middleware
 
-from demo import compare_tab, keyboard_tab, sampling_tab, tables_tab
+from demo import compare_tab, continuous_tab, keyboard_tab, sampling_tab, tables_tab, training_tab
 from demo.common import QUEUE_SIZE, Sessions
 from demo.serving import RequestGuard, proxy_names, served_names
 from lm.keyboard import Keyboard
@@ -76,6 +76,10 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             sampling_tab.build(demo, sessions, controls, z_words)
         with gr.Tab("Compare"):
             compare_tab.build(keyboard)
+        with gr.Tab("Learned table"):
+            training_tab.build(demo, keyboard.bigram, z_words)
+        with gr.Tab("Continuous (GPA)") as continuous:
+            continuous_tab.build(continuous)
     return demo
 
 

@@ -7,6 +7,9 @@ p(next word | context), in two ways that return the same `Distribution` type:
   next word x, its marginals p(z) and p(x), the conditional p(x | z) and Bayes' flip p(z | x).
 - `TransformerModel`: any Hugging Face causal LM (embedded default: SmolLM2-135M-Instruct), with
   exact whole-word probabilities assembled from its sub-word tokens.
+- Learning the distributions from data: `fit_bigram_network` (the table as a one-layer network trained by
+  gradient descent), `lm.personal` (the table adding its user's counts), and `GpaJobDensity` (the seed's
+  continuous world: a joint density of GPA and months to a job).
 
 Example:
     >>> from lm import BigramModel
@@ -18,9 +21,11 @@ Example:
 """
 
 from lm.bigram import BigramModel
+from lm.continuous import GpaJobDensity
 from lm.distribution import Distribution, NextWordModel
 from lm.sampling import warp
 from lm.smoothing import MLE, AddK, KneserNey, smoothing
+from lm.training import fit_bigram_network
 from lm.transformer import TransformerModel
 from lm.vocabulary import Vocabulary
 
@@ -35,4 +40,6 @@ __all__ = [
     "AddK",
     "KneserNey",
     "smoothing",
+    "fit_bigram_network",
+    "GpaJobDensity",
 ]

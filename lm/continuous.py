@@ -76,6 +76,14 @@ def _answer(result: torch.Tensor, plain: bool):
     return float(result) if plain else result
 
 
+def _range(a, b, z) -> tuple[list[torch.Tensor], bool]:
+    """`_tensors` of a range [a, b] and a GPA z, with ``ValueError`` naming `b` if it falls below `a`."""
+    (a, b, z), plain = _tensors(a=a, b=b, z=z)
+    if (a > b).any():
+        raise ValueError(f"`b` has to be at least `a`, but a = {shown(a.tolist())} > b = {shown(b.tolist())}")
+    return [a, b, z], plain
+
+
 @dataclass(frozen=True)
 class GpaJobDensity:
     """p(x, z) = p(x | z) p(z) for GPA z and months to a job x.
@@ -250,11 +258,7 @@ class GpaJobDensity:
             >>> round(d.prob_between(3.8, 4.2, 3.5), 4), d.prob_between(0, math.inf, 3.5)
             (0.1181, 1.0)
         """
-        (a, b, z), plain = _tensors(a=a, b=b, z=z)
-        if (a > b).any():
-            raise ValueError(
-                f"`b` has to be at least `a`, but a = {shown(_answer(a, plain))} > b = {shown(b.tolist())}"
-            )
+        (a, b, z), plain = _range(a, b, z)
         inside = self._in_range(z)
         rate, shape = self._rate(torch.where(inside, z, self.reference_gpa)), torch.full_like(a, self.steps)
         cdf = [torch.special.gammainc(shape, rate * limit.clamp(min=0)) for limit in (a, b)]
@@ -268,11 +272,7 @@ class GpaJobDensity:
             >>> round(GpaJobDensity().rectangle_between(3.8, 4.2, 3.5), 4)  # 0.2965 per month x 0.4 months
             0.1186
         """
-        (a, b, z), plain = _tensors(a=a, b=b, z=z)
-        if (a > b).any():
-            raise ValueError(
-                f"`b` has to be at least `a`, but a = {shown(_answer(a, plain))} > b = {shown(b.tolist())}"
-            )
+        (a, b, z), plain = _range(a, b, z)
         return _answer(self._conditional((a + b) / 2, z) * (b - a), plain)
 
     # ---- sampling: the shape generates data ---------------------------------------------------------

@@ -56,6 +56,11 @@ class Learner:
             self._combined = None
         return new.total()
 
+    def forget(self) -> None:
+        """Empty the counts. The sentences of the text read last stay read: only what is written from
+        now on is counted (the text still on the page is not learned again)."""
+        self.personal, self.sentences, self._combined = None, 0, None
+
     def model_with(self, corpus: BigramModel) -> BigramModel:
         """``corpus + weight * personal`` while learning (the corpus itself before a first sentence, or
         when learning is off). Built once per change of the counts or the weight, then reused."""

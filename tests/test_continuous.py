@@ -255,7 +255,8 @@ def test_the_tab_names_its_api_and_reads_raw_values():
     from demo import continuous_tab
 
     with gr.Blocks() as demo:
-        continuous_tab.build(demo)
+        with gr.Tab("Continuous") as tab:
+            continuous_tab.build(tab)
     events = [fn for fn in demo.fns.values() if fn.fn is not None]
     assert {fn.api_name for fn in events} >= {"density_slice", "slice_marbles", "two_step_continuous"}
     assert [fn.name for fn in events if fn.preprocess] == []

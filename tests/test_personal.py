@@ -62,6 +62,9 @@ def test_each_finished_sentence_is_counted_once_per_time_it_is_written():
     assert me.read("I love my dog.") == 0  # deleting does not un-count
     assert me.read("I love my dog. I love my dog. I love my dog.") == 2  # written again: counted again
     assert me.sentences == 4 and me.personal.count("my", "dog") == 4 and me.personal.count("<s>", "i") == 4
+    me.forget()
+    assert me.read("I love my dog. I love my dog. I love my dog.") == 0 and me.personal is None  # on the page
+    assert me.read("I love my dog. I love my dog. I love my dog. Hi.") == 1 and me.sentences == 1
 
 
 def test_the_users_counts_weigh_as_corpus_pairs():
@@ -114,8 +117,8 @@ def test_a_page_that_learns_sees_its_counts_and_no_other_page_does(tiny_app):
     assert strip(tiny_app, "the ", None, written)["chips"][0] == {"word": "cat", "p": 0.5}
     assert strip(tiny_app, "the ", "a guessed token", written)["chips"][0] == {"word": "cat", "p": 0.5}
     assert theirs.predict("the", api_name="/your_counts")[0].startswith("Nothing learned yet")
-    # forgetting empties them; switching off keeps them out of the numbers
+    # forgetting empties them (the text on the page is not learned again); switching off leaves them out
     mine.predict(True, 100, api_name="/forget")
-    assert strip(tiny_app, "the ", token, "the ")["chips"][0] == {"word": "cat", "p": 0.5}
+    assert strip(tiny_app, "the ", token, written)["chips"][0] == {"word": "cat", "p": 0.5}
     mine.predict(False, 100, api_name="/learning")
     assert strip(tiny_app, "the ", token, written)["chips"][0] == {"word": "cat", "p": 0.5}  # off: nothing read

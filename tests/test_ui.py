@@ -105,7 +105,7 @@ def test_screenshots_of_every_tab(app_url, browser, width, height):
     expect(page.locator("#transformer-0")).to_contain_text("wonderful", timeout=30_000)
     page.wait_for_timeout(1500)  # let the charts draw
     page.screenshot(path=str(SCREENSHOTS / f"keyboard-{width}.png"), full_page=True)
-    for tab in ("Tables (Bayes)", "Sampling", "Compare"):
+    for tab in ("Tables (Bayes)", "Sampling", "Compare", "Learned table", "Continuous (GPA)"):
         open_tab(page, tab)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(SCREENSHOTS / f"{tab.split()[0].lower()}-{width}.png"), full_page=True)
