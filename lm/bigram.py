@@ -82,6 +82,16 @@ def _most_frequent(counts: np.ndarray, top: int) -> np.ndarray:
     return order[counts[order] > 0]
 
 
+def _merged(a: Vocabulary, b: Vocabulary) -> Vocabulary:
+    """The vocabulary of both: one of them when it holds the other's words (shared, not copied: a user's
+    few words added to a corpus's keep the corpus's vocabulary)."""
+    if all(word in a for word in b.words):
+        return a
+    if all(word in b for word in a.words):
+        return b
+    return Vocabulary([*a.words, *b.words])
+
+
 class BigramModel:
     """Bigram counts over a vocabulary, with the exact probability tables derived from them.
 
@@ -126,9 +136,7 @@ class BigramModel:
         """
         if not isinstance(other, BigramModel):
             return NotImplemented
-        vocab = (
-            self.vocab if self.vocab.words == other.vocab.words else Vocabulary([*self.vocab.words, *other.vocab.words])
-        )
+        vocab = _merged(self.vocab, other.vocab)
         return BigramModel(vocab, self._counts_over(vocab) + other._counts_over(vocab), self.device)
 
     def __mul__(self, times: int) -> "BigramModel":

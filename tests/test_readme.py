@@ -24,9 +24,20 @@ def test_the_limits_the_readme_names_are_the_code_s():
     import re
 
     from demo import common, compare_tab, keyboard_tab, serving, views
-    from lm import checks, context_states, generation, keyboard
+    from lm import checks, context_states, generation, keyboard, personal
 
-    modules = [keyboard, generation, views, common, keyboard_tab, compare_tab, context_states, serving, checks]
+    modules = [
+        keyboard,
+        generation,
+        views,
+        common,
+        keyboard_tab,
+        compare_tab,
+        context_states,
+        serving,
+        checks,
+        personal,
+    ]
     named = re.findall(r"`([A-Z][A-Z_]+)` = ([\d,]+)( GiB| MiB)?", README.read_text(encoding="utf-8"))
     assert len(named) >= 12
     for name, number, unit in named:
