@@ -34,7 +34,7 @@
     flight[name] = {busy: false, again: false};
   }
   let current = settings;  // the last good settings (the server checks every change)
-  let learning = null;  // the page's token while the bigram learns from what is written here
+  let learning = null;  // {token, read_chars} while the bigram learns from what is written here
   let asked = null;  // the text the strips were last asked about
   let lastTicket = 0;
   let chartsTimer = null;
@@ -66,7 +66,7 @@
 
   // Learning switched on (the server's token for this page) or off (null): ask again, with or without it.
   function learn(state) {
-    learning = state?.token ?? null;
+    learning = state?.token ? state : null;
     ask(true);
   }
 
@@ -98,9 +98,9 @@
     const ticket = ++lastTicket;
     tickets.set(ticket, text);
     if (tickets.size > KEPT_TICKETS) tickets.delete(tickets.keys().next().value);
-    const written = learning && name === "bigram" ? box()?.value ?? null : null;
+    const written = learning && name === "bigram" ? box()?.value.slice(-learning.read_chars) ?? null : null;
     const data = [text, current.mode, current.temperature, current.top_k, current.top_p, current.seed, ticket,
-                  learning, written];
+                  learning?.token ?? null, written];
     try {
       const response = await fetch(endpoint(name), {
         method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({data}),

@@ -31,7 +31,7 @@ from demo.common import (
 )
 from lm.checks import check_whole_number, shown
 from lm.keyboard import MODELS, MODES, SLOTS, Settings, cased, clean_text
-from lm.personal import DEFAULT_WEIGHT, MAX_WEIGHT
+from lm.personal import DEFAULT_WEIGHT, MAX_READ_CHARS, MAX_WEIGHT
 from lm.tokenize import join_word, split_partial_word
 
 KEYBOARD_JS = (Path(__file__).parent / "keyboard.js").read_text(encoding="utf-8")
@@ -206,7 +206,8 @@ def set_learning(sessions: Sessions, learning, weight, token):
     learner = sessions.learners.start(token) if learning else sessions.learners.get(token)
     if learner is not None:
         learner.learning, learner.weight = learning, weight
-    return token, {"token": token if learning else None}, views.learned_note(learner)
+    page = {"token": token if learning else None, "read_chars": MAX_READ_CHARS}  # the page sends no more
+    return token, page, views.learned_note(learner)
 
 
 def forget_writing(sessions: Sessions, learning, weight, token):

@@ -52,9 +52,8 @@ class DemoBlocks(gr.Blocks):
 
     def validate_inputs(self, block_fn, inputs):
         if len(inputs) < len(block_fn.inputs):
-            message = (
-                f"/{block_fn.api_name or block_fn.name} takes {len(block_fn.inputs)} values, but got {len(inputs)}"
-            )
+            sent = [block for block in block_fn.inputs if not block.stateful]  # a page's state is the server's
+            message = f"/{block_fn.api_name or block_fn.name} takes {len(sent)} values, but got {len(inputs)}"
             log.warning("rejected a request: %s", message)
             raise gr.Error(message, print_exception=False)
 
