@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 
 from lm.checks import check_choice, shown
@@ -30,6 +29,10 @@ MAX_CONTEXT_CHARS = 4_000  # only the last characters typed are read as context 
 CONTEXT_CUT_BLOCK = 1_000  # the cut moves a block at a time, so the models' caches survive typing (`stable_tail`)
 SAMPLED_DRAWS = 64  # draws taken to fill the chips in "sampled" mode (first distinct words win)
 _PRONOUN_I = re.compile(r"i(?:'[a-z]+)?")
+_UNREADABLE = (  # what the models read as a space (one regex pass each: this is on every keystroke)
+    (re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]"), "control characters"),  # Unicode's Cc, but tab and line feed
+    (re.compile("[\ud800-\udfff]"), "lone surrogates (half of a character's UTF-16 pair)"),  # Cs: no character
+)
 _SENTENCE_START_RE = re.compile(r"(?:\A|[.!?][\"'”’)\]]*)\s*\Z")
 
 
@@ -97,12 +100,10 @@ def clean_text(text: str) -> tuple[str, str]:
     if len(text) > MAX_CONTEXT_CHARS:
         text = stable_tail(text, MAX_CONTEXT_CHARS, CONTEXT_CUT_BLOCK)
         notes.append(f"only the last {len(text):,} characters are read as context")
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
-        text = "".join(" " if unicodedata.category(ch) == "Cc" and ch not in "\n\t" else ch for ch in text)
-        notes.append("control characters were read as spaces")
-    if any(unicodedata.category(ch) == "Cs" for ch in text):  # half an emoji's UTF-16 pair: no character at all
-        text = "".join(" " if unicodedata.category(ch) == "Cs" else ch for ch in text)
-        notes.append("lone surrogates (half of a character's UTF-16 pair) were read as spaces")
+    for unreadable, what in _UNREADABLE:
+        text, found = unreadable.subn(" ", text)
+        if found:
+            notes.append(f"{what} were read as spaces")
     return text, "; ".join(notes)
 
 

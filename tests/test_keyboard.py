@@ -169,3 +169,14 @@ def test_updated_settings_keep_the_last_good_value_and_name_the_bad_one():
     assert [problem.split()[0] for problem in problems] == ["`seed`", "`top_p`"]
     assert Settings().updated(seed=-5, temperature=-1) == (Settings(), [])  # "most likely" uses neither
     assert good.updated(mode="sampled", seed=9)[0].seed == 9
+
+
+def test_what_is_read_as_a_space_is_exactly_unicodes_control_characters_and_surrogates():
+    import unicodedata
+
+    from lm.keyboard import _UNREADABLE
+
+    every = "".join(map(chr, range(0x110000)))
+    read_as_space = {ch for pattern, _ in _UNREADABLE for ch in pattern.findall(every)}
+    by_category = {ch for ch in every if unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t"}
+    assert read_as_space == by_category
