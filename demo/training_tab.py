@@ -88,7 +88,7 @@ def build(demo: gr.Blocks, bigram, z_words: list[str]) -> None:
         y="mean NLL",
         color="series",
         height=280,
-        title="mean NLL per step: the network falls toward the counted table",
+        title="mean NLL per step, down to the table's",
     )
     with gr.Row():
         learned_plot = gr.BarPlot(
