@@ -139,6 +139,13 @@ def in_a_thread(handler, limit: int, waiting_at_most: int, busy: tuple):
     return run
 
 
+def word_bars(title: str, min_width: int = 320) -> gr.BarPlot:
+    """An empty bar chart of p per word, the bars in the frame's order (`bars` fills it), labels slanted."""
+    return gr.BarPlot(
+        x="word", y="p", title=title, sort=None, height=300, y_lim=[0, None], min_width=min_width, x_label_angle=-45
+    )
+
+
 def bars(frame, top: float | None = None):
     """A bar chart's new data, its bars in the frame's order (most likely first, "(other words)" last);
     `top` fixes the y axis, so charts meant to be compared share one scale."""

@@ -28,6 +28,7 @@ from demo.common import (
     safely,
     sampling_settings,
     side_by_side,
+    word_bars,
 )
 from lm.checks import check_whole_number, shown
 from lm.keyboard import MODELS, MODES, SLOTS, Settings, cased, clean_text
@@ -306,16 +307,7 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
     ) as charts:
         with gr.Row():
             plots = [
-                gr.BarPlot(
-                    x="word",
-                    y="p",
-                    title=title,
-                    sort=None,
-                    height=300,
-                    y_lim=[0, None],
-                    min_width=240,
-                    x_label_angle=-45,
-                )  # the frame's order: most likely first, other words last
+                word_bars(title, min_width=240)  # the frame's order: most likely first, other words last
                 for title in CHART_TITLES
             ]
         refresh = gr.Button("Refresh the charts", elem_id="refresh-charts")

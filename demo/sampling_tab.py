@@ -8,7 +8,7 @@ import functools
 import gradio as gr
 
 from demo import views
-from demo.common import KEEP, Sessions, safely, sampling_settings, seed_or_none, side_by_side
+from demo.common import KEEP, Sessions, safely, sampling_settings, seed_or_none, side_by_side, word_bars
 from demo.keyboard_tab import Controls
 from lm.checks import check_choice, check_word
 from lm.keyboard import clean_text
@@ -52,26 +52,8 @@ def build(demo: gr.Blocks, sessions: Sessions, controls: Controls, z_words: list
         marble_n = gr.Number(value=1000, precision=0, label=f"N marbles (1 to {views.MAX_MARBLES:,})")
         marble_button = gr.Button("Drop marbles", variant="primary")
     with gr.Row():
-        marble_plot = gr.BarPlot(
-            x="word",
-            y="p",
-            title="marbles: how often each word was drawn",
-            height=300,
-            y_lim=[0, None],
-            sort=None,
-            min_width=320,
-            x_label_angle=-45,
-        )
-        target_plot = gr.BarPlot(
-            x="word",
-            y="p",
-            title="target: the warped distribution",
-            height=300,
-            y_lim=[0, None],
-            sort=None,
-            min_width=320,
-            x_label_angle=-45,
-        )
+        marble_plot = word_bars("marbles: how often each word was drawn")
+        target_plot = word_bars("target: the warped distribution")
     convergence_plot = gr.LinePlot(
         x="marbles (log10 N)",
         y="total variation distance",

@@ -8,7 +8,7 @@ import functools
 import gradio as gr
 
 from demo import views
-from demo.common import KEEP, Sessions, bars, safely
+from demo.common import KEEP, Sessions, bars, safely, word_bars
 from lm.checks import check_whole_number, check_word
 
 SEED_PAIRS = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")]
@@ -77,26 +77,8 @@ def build(demo: gr.Blocks, sessions: Sessions, session: gr.State) -> list[str]:
         prev_pick = gr.Dropdown(top_words, value=first[0], label="Pick z (previous word)")
         next_pick = gr.Dropdown(x_words, value=first[1], label="Pick x (next word)", allow_custom_value=True)
     with gr.Row():
-        conditional = gr.BarPlot(
-            x="word",
-            y="p",
-            title="p(x | z): a row of the joint table, renormalised",
-            sort=None,
-            height=300,
-            y_lim=[0, None],
-            min_width=320,
-            x_label_angle=-45,
-        )
-        flipped = gr.BarPlot(
-            x="word",
-            y="p",
-            title="p(z | x): Bayes' flip, which words come before x",
-            sort=None,
-            height=300,
-            y_lim=[0, None],
-            min_width=320,
-            x_label_angle=-45,
-        )
+        conditional = word_bars("p(x | z): a row of the joint table, renormalised")
+        flipped = word_bars("p(z | x): Bayes' flip, which words come before x")
     identity = gr.Markdown()
     gr.Markdown("**The seed's example**: graduated / not vs. job / no job, computed by the same code.")
     seed_model = type(bigram).from_pairs(SEED_PAIRS, device=bigram.device)

@@ -8,7 +8,7 @@ import functools
 import gradio as gr
 import pandas as pd
 
-from demo.common import KEEP, safely, side_by_side
+from demo.common import KEEP, safely, side_by_side, word_bars
 from lm.checks import check_word
 from lm.distribution import OTHER, Distribution
 from lm.training import MAX_STEPS, MAX_WORDS, fit_bigram_network, total_variation
@@ -91,26 +91,8 @@ def build(demo: gr.Blocks, bigram, z_words: list[str]) -> None:
         title="mean NLL per step, down to the table's",
     )
     with gr.Row():
-        learned_plot = gr.BarPlot(
-            x="word",
-            y="p",
-            title="network: the learned p(x | z), softmax(W[z])",
-            sort=None,
-            height=300,
-            y_lim=[0, None],
-            min_width=320,
-            x_label_angle=-45,
-        )
-        counted_plot = gr.BarPlot(
-            x="word",
-            y="p",
-            title="counted table: p(x | z) = c(z, x) / c(z)",
-            sort=None,
-            height=300,
-            y_lim=[0, None],
-            min_width=320,
-            x_label_angle=-45,
-        )
+        learned_plot = word_bars("network: the learned p(x | z), softmax(W[z])")
+        counted_plot = word_bars("counted table: p(x | z) = c(z, x) / c(z)")
     summary = gr.Markdown(elem_id="training-summary")
     training_message = gr.Markdown(elem_id="training-message")
 
