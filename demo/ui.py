@@ -39,8 +39,9 @@ CSS = """
 .joint-table .picked { outline: 2px solid #2563eb; outline-offset: -2px; font-weight: 700; }  /* the picked z and x */
 #keyboard-input textarea { font-size: 1.15em; }
 .strip-title { margin: 0; }
-#compare-table th, #compare-table td { word-break: normal; overflow-wrap: normal; hyphens: none; }
-#compare-table table { display: block; overflow-x: auto; }  /* a phone scrolls a wide table instead of breaking words */
+#compare-table th, #compare-table td, #your-counts th, #your-counts td {
+  word-break: normal; overflow-wrap: normal; hyphens: none; }
+#compare-table table, #your-counts table { display: block; overflow-x: auto; }  /* a phone scrolls, words stay whole */
 .strip-title .info { font-size: 0.85em; opacity: 0.75; }
 """
 

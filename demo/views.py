@@ -364,15 +364,17 @@ def personal_effect_markdown(corpus, learner, z: str, top: int = 10) -> str:
     """
     if learner is None or learner.personal is None:
         return "Nothing learned yet: turn on *Learn from what I write* on the Keyboard tab and finish a sentence."
-    mine = learner.model_with(corpus)
+    mine, shown_z = learner.model_with(corpus), html.escape(z)
     shown = [x for x, _ in mine.next_token_distribution([z]).top(top)]
     lines = [
-        f"| x | c({z}, x) corpus | yours | p(x \\| {z}) corpus | p(x \\| {z}) with yours (×{learner.weight}) |",
+        f"| x | c({shown_z}, x) corpus | yours | p(x \\| {shown_z}) corpus "
+        f"| p(x \\| {shown_z}) with yours (×{learner.weight}) |",
         "| --- | --- | --- | --- | --- |",
     ]
     for x in shown:
         counts = f"{corpus.count(z, x):,} | {learner.personal.count(z, x):,}"
-        lines.append(f"| {x} | {counts} | {corpus.cond_prob(x=x, z=z):.1%} | {mine.cond_prob(x=x, z=z):.1%} |")
+        p = f"{corpus.cond_prob(x=x, z=z):.1%} | {mine.cond_prob(x=x, z=z):.1%}"
+        lines.append(f"| {html.escape(x)} | {counts} | {p} |")
     return "\n".join(lines)
 
 
@@ -380,7 +382,7 @@ def personal_pairs_markdown(learner, top: int = 15) -> str:
     """The user's most counted pairs (z, x, count) as a Markdown table ("" before any)."""
     if learner is None or learner.personal is None:
         return ""
-    rows = [f"| {z} | {x} | {c} |" for z, x, c in learner.pairs()[:top]]
+    rows = [f"| {html.escape(z)} | {html.escape(x)} | {c} |" for z, x, c in learner.pairs()[:top]]  # <s> shown
     return "\n".join(
         [f"Your pairs ({learner.sentences} sentences):", "", "| z | x | count |", "| --- | --- | --- |", *rows]
     )
