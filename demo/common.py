@@ -48,15 +48,18 @@ class Sessions:
 
     def bigram(self, token):
         """The bigram model session `token` reads."""
-        learner = self.learners.get(token)
-        return self.corpus_keyboard.bigram if learner is None else learner.model_with(self.corpus_keyboard.bigram)
+        return self._bigram_of(self.learners.get(token))
 
     def keyboard(self, token, written=None) -> Keyboard:
         """The keyboard session `token` types on; `written` (the whole text, while it learns) is read first."""
         learner = self.learners.get(token)
         if learner is not None and learner.learning and isinstance(written, str):
             learner.read(written)
-        return self.corpus_keyboard.with_bigram(self.bigram(token))
+        return self.corpus_keyboard.with_bigram(self._bigram_of(learner))
+
+    def _bigram_of(self, learner):
+        corpus = self.corpus_keyboard.bigram
+        return corpus if learner is None else learner.model_with(corpus)
 
 
 def error_message(error: Exception, where: str) -> str:

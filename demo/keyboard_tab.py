@@ -409,23 +409,18 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
             preprocess=False,
         )
     clear_sampled.click(lambda: ("", ""), None, [generated, generate_message], api_visibility="private")
-    learning_safely = safely(KEEP, KEEP)(functools.partial(set_learning, sessions))
     learn_to_page = "(state) => { window.nextword && window.nextword.learn(state); }"
-    gr.on(
-        [learning.change, weight.release],
-        learning_safely,
-        [learning, weight, session],
-        [session, learning_json, learned],
-        api_name="learning",
-        preprocess=False,
-        queue=False,
-    ).then(None, learning_json, js=learn_to_page)
-    forget_button.click(
-        safely(KEEP, KEEP)(functools.partial(forget_writing, sessions)),
-        [learning, weight, session],
-        [session, learning_json, learned],
-        api_name="forget",
-        preprocess=False,
-        queue=False,
-    ).then(None, learning_json, js=learn_to_page)
+    for triggers, handler, api_name in (
+        ([learning.change, weight.release], set_learning, "learning"),
+        ([forget_button.click], forget_writing, "forget"),
+    ):
+        gr.on(
+            triggers,
+            safely(KEEP, KEEP)(functools.partial(handler, sessions)),
+            [learning, weight, session],
+            [session, learning_json, learned],
+            api_name=api_name,
+            preprocess=False,
+            queue=False,
+        ).then(None, learning_json, js=learn_to_page)
     return Controls(text, temperature, top_k, top_p, seed, session)
