@@ -93,7 +93,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from demo.ui import build_demo, launch  # imported late: gradio is slow to import
 
-    print(f"serving on http://{args.host}:{args.port}" + (" and a public share link" if args.share else ""), flush=True)
     launch(build_demo(keyboard), host=args.host, port=args.port, share=args.share, allowed_hosts=tuple(args.allow_host))
     return 0
 

@@ -10,6 +10,7 @@ import secrets
 import anyio
 import gradio as gr
 
+from demo import charts
 from lm.keyboard import MODES, Keyboard, Settings
 from lm.personal import Learners
 
@@ -142,23 +143,21 @@ def in_a_thread(handler, limit: int, waiting_at_most: int, busy: tuple):
     return run
 
 
-def word_bars(title: str, min_width: int = 320) -> gr.BarPlot:
-    """An empty bar chart of p per word, the bars in the frame's order (`bars` fills it), labels slanted."""
-    return gr.BarPlot(
-        x="word", y="p", title=title, sort=None, height=300, y_lim=[0, None], min_width=min_width, x_label_angle=-45
-    )
+def word_bars(title: str, min_width: int = 320) -> gr.HTML:
+    """An empty bar chart of p per word (`demo.charts`): `bars` fills it, its bars in the frame's order."""
+    return gr.HTML(charts.empty_chart(title), min_width=min_width, elem_classes="chart")
 
 
-def bars(frame, top: float | None = None):
-    """A bar chart's new data, its bars in the frame's order (most likely first, "(other words)" last);
-    `top` fixes the y axis, so charts meant to be compared share one scale."""
-    return gr.update(value=frame, sort=list(frame["word"]), **({"y_lim": [0, top]} if top else {}))
+def bars(frame, title: str, top: float | None = None) -> str:
+    """A bar chart's new drawing, its bars in the frame's order (most likely first, "(other words)" stated
+    apart); `top` fixes the scale, so charts meant to be compared share one."""
+    return charts.bar_chart(zip(frame["word"], frame["p"]), title, top)
 
 
-def side_by_side(*frames) -> list:
-    """Bar charts of the same words on one y scale (the tallest bar of any of them)."""
-    tallest = [float(frame["p"].max()) for frame in frames if len(frame)]
-    return [bars(frame, max(tallest) if tallest else None) for frame in frames]
+def side_by_side(frames, titles) -> list[str]:
+    """Bar charts of the same words on one scale (the largest word's value in any of them)."""
+    top = charts.words_top(*(list(zip(frame["word"], frame["p"])) for frame in frames))
+    return [bars(frame, title, top) for frame, title in zip(frames, titles)]
 
 
 # ---- the sampling controls ----------------------------------------------------------------------
@@ -174,7 +173,7 @@ def sampling_settings(temperature, top_k, top_p, seed) -> Settings:
     return Settings(MODES[1], temperature, top_k, top_p, seed_or_none(seed))
 
 
-def _clamped(name: str, value):
+def clamped(name: str, value):
     """`value` within its slider's range, and a message if it had to be moved there."""
     low, high = SLIDER_RANGES[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or low <= value <= high:
@@ -197,10 +196,10 @@ def read_settings(mode, temperature, top_k, top_p, seed, last_good: Settings | N
         []
     """
     raw = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
-    clamped = {name: _clamped(name, value) for name, value in raw.items()}
+    clamped_values = {name: clamped(name, value) for name, value in raw.items()}
     settings, invalid = (last_good or Settings()).updated(
-        mode=mode or MODES[0], seed=seed_or_none(seed), **{name: value for name, (value, _) in clamped.items()}
+        mode=mode or MODES[0], seed=seed_or_none(seed), **{name: value for name, (value, _) in clamped_values.items()}
     )
     if settings.mode != "sampled":
         return settings, invalid  # only the mode was checked: the sampling settings do not apply
-    return settings, [note for _, note in clamped.values() if note] + invalid
+    return settings, [note for _, note in clamped_values.values() if note] + invalid

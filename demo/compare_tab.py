@@ -13,10 +13,11 @@ from demo.common import error_message
 from lm.checks import check_whole_number
 from lm.corpus import held_out_text
 from lm.evaluate import evaluate
-from lm.keyboard import Keyboard, clean_text
+from lm.keyboard import Keyboard, readable
 
 MAX_COMPARE_WORDS = 500  # words one Compare run may evaluate in the app (the command line has no limit)
 MAX_COMPARE_LETTERS = 3_000  # letters of those words at most: the simulation types each word letter by letter
+MAX_COMPARE_CHARS = 50_000  # characters read from the start of the text: far more than those letters need
 COMPARE_CONCURRENCY = 4  # runs at once across users: their passes merge in the engine, behind every keystroke
 POLL_S = 0.5  # how often a running Compare offers Gradio the chance to stop it
 ALREADY_RUNNING = "⚠️ a comparison is already running for this page: wait for it, or cancel it first"
@@ -67,16 +68,18 @@ def compare(keyboard: Keyboard, text, words, progress=gr.Progress()):
     unchanged = (gr.update(),) * 5
     stop = threading.Event()
     try:
-        readable = clean_text(text)[0]
+        if not isinstance(text, str):
+            raise ValueError(f"`text` has to be a string, but is {type(text).__name__}")
+        start, _ = readable(text[:MAX_COMPARE_CHARS])  # a comparison reads the text from its start
         words = check_whole_number(words, "words", 1, MAX_COMPARE_WORDS, "to evaluate")
-        thread, outcome = _evaluate_in_a_thread(keyboard, readable, words, progress, stop)
+        thread, outcome = _evaluate_in_a_thread(keyboard, start, words, progress, stop)
         while thread.is_alive():
             thread.join(POLL_S)
             if thread.is_alive():
                 yield unchanged  # Gradio stops a cancelled or abandoned run here
         if "error" in outcome:
             raise outcome["error"]
-        yield (*views.comparison_views(outcome["report"], readable), letters_note(outcome["report"], words))
+        yield (*views.comparison_views(outcome["report"], start), letters_note(outcome["report"], words))
     except Exception as error:
         yield (*unchanged[:4], error_message(error, "compare"))
     finally:
@@ -118,7 +121,8 @@ class Comparisons:
 def build(keyboard: Keyboard) -> None:
     """The tab's components and events."""
     gr.Markdown(
-        "Which model suggests better, and where? Paste a text (or use the held-out play, which the bigram "
+        "**Counting against a transformer: which suggests better, and where?** "
+        "Paste a text (or use the held-out play, which the bigram "
         "model never saw) and run both models over it word by word: recall@1 and @3 of the next word with "
         "nothing typed, keystroke savings with a 3-slot strip, and per-word perplexity."
     )
@@ -155,7 +159,7 @@ def build(keyboard: Keyboard) -> None:
         "is 1 when one model gave it ten times the other's probability. Both p are the ones perplexity "
         "uses: the bigram's smoothed by Kneser-Ney (never 0), the transformer's from its tokens."
     )
-    disagreements = gr.Dataframe(headers=views.DISAGREEMENT_COLUMNS, interactive=False, wrap=True)
+    disagreements = gr.HTML(elem_id="compare-disagreements")
 
     # The button is off while its run is on: one Compare at a time from a page.
     compare_button.click(

@@ -1,4 +1,4 @@
-"""The Continuous (GPA) tab: the seed's continuous example, the joint density p(x, z) of months to a job x
+"""The Continuous (GPA) tab: the blog's continuous example, the joint density p(x, z) of months to a job x
 and GPA z (`lm.continuous.GpaJobDensity`).
 
 A heatmap of p(x, z) with the slice at z in red; the slice p(x | z) with a range [a, b] shaded and its
@@ -102,9 +102,9 @@ def _histogram(axes, draws: torch.Tensor, x: torch.Tensor, curve: torch.Tensor, 
 
 
 def pairs_figure(z: torch.Tensor, x: torch.Tensor) -> Figure:
-    """Left: the first pairs as dots (x, z). Right: every x as a histogram under the marginal p(x)."""
-    figure = Figure(figsize=(10, 3.6), layout="constrained")
-    left, right = figure.subplots(1, 2)
+    """Above: the first pairs as dots (x, z). Below: every x as a histogram under the marginal p(x)."""
+    figure = Figure(figsize=(6, 6.6), layout="constrained")  # one above the other: it reads on a phone too
+    left, right = figure.subplots(2, 1)
     shown_pairs = min(len(x), SCATTER_POINTS)
     left.scatter(x[:shown_pairs].cpu().numpy(), z[:shown_pairs].cpu().numpy(), s=4, alpha=0.4)
     left.set(
@@ -175,7 +175,8 @@ def two_step_continuous(n, seed):
 def build(tab: gr.Tab) -> None:
     """The tab's components and events."""
     gr.Markdown(
-        "**The seed's continuous example.** A student's GPA *z* follows a bell curve centred at 3.3, *p(z)*; "
+        "**A probability is a shape, also for a continuous quantity** (the blog's continuous example). "
+        "A student's GPA *z* follows a bell curve centred at 3.3, *p(z)*; "
         "the months to a job *x* follow *p(x | z)*, a shape that moves left as the GPA rises. Together they "
         "make the joint density *p(x, z) = p(x | z) p(z)*, a surface. Fix *z* and you cut a **slice** "
         "(red): *p(x | z)*, a density in *per month*. At GPA 3.5 it is about 0.3 per month at *x* = 4, so "
@@ -187,8 +188,8 @@ def build(tab: gr.Tab) -> None:
         a = gr.Slider(0, X_MAX, value=3.8, step=0.1, label="a: from (months)")
         b = gr.Slider(0, X_MAX, value=4.2, step=0.1, label="b: to (months)")
     with gr.Row():
-        joint_plot = gr.Plot(label="p(x, z)", min_width=360)  # a phone stacks the two
-        slice_plot = gr.Plot(label="p(x | z)", min_width=360)
+        joint_plot = gr.Plot(label="p(x, z)", show_label=False, min_width=360)  # a phone stacks the two
+        slice_plot = gr.Plot(label="p(x | z)", show_label=False, min_width=360)
     slice_summary = gr.Markdown(elem_id="slice-summary")
     message = gr.Markdown(elem_id="continuous-message")
     gr.Markdown("Drop marbles on the slice: draw N waits x ~ p(x | z) and watch their histogram take its shape.")
@@ -196,13 +197,13 @@ def build(tab: gr.Tab) -> None:
         marble_n = gr.Number(value=1000, precision=0, label=f"N marbles (1 to {MAX_SAMPLES:,})")
         seed = gr.Number(value=RANDOM_SEED, precision=0, label="Seed (-1 = random)")
         marble_button = gr.Button("Drop marbles", variant="primary")
-    marble_plot = gr.Plot(label="marbles on the slice")
+    marble_plot = gr.Plot(label="marbles on the slice", show_label=False)
     marble_summary = gr.Markdown(elem_id="slice-marbles-summary")
     gr.Markdown("Two-step sampling: z ~ p(z), then x ~ p(x | z). The x's alone follow the marginal p(x).")
     with gr.Row():
         pair_n = gr.Number(value=5000, precision=0, label=f"Pairs (1 to {MAX_SAMPLES:,})")
         pair_button = gr.Button("Draw pairs")
-    pair_plot = gr.Plot(label="two-step samples")
+    pair_plot = gr.Plot(label="two-step samples", show_label=False)
     pair_summary = gr.Markdown(elem_id="continuous-pairs-summary")
 
     slice_safely = safely(KEEP, KEEP, KEEP)(density_slice)

@@ -15,11 +15,19 @@
 //   token and the whole text, whose finished sentences the server counts (`lm.personal`).
 // - A chip click or Tab inserts the word here, reading the textbox as it is at that moment: the chip's word
 //   completes the letters typed since it was computed only if it still starts with them, so a character
-//   the chip did not account for is never deleted or changed.
+//   the chip did not account for is never deleted or changed. The insertion is an edit of the textbox's own
+//   (`insertText`), so Ctrl+Z undoes it.
+// - Tab inserts the transformer's centre word for the text as it is; while that strip is still answering,
+//   Tab waits for it (at most TAB_WAIT_MS, and only while the text stays put) instead of taking the bigram's.
+//   Tab never moves the focus out of the box, so what is typed next lands in it (Esc, then Tab, leaves).
+// - Punctuation typed right after an inserted word replaces the space the insertion added ("day." not
+//   "day ."), as phone keyboards do.
 (bigram, transformer, settings) => {
   const PARTIAL_WORD = /^[\p{L}\p{N}]+(?:'[\p{L}\p{N}]+)*'?$/u;  // lm.tokenize: a word being typed
   const KEPT_TICKETS = 64;
   const CHARTS_PAUSE_MS = 500;  // an open chart panel follows the text once typing pauses this long
+  const TAB_WAIT_MS = 2000;  // how long a Tab waits for the transformer's answer to the text as it is
+  const CLOSES_A_WORD = /^[.,!?;:]$/;  // typed right after an inserted word, these take its space's place
   const NOTES = {bigram: "#keyboard-message .note", transformer: "#transformer-message .note"};
   const box = () => document.querySelector("#keyboard-input textarea");
   const chips = (name) => [0, 1, 2].map((index) => document.getElementById(`${name}-${index}`));
@@ -38,6 +46,9 @@
   let asked = null;  // the text the strips were last asked about
   let lastTicket = 0;
   let chartsTimer = null;
+  let pendingTab = null;  // {text}: a Tab waiting for the transformer's answer to this text
+  let autoSpace = null;  // {value, caret}: the box right after an insertion that added a space
+  let tabLeaves = false;  // Esc was pressed: the next Tab moves the focus on, as usual
 
   function beforeCaret() {
     const b = box();
@@ -52,6 +63,7 @@
   // Ask both strips (and an open chart panel) about the text before the caret, if it changed.
   function ask(force = false) {
     const text = beforeCaret();
+    if (pendingTab && pendingTab.text !== text) pendingTab = null;  // the text moved on: that Tab is void
     if (text === asked && !force) return;
     asked = text;
     for (const name of Object.keys(shown)) {
@@ -135,6 +147,34 @@
     if (info) info.textContent = strip.info || "";
     note(name, message);
     row(name)?.classList.toggle("stale", text !== beforeCaret());
+    if (name === "transformer" && pendingTab && pendingTab.text === text && fresh("transformer")) {
+      pendingTab = null;
+      insertCentre();
+    }
+  }
+
+  // Whether a strip's chips are for the text before the caret as it is now.
+  function fresh(name) {
+    return tickets.get(shown[name].ticket) === beforeCaret();
+  }
+
+  // Tab: the transformer's centre word (the bigram's when the transformer has none for this text).
+  function insertCentre() {
+    if (accept("transformer", 0) || accept("bigram", 0)) return true;
+    note("transformer", "nothing to insert here: no chip for this text (Esc, then Tab, leaves the box)");
+    return false;
+  }
+
+  function tab() {
+    if (fresh("transformer") || !flight.transformer.busy) return insertCentre();
+    pendingTab = {text: beforeCaret()};  // the transformer is answering: wait for it
+    const waiting = pendingTab;
+    setTimeout(() => {
+      if (pendingTab !== waiting) return;
+      pendingTab = null;
+      note("transformer", "Tab: the transformer took too long for this text; press Tab again");
+    }, TAB_WAIT_MS);
+    return false;
   }
 
   // The textbox after accepting `word` for a chip computed after `context`: null when the text before the
@@ -151,16 +191,44 @@
     return {value: inserted + after, caret: inserted.length + (/^\s/.test(after) ? 1 : 0)};
   }
 
+  // Replace the box's characters from `start` to `end` by `text`, leaving the caret at `caret`, as an edit
+  // of the box's own (`insertText`: the browser's undo stack keeps it, so Ctrl+Z undoes it).
+  function edit(b, start, end, text, caret) {
+    b.focus();
+    b.setSelectionRange(start, end);
+    if (!document.execCommand("insertText", false, text)) {  // no insertText: set the value (no undo)
+      b.value = b.value.slice(0, start) + text + b.value.slice(end);
+      b.dispatchEvent(new Event("input", {bubbles: true}));
+    }
+    b.setSelectionRange(caret, caret);
+  }
+
   // Insert chip `index` of strip `name` at the caret; focus returns to the textbox. True if inserted.
   function accept(name, index) {
     const b = box(), chip = shown[name]?.chips[index];
     if (!b || !chip) return false;
-    const edit = completion(b.value, b.selectionEnd ?? b.value.length, shown[name].context, chip.word);
-    if (!edit) return false;  // the text has moved on: the strip is already being refreshed
-    b.value = edit.value;
-    b.focus();
-    b.setSelectionRange(edit.caret, edit.caret);
-    b.dispatchEvent(new Event("input", {bubbles: true}));  // Gradio reads the value as if typed
+    const caret = b.selectionEnd ?? b.value.length, after = b.value.slice(caret);
+    const done = completion(b.value, caret, shown[name].context, chip.word);
+    if (!done) return false;  // the text has moved on: the strip is already being refreshed
+    const start = commonPrefix(b.value.slice(0, caret), done.value);  // only what changes is replaced
+    edit(b, start, caret, done.value.slice(start, done.value.length - after.length), done.caret);
+    autoSpace = /^\s/.test(after) ? null : {value: b.value, caret: done.caret};  // the space is the insertion's
+    return true;
+  }
+
+  function commonPrefix(a, b) {
+    let i = 0;
+    while (i < a.length && i < b.length && a[i] === b[i]) i++;
+    return i;
+  }
+
+  // Punctuation right after an insertion that added a space takes that space's place. True if it did.
+  function closeWord(key) {
+    const b = box(), at = autoSpace;
+    autoSpace = null;
+    if (!b || !at || !CLOSES_A_WORD.test(key) || b.value !== at.value) return false;
+    if (b.selectionStart !== at.caret || b.selectionEnd !== at.caret) return false;
+    edit(b, at.caret - 1, at.caret, key, at.caret);
     return true;
   }
 
@@ -173,9 +241,14 @@
     if (name && !chip.disabled) accept(name, Number(index));
   });
   document.addEventListener("keydown", (event) => {
-    const plainTab = event.key === "Tab" && !event.shiftKey && !event.ctrlKey && !event.altKey && !event.metaKey;
-    if (plainTab && !event.isComposing && isBox(event.target) && (accept("transformer", 0) || accept("bigram", 0))) {
-      event.preventDefault();  // accepted; otherwise Tab moves the focus on, as usual
+    if (!isBox(event.target) || event.isComposing) return;
+    const plain = !event.ctrlKey && !event.altKey && !event.metaKey, leaving = tabLeaves;
+    tabLeaves = event.key === "Escape";
+    if (event.key === "Tab" && plain && !event.shiftKey && !leaving) {
+      event.preventDefault();  // the focus stays in the box: what is typed next lands there
+      tab();
+    } else if (plain && event.key.length === 1 && closeWord(event.key)) {
+      event.preventDefault();  // typed: the key's character took the automatic space's place
     }
   }, true);
   window.nextword = {ask, use, learn, show, accept, completion, beforeCaret};

@@ -22,6 +22,7 @@ from demo.common import (
     RANDOM_SEED,
     SLIDER_RANGES,
     Sessions,
+    clamped,
     in_a_thread,
     new_token,
     read_settings,
@@ -43,7 +44,7 @@ KEYSTROKE_INPUTS = 7  # text, mode, temperature, top_k, top_p, seed, ticket; the
 KEYSTROKE_LEARNING_INPUTS = 2
 MAX_KEYSTROKE_BYTES = 1 << 20  # a keystroke request's body at most (the text before the caret is in it)
 BUSY = "⚠️ the app is busy: too many keystrokes are waiting; the chips will catch up"
-CHART_TITLES = ("Bigram: raw", "Bigram: warped", "Transformer: raw", "Transformer: warped")
+CHART_TITLES = {name: (f"{name.capitalize()}: raw", f"{name.capitalize()}: warped") for name in MODELS}
 
 
 @dataclass
@@ -96,14 +97,15 @@ def keystroke_endpoint(handlers: dict):
 
 def strip_answer(suggestions: dict, name: str, ticket=None) -> dict:
     """What the page draws for one strip: its chips, their labels, and the line saying what the numbers are."""
-    chips = suggestions[name]
+    chips, about = suggestions[name], suggestions["about"].get(name)
+    info = views.strip_info(about) if chips or about is None else views.empty_strip_info(about, suggestions["prefix"])
     return {
         "ticket": ticket,
         "prefix": suggestions["prefix"],
         "chips": chips,
         "labels": views.chip_labels(chips),
-        "about": suggestions["about"].get(name),
-        "info": views.strip_info(suggestions["about"].get(name)),
+        "about": about,
+        "info": info,
     }
 
 
@@ -142,10 +144,12 @@ def suggest_strip(
 
 
 def check_settings(mode, temperature, top_k, top_p, seed, last_good):
-    """The settings the strips use from now on (kept, and sent to the page), and one message naming
-    what was wrong (or "")."""
+    """The settings the strips use from now on (kept, and sent to the page), one message naming what was
+    wrong (or ""), and the three sliders: one typed outside its range shows the value used instead."""
     settings, problems = read_settings(mode, temperature, top_k, top_p, seed, last_good)
-    return settings, asdict(settings), ("⚠️ " + "; ".join(problems)) if problems else ""
+    moved = [clamped(name, value) for name, value in (("temperature", temperature), ("top_k", top_k), ("top_p", top_p))]
+    sliders = [gr.update(value=inside) if note else gr.update() for inside, note in moved]
+    return settings, asdict(settings), ("⚠️ " + "; ".join(problems)) if problems else "", *sliders
 
 
 def distributions(sessions: Sessions, text, temperature, top_k, top_p, token=None):
@@ -154,7 +158,8 @@ def distributions(sessions: Sessions, text, temperature, top_k, top_p, token=Non
     keyboard, frames = sessions.keyboard(token), []
     for name in MODELS:
         shown = keyboard.distribution(name, context, prefix)
-        frames += side_by_side(views.bar_frame(shown), views.warped_bar_frame(shown, temperature, top_k, top_p))
+        raw, warped = views.bar_frame(shown), views.warped_bar_frame(shown, temperature, top_k, top_p)
+        frames += side_by_side((raw, warped), CHART_TITLES[name])
     return (*frames, "")
 
 
@@ -253,8 +258,9 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
     )
     gr.Markdown(
         "Click a chip to insert its word at the caret, or press **Tab** for the transformer's "
-        "centre word (the bigram's when the transformer has none). Dimmed chips are waiting "
-        "for your latest keystroke.",
+        "centre word, the outlined chip, the most likely (the bigram's when the transformer has none). "
+        "Dimmed chips are waiting for your latest keystroke. **Ctrl+Z** undoes an insertion; "
+        "**Esc** then **Tab** leaves the box.",
         elem_id="keyboard-help",
     )
     titles = {"bigram": "Bigram p(x | z)", "transformer": "Transformer p(w | context)"}
@@ -307,8 +313,9 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
     ) as charts:
         with gr.Row():
             plots = [
-                word_bars(title, min_width=240)  # the frame's order: most likely first, other words last
-                for title in CHART_TITLES
+                word_bars(title, min_width=240)  # the frame's order: most likely first, other words apart
+                for name in MODELS
+                for title in CHART_TITLES[name]
             ]
         refresh = gr.Button("Refresh the charts", elem_id="refresh-charts")
         chart_message = gr.Markdown(elem_id="chart-message")  # its own: a chart must not clear a chip's message
@@ -349,10 +356,10 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
         concurrency_id="transformer-strip",
     )
     gr.on(
-        [control.change for control in settings],
+        [control.input for control in settings],  # a person's change, not the clamped value shown back
         check_settings,
         [*settings, good_settings],
-        [good_settings, settings_json, settings_message],
+        [good_settings, settings_json, settings_message, temperature, top_k, top_p],
         preprocess=False,
         queue=False,
         trigger_mode="always_last",

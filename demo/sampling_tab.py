@@ -7,7 +7,7 @@ import functools
 
 import gradio as gr
 
-from demo import views
+from demo import charts, views
 from demo.common import KEEP, Sessions, safely, sampling_settings, seed_or_none, side_by_side, word_bars
 from demo.keyboard_tab import Controls
 from lm.checks import check_choice, check_word
@@ -15,6 +15,10 @@ from lm.keyboard import clean_text
 from lm.tokenize import split_partial_word
 
 SOURCES = ("bigram p(x | z)", "transformer p(x | context)")
+MARBLE_TITLES = ("marbles: how often each word was drawn", "target: the warped distribution")
+CONVERGENCE_TITLE = (
+    "the more marbles, the closer to the shape: total variation distance (0 = the shape exactly, 1 = none of it)"
+)
 
 
 def drop(sessions: Sessions, source: str, z, context, n, temperature, top_k, top_p, seed, token=None):
@@ -29,7 +33,13 @@ def drop(sessions: Sessions, source: str, z, context, n, temperature, top_k, top
         distribution, n, settings.temperature, settings.top_k, settings.top_p, settings.seed
     )
     by_series = [frame[frame.series == name][["word", "p"]] for name in ("marbles", "target")]
-    return (*side_by_side(*by_series), converging, summary, "")
+    return (*side_by_side(by_series, MARBLE_TITLES), convergence_chart(converging), summary, "")
+
+
+def convergence_chart(converging) -> str:
+    """The distance after 10, 100, 1,000, ... marbles as bars on the scale 0 (the shape exactly) to 1."""
+    rows = [(f"{n:,} marbles", d) for n, d in zip(converging["marbles"], converging["total variation distance"])]
+    return charts.bar_chart(rows, CONVERGENCE_TITLE, top=1.0, value="{:.4f}".format)
 
 
 def pairs(sessions: Sessions, n, seed, token=None):
@@ -40,8 +50,9 @@ def pairs(sessions: Sessions, n, seed, token=None):
 def build(demo: gr.Blocks, sessions: Sessions, controls: Controls, z_words: list[str]) -> None:
     """The tab's components and events."""
     gr.Markdown(
-        "Drop marbles on the shape: draw N words and watch the histogram approach the target (the "
-        "line below: its distance from the target after the first 10, 100, 1,000, ... marbles). "
+        "**Sampling a shape generates data.** Drop marbles on the shape: draw N words and watch the "
+        "histogram approach the target (the bars below: its distance from the target after the first "
+        "10, 100, 1,000, ... marbles). "
         "Temperature, top-k, top-p and seed are the ones set on the Keyboard tab."
     )
     with gr.Row():
@@ -52,18 +63,14 @@ def build(demo: gr.Blocks, sessions: Sessions, controls: Controls, z_words: list
         marble_n = gr.Number(value=1000, precision=0, label=f"N marbles (1 to {views.MAX_MARBLES:,})")
         marble_button = gr.Button("Drop marbles", variant="primary")
     with gr.Row():
-        marble_plot = word_bars("marbles: how often each word was drawn")
-        target_plot = word_bars("target: the warped distribution")
-    convergence_plot = gr.LinePlot(
-        x="marbles (log10 N)",
-        y="total variation distance",
-        height=240,
-        y_lim=[0, None],
-        title="the more marbles, the closer to the shape: distance after 10, 100, 1,000, ... draws",
-    )
+        marble_plot, target_plot = (word_bars(title) for title in MARBLE_TITLES)
+    convergence_plot = gr.HTML(charts.empty_chart(CONVERGENCE_TITLE), elem_classes="chart")
     marble_summary = gr.Markdown()
     sampling_message = gr.Markdown(elem_id="sampling-message")
-    gr.Markdown("Two-step generation: z ~ p(z), then x ~ p(x | z).")
+    gr.Markdown(
+        "**Two-step generation**, the way a generative model writes: z ~ p(z), then x ~ p(x | z). "
+        "The pairs drawn come out as often as the joint table p(x, z) says."
+    )
     with gr.Row():
         pair_n = gr.Number(value=1000, precision=0, label=f"Pairs (1 to {views.MAX_PAIRS:,})")
         pair_button = gr.Button("Generate pairs")

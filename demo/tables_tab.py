@@ -11,9 +11,11 @@ from demo import views
 from demo.common import KEEP, Sessions, bars, safely, word_bars
 from lm.checks import check_whole_number, check_word
 
-SEED_PAIRS = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")]
+BLOG_PAIRS = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")]
 MARKERS = ("<s>", "</s>")
 TABLE_SIZES = (4, 20)  # words in the joint table: the slider's range, which the API keeps to as well
+CONDITIONAL_TITLE = "p(x | z): a row of the joint table, renormalised"
+FLIPPED_TITLE = "p(z | x): Bayes' flip, which words come before x"
 
 
 def _pick(words: list[str], preferred: str, fallback: int) -> str:
@@ -45,8 +47,8 @@ def slices(sessions: Sessions, prev, next, token=None):
             "is undefined (0 / 0); pick a word from the list"
         )
     return (
-        bars(views.bar_frame(bigram.next_token_distribution([prev]))),
-        bars(views.bar_frame(bigram.prev_word_distribution(next))),
+        bars(views.bar_frame(bigram.next_token_distribution([prev])), f"{CONDITIONAL_TITLE}, z = {prev}"),
+        bars(views.bar_frame(bigram.prev_word_distribution(next)), f"{FLIPPED_TITLE} = {next}"),
         views.bayes_identity(bigram, prev, next).replace("\n", "  \n"),
         "",
     )
@@ -64,7 +66,15 @@ def build(demo: gr.Blocks, sessions: Sessions, session: gr.State) -> list[str]:
     """The tab's components and events; returns the words offered as z (the Sampling tab offers them too)."""
     bigram = sessions.corpus_keyboard.bigram
     gr.Markdown(
-        "The joint table p(x, z) of previous word z and next word x, counted from the corpus. "
+        "**A conditional is a fraction, and Bayes flips it.** First the blog's example (*From Bayes' Formula "
+        "to Generative Models*): 10 people, graduated or not (z), with a job or not (x), computed by the same "
+        "code as the corpus below."
+    )
+    blog_model = type(bigram).from_pairs(BLOG_PAIRS, device=bigram.device)
+    gr.HTML(views.joint_table_html(blog_model.joint_table(), blog_model))
+    gr.Markdown(views.bayes_identity(blog_model, "graduated", "job").replace("\n", "  \n"))
+    gr.Markdown(
+        "**The same tables, counted from the corpus**: p(x, z) of previous word z and next word x. "
         "Each sentence is read as `<s>` words `</s>`: `<s>` is the z of a sentence's first word, "
         "`</s>` the x after its last, so the table also counts how sentences start and end."
     )
@@ -76,14 +86,10 @@ def build(demo: gr.Blocks, sessions: Sessions, session: gr.State) -> list[str]:
     with gr.Row():
         prev_pick = gr.Dropdown(top_words, value=first[0], label="Pick z (previous word)")
         next_pick = gr.Dropdown(x_words, value=first[1], label="Pick x (next word)", allow_custom_value=True)
+    identity = gr.Markdown(elem_id="bayes-identity")
     with gr.Row():
-        conditional = word_bars("p(x | z): a row of the joint table, renormalised")
-        flipped = word_bars("p(z | x): Bayes' flip, which words come before x")
-    identity = gr.Markdown()
-    gr.Markdown("**The seed's example**: graduated / not vs. job / no job, computed by the same code.")
-    seed_model = type(bigram).from_pairs(SEED_PAIRS, device=bigram.device)
-    gr.HTML(views.joint_table_html(seed_model.joint_table(), seed_model))
-    gr.Markdown(views.bayes_identity(seed_model, "graduated", "job").replace("\n", "  \n"))
+        conditional = word_bars(CONDITIONAL_TITLE)
+        flipped = word_bars(FLIPPED_TITLE)
     with gr.Accordion("What you wrote: your counts and their effect on the row of z", open=False, elem_id="yours"):
         refresh = gr.Button("Show the tables with what I wrote", size="sm", elem_id="refresh-yours")
         your_counts = gr.Markdown(elem_id="your-counts")

@@ -17,6 +17,7 @@ CHART_WORDS = 10  # bars per chart: the counted row's most likely words, then on
 WORDS_RANGE = (2, MAX_WORDS)  # the sliders' ranges, which the API keeps to as well (`fit_bigram_network`)
 STEPS_RANGE = (1, MAX_STEPS)
 SERIES = ("network", "counted table")
+ROW_TITLES = ("network: the learned p(x | z), softmax(W[z])", "counted table: p(x | z) = c(z, x) / c(z)")
 
 
 def loss_curve(fit) -> pd.DataFrame:
@@ -66,13 +67,14 @@ def learn(bigram, words, steps, z):
     )
     if learned.note:
         summary += f". Note: {learned.note}"
-    return loss_curve(fit), *side_by_side(*row_frames(learned, counted)), summary, ""
+    return loss_curve(fit), *side_by_side(row_frames(learned, counted), ROW_TITLES), summary, ""
 
 
 def build(demo: gr.Blocks, bigram, z_words: list[str]) -> None:
     """The tab's components and events; `z_words` are the words offered as z."""
     gr.Markdown(
-        "The table, learned by gradient descent. Keep the N most frequent words (every other word becomes "
+        "**We don't know these distributions: we learn them.** Here the bigram table is learned by gradient "
+        "descent instead of counted. Keep the N most frequent words (every other word becomes "
         f"one word, {OTHER}); a network of one layer reads z as a one-hot vector, so its logits are the row "
         "W[z] of a weight matrix, and softmax turns them into p(x | z). Training lowers the mean negative "
         "log-likelihood (NLL) of the corpus pairs, -mean log p(x | z). The counted table is the best any "
@@ -91,8 +93,7 @@ def build(demo: gr.Blocks, bigram, z_words: list[str]) -> None:
         title="mean NLL per step, down to the table's",
     )
     with gr.Row():
-        learned_plot = word_bars("network: the learned p(x | z), softmax(W[z])")
-        counted_plot = word_bars("counted table: p(x | z) = c(z, x) / c(z)")
+        learned_plot, counted_plot = (word_bars(title) for title in ROW_TITLES)
     summary = gr.Markdown(elem_id="training-summary")
     training_message = gr.Markdown(elem_id="training-message")
 

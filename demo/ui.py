@@ -27,7 +27,8 @@ CSS = """
 .strip > * { min-width: 0 !important; flex: 1 1 0 !important; }
 .chip { white-space: pre-line; line-height: 1.15; min-height: 3.2em; border-radius: 999px !important;
         transition: opacity 0.08s; }
-.chip.centre { font-weight: 700; order: 1; }  /* chip 0, first in the page's order, sits in the centre */
+.chip.centre { font-weight: 700; order: 1; border: 2px solid var(--color-accent) !important; }  /* chip 0: the
+   most likely, first in the page's order (Tab reaches it first), sits in the centre, marked as Tab's word */
 .chip.left { order: 0; }
 .chip.right { order: 2; }
 .strip.stale .chip { opacity: 0.45; }  /* waiting for the answer to a newer keystroke */
@@ -43,6 +44,18 @@ CSS = """
   word-break: normal; overflow-wrap: normal; hyphens: none; }
 #compare-table table, #your-counts table { display: block; overflow-x: auto; }  /* a phone scrolls, words stay whole */
 .strip-title .info { font-size: 0.85em; opacity: 0.75; }
+.wide-table { overflow-x: auto; max-width: 100%; }  /* a phone scrolls the table; headers and words stay whole */
+.wide-table table { border-collapse: collapse; font-size: 0.9em; }
+.wide-table th, .wide-table td { border: 1px solid var(--border-color-primary); padding: 3px 6px; white-space: nowrap; }
+.word-chart { font-size: 0.9em; padding: 4px 0; }  /* demo/charts.py: one row a word, lengths to scale */
+.word-chart .chart-title { font-weight: 600; margin: 0 0 6px; }
+.word-chart .bar-row { display: grid; grid-template-columns: minmax(3.5em, 8.5em) minmax(0, 1fr) 4.6em;
+                       align-items: center; gap: 6px; margin: 2px 0; }
+.word-chart .bar-word { text-align: right; overflow-wrap: anywhere; line-height: 1.1; }
+.word-chart .bar-track { height: 1.1em; background: var(--border-color-primary); border-radius: 2px; }
+.word-chart .bar { display: block; height: 100%; background: var(--color-accent); border-radius: 2px; }
+.word-chart .bar-value { font-variant-numeric: tabular-nums; }
+.word-chart .chart-rest, .word-chart .chart-note, .word-chart .chart-empty { margin: 6px 0 0; opacity: 0.8; }
 """
 
 
@@ -65,21 +78,26 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         gr.Markdown(
             "# Next word: counting vs. a transformer\n"
             "Type below. Both models suggest the next word, *x ~ p(x | context)*: a bigram model counted "
-            "from Shakespeare, and a small pretrained transformer. Click a chip to insert it."
+            "from Shakespeare, and a small pretrained transformer. The tabs after the Keyboard follow the blog "
+            "*From Bayes' Formula to Generative Models*, one idea each.",
+            elem_id="intro",
         )
         sessions = Sessions(keyboard)  # each page's own counts, while it learns from its user
         with gr.Tab("Keyboard"):
             controls = keyboard_tab.build(demo, sessions)
+        # The other tabs in the order of the blog the demo follows ("From Bayes' Formula to Generative
+        # Models"): a conditional and its flip, a shape (discrete, then continuous), marbles and two-step
+        # generation, and the table learned; then both models compared.
         with gr.Tab("Tables (Bayes)"):
             z_words = tables_tab.build(demo, sessions, controls.session)
-        with gr.Tab("Sampling"):
-            sampling_tab.build(demo, sessions, controls, z_words)
-        with gr.Tab("Compare"):
-            compare_tab.build(keyboard)
-        with gr.Tab("Learned table"):
-            training_tab.build(demo, keyboard.bigram, z_words)
         with gr.Tab("Continuous (GPA)") as continuous:
             continuous_tab.build(continuous)
+        with gr.Tab("Sampling"):
+            sampling_tab.build(demo, sessions, controls, z_words)
+        with gr.Tab("Learned table"):
+            training_tab.build(demo, keyboard.bigram, z_words)
+        with gr.Tab("Compare"):
+            compare_tab.build(keyboard)
     return demo
 
 
@@ -106,6 +124,7 @@ def launch(
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     block = not options.pop("prevent_thread_lock", False)
+    quiet = options.pop("quiet", False)  # Gradio's own lines name its Python options (share=True), not ours
     guard = Middleware(
         RequestGuard, names=served_names(host, allowed_hosts, share), proxies=proxy_names(allowed_hosts, share)
     )
@@ -119,8 +138,12 @@ def launch(
         run_history=False,
         footer_links=["api", "gradio", "settings"],
         app_kwargs={"middleware": [guard]},
+        quiet=True,
         **options,
     )
+    if not quiet:
+        shared = f" and at {demo.share_url}" if share and demo.share_url else ""
+        print(f"serving on {demo.local_url}{shared} (Ctrl+C stops; --share adds a public link)", flush=True)
     demo.app.add_route(keyboard_tab.KEYSTROKE_ROUTE, demo.keystroke_endpoint, ["POST"])
     if block:
         demo.block_thread()

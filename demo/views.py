@@ -15,7 +15,7 @@ import torch
 
 from lm.checks import check_whole_number
 from lm.distribution import OTHER, Distribution
-from lm.keyboard import SLOTS
+from lm.keyboard import SLOTS, cased
 from lm.sampling import nth_seed
 
 CHART_WORDS = 10  # bars per chart
@@ -87,6 +87,24 @@ def strip_info(about: dict | None) -> str:
     return f"{shown} · no word next (punctuation, end): {about['no_word']:.1%}"
 
 
+def empty_strip_info(about: dict | None, prefix: str) -> str:
+    """Why a strip has no chip: no likely word starts with the letters typed, or the model expects no word
+    here (punctuation, a digit, the end of the text), with how likely a word is.
+
+    Example:
+        >>> empty_strip_info({"probabilities": "raw", "no_word": 0.97}, "")
+        'no chip: the model expects no word here (P(a word comes next) = 3.0%), but punctuation, a symbol or the end'
+        >>> empty_strip_info({"probabilities": "raw", "no_word": None}, "xq")
+        "no chip: no likely word starts with 'xq'"
+    """
+    if prefix or not about or about.get("no_word") is None:
+        return f"no chip: no likely word starts with {prefix!r}" if prefix else "no chip: no word to offer here"
+    return (
+        f"no chip: the model expects no word here (P(a word comes next) = {1 - about['no_word']:.1%}), "
+        "but punctuation, a symbol or the end"
+    )
+
+
 def explanations_markdown(explanations: dict[str, list[str]]) -> str:
     """The "why these numbers" panel: each strip's chips' arithmetic, as code blocks (Markdown).
 
@@ -104,9 +122,12 @@ def explanations_markdown(explanations: dict[str, list[str]]) -> str:
 
 
 def _cell(p: float, peak: float, picked: bool = False) -> str:
-    shade = 0.0 if peak == 0 else min(1.0, p / peak)
+    """A heatmap cell: shaded by sqrt(p / peak), so a cell a hundredth of the largest still shows (a tenth
+    as dark); its number in four decimals, or two significant digits when that would read 0.0000."""
+    shade = 0.0 if peak == 0 else min(1.0, math.sqrt(p / peak))
     mark = " class='picked'" if picked else ""
-    return f'<td{mark} style="background: rgba(220, 38, 38, {shade:.2f})" title="{p:.6f}">{p:.4f}</td>'
+    shown = f"{p:.4f}" if p >= 0.0001 or p == 0 else f"{p:.1e}"
+    return f'<td{mark} style="background: rgba(220, 38, 38, {shade:.2f})" title="{p:.6g}">{shown}</td>'
 
 
 def with_picked(table: pd.DataFrame, model, prev: str | None, next: str | None) -> pd.DataFrame:
@@ -155,49 +176,55 @@ def joint_table_html(table: pd.DataFrame, model=None, picked: tuple[str | None, 
     return (
         f"<div class='joint-table'><table><thead><tr><th>z \\ x</th>{head}<th>p(z), {scope}</th></tr></thead>"
         f"<tbody>{''.join(rows)}<tr><th>p(x), {scope}</th>{sums}<td class='marginal'></td></tr>"
-        "</tbody></table></div>"
+        "</tbody></table><p class='scale-note'>shade: the square root of p / the largest cell, so small cells "
+        "show</p></div>"
     )
 
 
 def bayes_identity(model, prev: str, next: str) -> str:
-    """The identity p(x|z) p(z) = p(z|x) p(x) = p(x, z), in numbers, for one pair (Markdown).
+    """The conditional and Bayes' flip as divisions with the pair's numbers, and the identity that ties them,
+    p(x | z) p(z) = p(z | x) p(x) = p(x, z) (Markdown, one line each).
 
     Example:
         >>> from lm import BigramModel
         >>> pairs = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2
         >>> m = BigramModel.from_pairs(pairs + [("graduated", "no job")], device="cpu")
-        >>> print(bayes_identity(m, "graduated", "job").splitlines()[1])
-        p(x | z) p(z) = 0.800000 × 0.500000 = 0.400000
+        >>> print(*bayes_identity(m, "graduated", "job").splitlines()[1:3], sep="\\n")
+        p(x | z) = p(x, z) / p(z) = 0.400000 / 0.500000 = 0.800000
+        p(z | x) = p(x | z) p(z) / p(x) = 0.800000 × 0.500000 / 0.700000 = 0.571429
     """
-    cond, prior = model.cond_prob(x=next, z=prev), model.prev_prob(prev)
+    joint, cond, prior = model.joint_prob(x=next, z=prev), model.cond_prob(x=next, z=prev), model.prev_prob(prev)
     flip, evidence = model.bayes_prob(z=prev, x=next), model.next_prob(next)
     return (
         f"**z = `{prev}`, x = `{next}`**\n"
-        f"p(x | z) p(z) = {cond:.6f} × {prior:.6f} = {cond * prior:.6f}\n"
-        f"p(z | x) p(x) = {flip:.6f} × {evidence:.6f} = {flip * evidence:.6f}\n"
-        f"p(x, z) = c(z, x) / N = {model.count(prev, next)} / {model.total} = {model.joint_prob(x=next, z=prev):.6f}"
+        f"p(x | z) = p(x, z) / p(z) = {joint:.6f} / {prior:.6f} = {cond:.6f}\n"
+        f"p(z | x) = p(x | z) p(z) / p(x) = {cond:.6f} × {prior:.6f} / {evidence:.6f} = {flip:.6f}\n"
+        f"p(x, z) = c(z, x) / N = {model.count(prev, next)} / {model.total} = {joint:.6f}; both ways round: "
+        f"p(x | z) p(z) = {cond * prior:.6f} = p(z | x) p(x) = {flip * evidence:.6f}"
     )
 
 
-def _total_variation(draws: list[str], target: pd.Series) -> float:
-    """0.5 * sum |empirical - target| over every outcome: 0 when the marbles match the shape exactly."""
+def _gaps(draws: list[str], target: pd.Series) -> pd.Series:
+    """|empirical - target| for every outcome drawn or possible: 0.5 times their sum is the total variation
+    distance (0 when the marbles match the shape exactly)."""
     counts = pd.Series(draws).value_counts()
     empirical = (counts / counts.sum()).reindex(target.index.union(counts.index), fill_value=0.0)
-    return 0.5 * float(np.abs(empirical - target.reindex(empirical.index, fill_value=0.0)).sum())
+    return (empirical - target.reindex(empirical.index, fill_value=0.0)).abs()
 
 
 def marbles(distribution: Distribution, n: int, temperature: float, top_k: int, top_p: float, seed=None):
     """Drop `n` marbles: draw n words from the warped distribution and compare counts with the target.
 
     Returns (frame with word, empirical, target for the most likely words; the total variation distance
-    after 10, 100, 1,000, ... and all n marbles, as (log10 N, distance) rows; a one-line summary).
+    after 10, 100, 1,000, ... and all n marbles, as (N, distance) rows; a summary saying how much of the
+    last distance lies in the words not drawn as bars).
 
     Example:
         >>> import torch
         >>> coin = Distribution(["a", "b"], torch.tensor([0.5, 0.5]))
         >>> _, converging, summary = marbles(coin, 1000, 1.0, 0, 1.0, seed=0)
-        >>> converging["marbles (log10 N)"].tolist(), summary.split(";")[0]
-        ([1.0, 2.0, 3.0], '1,000 marbles')
+        >>> converging["marbles"].tolist(), summary.split(";")[0]
+        ([10, 100, 1000], '1,000 marbles')
     """
     n = check_whole_number(n, "n", 1, MAX_MARBLES, "marbles")
     warped = distribution.warp(temperature, top_k, top_p)
@@ -206,12 +233,13 @@ def marbles(distribution: Distribution, n: int, temperature: float, top_k: int, 
     checkpoints = [10**k for k in range(1, 7) if 10**k < n] + [n]
     converging = pd.DataFrame(
         {
-            "marbles (log10 N)": [math.log10(m) for m in checkpoints],
-            "total variation distance": [_total_variation(draws[:m], target) for m in checkpoints],
+            "marbles": checkpoints,
+            "total variation distance": [0.5 * float(_gaps(draws[:m], target).sum()) for m in checkpoints],
         }
     )
     counts = pd.Series(draws).value_counts()
-    shown = [word for word, _ in warped.top(CHART_WORDS)] + ([OTHER] if OTHER in target.index else [])
+    words = [word for word, _ in warped.top(CHART_WORDS)]  # the ones drawn as bars
+    shown = words + ([OTHER] if OTHER in target.index else [])
     frame = pd.DataFrame(
         {
             "word": shown * 2,
@@ -219,12 +247,19 @@ def marbles(distribution: Distribution, n: int, temperature: float, top_k: int, 
             "series": ["marbles"] * len(shown) + ["target"] * len(shown),
         }
     )
-    distance = float(converging["total variation distance"].iloc[-1])
-    return frame, converging, f"{n:,} marbles; total variation distance to the target: {distance:.4f}"
+    gaps = _gaps(draws, target)
+    distance, drawn = 0.5 * float(gaps.sum()), 0.5 * float(gaps.reindex(words).sum())
+    summary = f"{n:,} marbles; total variation distance to the target: {distance:.4f}"
+    if distance - drawn > 1e-4:  # the bars can look right while the undrawn tail is far off
+        summary += (
+            f": {distance - drawn:.4f} of it lies in the {len(target) - len(words):,} outcomes not "
+            f"drawn as bars (a rare word drawn once is far from its tiny p), {drawn:.4f} in the bars"
+        )
+    return frame, converging, summary
 
 
 def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFrame, str]:
-    """Generate n pairs the seed's way: z ~ p(z), then x ~ p(x | z); return the first `show` and a summary.
+    """Generate n pairs the blog's way: z ~ p(z), then x ~ p(x | z); return the first `show` and a summary.
 
     Example:
         >>> from lm import BigramModel
@@ -277,9 +312,25 @@ METRICS_EXPLAINED = """\
 """
 
 
+def table_html(frame: pd.DataFrame) -> str:
+    """A frame as an HTML table that a phone scrolls sideways (its headers and words stay whole), every
+    cell escaped.
+
+    Example:
+        >>> table_html(pd.DataFrame({"word": ["<b>"]}))[-56:]
+        '<tbody><tr><td>&lt;b&gt;</td></tr></tbody></table></div>'
+    """
+    head = "".join(f"<th>{html.escape(str(column))}</th>" for column in frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(value))}</td>" for value in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return f"<div class='wide-table'><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
+
+
 def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """What the Compare tab shows for an `lm.evaluate` report: the summary table, the share of words
-    suggested by letters typed, p(true word) along the text, and where the models disagree most."""
+    suggested by letters typed, p(true word) along the text, and where the models disagree most (HTML)."""
     from lm.evaluate import summary_table
     from lm.typing_simulation import word_spans
 
@@ -304,12 +355,12 @@ def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.Dat
                 spans[i].word,
                 f"{b['p']:.3g}",
                 f"{t['p']:.3g}",
-                ", ".join(b["top3"]),
-                ", ".join(t["top3"]),
+                ", ".join(cased(word, text[: spans[i].start], "") for word in b["top3"]),  # as the chips write them
+                ", ".join(cased(word, text[: spans[i].start], "") for word in t["top3"]),
             )
         )
     worst = pd.DataFrame(sorted(gaps, key=lambda row: -row[0])[:DISAGREEMENTS_SHOWN], columns=DISAGREEMENT_COLUMNS)
-    return summary_table(report), found, along, worst
+    return summary_table(report), found, along, table_html(worst)
 
 
 # ---- what the bigram learned from its user (`lm.personal`) ------------------------------------------

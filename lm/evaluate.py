@@ -184,10 +184,11 @@ def summary_table(report: dict) -> str:
     for label, key, form in rows:
         lines.append(f"| {label} | {form(report['bigram'][key])} | {form(report['transformer'][key])} |")
     agree = report["agreement"]
+    divergence = agree["mean_js_divergence_nats"]  # None when no position had both distributions
     lines.append(
         f"\n{len(report['words'])} words. Top-3 lists share a word at {agree['top3_share_a_word']:.1%} of positions "
         f"(mean overlap {agree['top3_mean_overlap']:.2f}); mean Jensen-Shannon divergence "
-        f"{agree['mean_js_divergence_nats'] or float('nan'):.3f} nats (ln 2 = 0.693 is disjoint)."
+        f"{float('nan') if divergence is None else divergence:.3f} nats (ln 2 = 0.693 is disjoint)."
     )
     return "\n".join(lines)
 

@@ -84,15 +84,14 @@ class Settings:
 def clean_text(text: str) -> tuple[str, str]:
     """(the text the models read, a message about what was changed, or "").
 
-    Control characters other than line breaks and tabs, and lone surrogates, become spaces, and only the last
-    `MAX_CONTEXT_CHARS` characters at most are read, cut as `lm.tokenize.stable_tail` does. The
-    user's own text is never changed.
+    Only the last `MAX_CONTEXT_CHARS` characters at most are read, cut as `lm.tokenize.stable_tail` does,
+    and made `readable`. The user's own text is never changed.
 
     Example:
         >>> clean_text("a\\x00b")
         ('a b', 'control characters were read as spaces')
-        >>> clean_text("a\\ud800b")[0]
-        'a b'
+        >>> clean_text("x" * 5000 + " hi")[1].startswith("only the last")
+        True
     """
     if not isinstance(text, str):
         raise ValueError(f"`text` has to be a string, but is {type(text).__name__}")
@@ -100,6 +99,21 @@ def clean_text(text: str) -> tuple[str, str]:
     if len(text) > MAX_CONTEXT_CHARS:
         text = stable_tail(text, MAX_CONTEXT_CHARS, CONTEXT_CUT_BLOCK)
         notes.append(f"only the last {len(text):,} characters are read as context")
+    text, note = readable(text)
+    return text, "; ".join(filter(None, [*notes, note]))
+
+
+def readable(text: str) -> tuple[str, str]:
+    """(`text` with control characters other than line breaks and tabs, and lone surrogates, read as
+    spaces; a message saying which were, or ""). The length and every other character stay.
+
+    Example:
+        >>> readable("a\\ud800b")[0], readable("a\\x00b\\tc")
+        ('a b', ('a b\\tc', 'control characters were read as spaces'))
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"`text` has to be a string, but is {type(text).__name__}")
+    notes = []
     for unreadable, what in _UNREADABLE:
         text, found = unreadable.subn(" ", text)
         if found:

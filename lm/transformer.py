@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from typing import Callable
 
 import torch
@@ -28,12 +29,16 @@ from lm.word_search import KEYBOARD, SearchBudget, WordSearchResult, search_step
 MAX_CONTEXT_TOKENS = 256  # tokens of context the keyboard reads (each row of a batch copies their KV cache)
 BACKGROUND_CONTEXTS = 96  # contexts kept for evaluation and Compare, apart from the typists' (`MAX_CONTEXTS`)
 BACKGROUND_CACHE_BYTES = 512 << 20
+# The next word follows these directly, without a space: an opening quote or bracket (after a space or at
+# the start; after a letter a quote closes), a hyphen or slash, a currency sign, # or @.
+_WORD_FOLLOWS_DIRECTLY = re.compile(r"(?:\A|\s)[\"“‘'(\[{]+\Z|[-‐/$£€#@]\Z")
 
 
 def message_start(tokenizer) -> list[int]:
     """Token ids that put a chat model at the start of a user's message: its chat template up to where
-    the message's text goes (``[]`` for a tokenizer without one). After the bare start token a chat
-    model expects anything (code, digits); after this it expects what a person writes first.
+    the message's text goes (``[]`` for a tokenizer without one). What people type into a keyboard is a
+    message, and an instruct model reads it as one only inside this frame: after it, "Have a nice" is
+    followed by " day" (74 %); after the bare start token, by " way" or " cup", as web text would be.
 
     Example:
         >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
@@ -70,9 +75,11 @@ class TransformerModel:
         self.background_states = ContextStates(self.engine, BACKGROUND_CONTEXTS, max_bytes=BACKGROUND_CACHE_BYTES)
         window = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", 1024)
         self.window = window - 16  # tokens one plain pass may hold (log_likelihood)
-        self.max_context_tokens = min(MAX_CONTEXT_TOKENS, self.window)
-        self.start_token = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
-        self.start_ids = message_start(tokenizer) or ([self.start_token] if self.start_token is not None else [])
+        start_token = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        # Every text is read after this frame (`context_ids`): the chat template's start of a user message,
+        # else the plain start token (BOS, or EOS as a document separator), else nothing.
+        self.frame = message_start(tokenizer) or ([start_token] if start_token is not None else [])
+        self.max_context_tokens = min(MAX_CONTEXT_TOKENS, self.window - len(self.frame))  # of the text's own
         self.prob_dtype = torch.float32 if device.type == "mps" else torch.float64
 
     def __repr__(self) -> str:
@@ -108,6 +115,21 @@ class TransformerModel:
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
 
+    def context_ids(self, text: str) -> tuple[int, ...]:
+        """The one place a text becomes the model's context: the frame (the start of a user's message, see
+        `message_start`), then the text's tokens, cut from the left to `max_context_tokens` (`_clip`).
+        Chips, charts, explanations, generation, Compare and `lm.evaluate` all read a text this way.
+
+        Example:
+            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
+            >>> tm.tokenizer.decode(tm.context_ids("Have a nice"))[-28:]
+            '<|im_start|>user\\nHave a nice'
+        """
+        ids = tuple(self.frame) + tuple(self._clip(self._encode(text)) if text.strip() else ())
+        if not ids:
+            raise ValueError(f"model {self.name!r} has no chat template, BOS or EOS token to start an empty text with")
+        return ids
+
     def _clip(self, ids: list[int]) -> list[int]:
         """Cut a long context from the left, a block of tokens at a time, to at most `max_context_tokens`.
 
@@ -118,28 +140,23 @@ class TransformerModel:
         return ids if excess <= 0 else ids[(excess // block + 1) * block :]
 
     def _context(self, context: str) -> tuple[tuple[int, ...], str]:
-        """(token ids, separator) for the text before the next word.
+        """(token ids, separator) for the text before the next word, framed (`context_ids`).
 
         A trailing space is folded into the next word's first token (separator ``" "``); after a
-        line break or at the very start the word follows directly (``""``), and after anything
-        else a space is assumed. An empty context is the start of a message (`message_start`), so the
-        first word is a sentence-start word.
+        line break, an opening quote or bracket, a hyphen, a currency sign, or at the very start, the word
+        follows directly (``""``), and after anything else a space is assumed. An empty context is the
+        frame alone (the start of a message), so the first word is a sentence-start word.
         """
         characters = 8 * self.max_context_tokens  # plenty for max_context_tokens tokens
         text = stable_tail(context, characters, characters // 4)
         separator = " "
         if text.endswith(" "):
             text = text[:-1]
-        elif not text.strip() or text[-1] in "\n\r\t":
+        elif text[-1:] in ("\n", "\r", "\t") or _WORD_FOLLOWS_DIRECTLY.search(text):
             separator = ""
-        ids = self._clip(self._encode(text)) if text.strip() else []
-        if not ids:
-            if not self.start_ids:
-                raise ValueError(
-                    f"model {self.name!r} has no chat template, BOS or EOS token to start an empty context with"
-                )
-            ids, separator = self.start_ids, ""
-        return tuple(ids), separator
+        if not text.strip():
+            separator = ""  # the very start: the first word follows the frame directly
+        return self.context_ids(text), separator
 
     # ---- distributions ---------------------------------------------------------------------
 
@@ -151,7 +168,7 @@ class TransformerModel:
             >>> tm.next_token_distribution("The capital of France is").top(1)[0][0]
             ' Paris'
         """
-        ids = tuple(self._clip(self._encode(context))) or (self.start_token,)
+        ids = self.context_ids(context)
         logprobs = self._states().state(ids).logprobs
         return Distribution(self.tokens.texts, logprobs.exp().to(self.prob_dtype))
 
@@ -229,9 +246,9 @@ class TransformerModel:
             >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
             >>> print(tm.explain("I hope you're having a", "great"))  # doctest: +ELLIPSIS
             p(great | text, a word comes next)
-              = [p(' great') 0.6... × p(the word ends) 0.9...]
+              = [p(' great') 0.69... × p(the word ends) 0.99...]
               / P(a word comes next) 0.99...
-              = 0.6... / 0.99... = 63.1%
+              = 0.69... / 0.99... = 69.3%
         """
         result = self.word_search(context, prefix, budget)
         paths = result.paths.get(word)
@@ -279,10 +296,9 @@ class TransformerModel:
     # ---- scoring and generating ------------------------------------------------------------
 
     def log_likelihood(self, text: str, context: str = "") -> float:
-        """Natural-log probability of `text`'s tokens after `context` (each encoded without special tokens).
-
-        With an empty context the first token is conditioned on the BOS token when the tokenizer
-        has one; otherwise it cannot be conditioned on anything and is not scored.
+        """Natural-log probability of `text`'s tokens after `context`, read as every text is: after the frame
+        (`context_ids`, without its cut). Only a model with no frame at all leaves the first token of a
+        text with an empty context unscored: nothing comes before it to condition on.
 
         Example:
             >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
@@ -290,10 +306,9 @@ class TransformerModel:
             >>> tm.log_likelihood(" Paris", context) > tm.log_likelihood(" Rome", context)
             True
         """
-        context_ids, text_ids = self._encode(context), self._encode(text)
+        context_ids, text_ids = self.frame + self._encode(context), self._encode(text)
         if not context_ids:
-            bos = self.tokenizer.bos_token_id
-            context_ids, text_ids = ([bos], text_ids) if bos is not None else (text_ids[:1], text_ids[1:])
+            context_ids, text_ids = text_ids[:1], text_ids[1:]
         if not text_ids:
             return 0.0
         ids = context_ids + text_ids

@@ -110,8 +110,7 @@ class TransformerSide(_Side):
         tm = self.model
         encoded = tm.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
         ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
-        first_word_end = spans[0].start + len(spans[0].word) if spans else 0
-        token_logprobs, end_mass = _token_scores(tm, ids, sum(start < first_word_end for start, _ in offsets))
+        token_logprobs, end_mass = _token_scores(tm, ids)
         owner = np.full(len(text) + 1, -1)  # character -> the token that holds it
         for index, (start, end) in enumerate(offsets):
             owner[start:end] = index
@@ -132,39 +131,26 @@ class TransformerSide(_Side):
         return scores
 
 
-def _token_scores(tm, ids: list[int], from_start: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """For each token of `ids`: ln p(token | the tokens before it), and p(the token after it ends a word).
-
-    As `TransformerModel.log_likelihood` and the word search define it, only the text's beginning is
-    conditioned on the start token: the first `from_start` tokens (the first word) are scored after it,
-    all later ones after the text alone. Texts longer than the window go in overlapping chunks.
+def _token_scores(tm, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """For each token of `ids`: ln p(token | the frame and the tokens before it), and p(the token after it
+    ends a word), read as the keyboard reads a text (`TransformerModel.context_ids`): after the model's
+    frame, from at most `max_context_tokens` of the text's tokens. A long text goes in overlapping chunks,
+    each after the frame.
     """
-    logprob, end = _scores_in_windows(tm, list(ids))
-    head = [tm.start_token] + list(ids[: from_start + 1])
-    head_logprob, head_end = _scores_in_windows(tm, head)
-    logprob[:from_start], end[:from_start] = head_logprob[1 : from_start + 1], head_end[1 : from_start + 1]
-    return logprob, end
-
-
-def _scores_in_windows(tm, sequence: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """logprob[i] = ln p(sequence[i] | sequence[:i]) (0 for i = 0) and end[i] = p(a word-ending token
-    after sequence[:i + 1]), each from at most `max_context_tokens` tokens of context."""
-    window = tm.max_context_tokens
+    frame, window = list(tm.context_ids("")), tm.max_context_tokens  # the frame (a model without one raises)
     stride = max(1, window // 2)  # each chunk after the first keeps window - stride tokens of context
-    logprob, end = np.zeros(len(sequence)), np.zeros(len(sequence))
+    logprob, end = np.zeros(len(ids)), np.zeros(len(ids))
     ends = torch.as_tensor(tm.tokens.ends, device=tm.device)
-    position = 0  # the next position whose next-token distribution is needed
-    while position < len(sequence):
+    position = 0  # the next token whose log-prob is needed
+    while position < len(ids):
         start = max(0, position - (window - stride))
-        chunk = sequence[start : start + window]
-        logits = tm.logits(chunk)[position - start :].float()
-        logprobs = torch.log_softmax(logits, -1)  # row r: the distribution after sequence[: position + r + 1]
+        chunk = ids[start : start + window]
+        logprobs = torch.log_softmax(tm.logits(frame + chunk).float(), -1)  # row r: after (frame + chunk)[: r + 1]
         stop = start + len(chunk)
-        following = torch.tensor(sequence[position + 1 : stop + 1], device=tm.device)
-        logprob[position + 1 : position + 1 + len(following)] = (
-            logprobs[torch.arange(len(following)), following].cpu().numpy()
-        )
-        end[position:stop] = torch.logsumexp(logprobs.masked_fill(~ends, float("-inf")), -1).exp().cpu().numpy()
+        after = torch.arange(position - start, stop - start, device=tm.device) + len(frame)  # row after ids[: j + 1]
+        following = torch.tensor(ids[position:stop], device=tm.device)
+        logprob[position:stop] = logprobs[after - 1, following].cpu().numpy()
+        end[position:stop] = torch.logsumexp(logprobs[after].masked_fill(~ends, float("-inf")), -1).exp().cpu().numpy()
         position = stop
     return logprob, end
 

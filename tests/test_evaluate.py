@@ -70,25 +70,24 @@ def models(tmp_path_factory):
     return bigram, transformer
 
 
-def test_token_scores_equal_plain_forward_passes_even_in_windows(models):
+def test_token_scores_equal_plain_forward_passes_after_the_frame_even_in_windows(models):
     _, tm = models
     ids = tm._encode("the cat sat on the mat. " * 12)
-    window = tm.max_context_tokens
-    assert len(ids) > window  # the text spans several windows
-    logprob, end = _token_scores(tm, ids, from_start=2)
+    window, frame = tm.max_context_tokens, list(tm.frame)
+    assert len(ids) > window and frame == [tm.tokenizer.bos_token_id]  # several windows; no chat template: BOS
+    logprob, end = _token_scores(tm, ids)
     ends = torch.as_tensor(tm.tokens.ends)
 
-    def plain(context):  # p(next token | context), one plain pass over at most a window of context
+    def plain(context):  # p(next token | frame + context), one plain forward pass
         with torch.no_grad():
-            return torch.softmax(tm.model(input_ids=torch.tensor([context[-window:]])).logits[0, -1].double(), -1)
+            return torch.softmax(tm.model(input_ids=torch.tensor([frame + context])).logits[0, -1].double(), -1)
 
-    start = [tm.start_token]
-    assert logprob[0] == pytest.approx(math.log(float(plain(start)[ids[0]])), abs=1e-4)  # the first word: after BOS
-    assert logprob[1] == pytest.approx(math.log(float(plain(start + ids[:1])[ids[1]])), abs=1e-4)
-    assert end[1] == pytest.approx(float(plain(start + ids[:2])[ends].sum()), abs=1e-5)
-    for i in [5, window - 2, window - 1]:  # within the first window: after the text alone
+    for i in [0, 1, 5, window - 1]:  # within the first window: after the frame and the text so far
         assert logprob[i] == pytest.approx(math.log(float(plain(ids[:i])[ids[i]])), abs=1e-4)
         assert end[i] == pytest.approx(float(plain(ids[: i + 1])[ends].sum()), abs=1e-5)
+    stride = window // 2  # the second chunk starts `stride` tokens in, after the frame again
+    i = window + 3
+    assert logprob[i] == pytest.approx(math.log(float(plain(ids[stride:i])[ids[i]])), abs=1e-4)
     assert np.isfinite(logprob).all() and ((end > 0) & (end <= 1)).all()
 
 
@@ -97,7 +96,7 @@ def test_transformer_word_probability_matches_the_word_search(models):
     text = "the cat sat on the mat"
     report = evaluate(text, bigram, tm)
     everything = SearchBudget(k=10**6, batch_size=10**6, fanout=10**6, max_steps=3, min_prob=0.0)
-    for position, span in zip(report["transformer"]["positions"][1:], word_spans(text)[1:]):
+    for position, span in zip(report["transformer"]["positions"], word_spans(text), strict=True):  # the first too
         result = tm.word_search(text[: span.start], span.word, everything)
         searched = result.words.get(span.word, 0.0) * result.prefix_mass  # every spelling of up to 3 tokens
         assert 0 < position["p"] <= searched * (1 + 2e-5)  # the text's own (canonical) tokens are one of them
@@ -110,7 +109,7 @@ def test_a_text_longer_than_the_vocabulary_is_scored_by_token_ids_not_positions(
     text = " ".join(["the cat sat on the mat.", "we went to the park and the dogs ran."] * 20)
     assert len(tm.tokenizer.encode(text)) > len(tm.tokens)
     report = evaluate(text, bigram, tm)
-    assert all(0 < position["p"] <= 1 for position in report["transformer"]["positions"][1:])
+    assert all(0 < position["p"] <= 1 for position in report["transformer"]["positions"])
 
 
 def test_report_has_every_metric_and_position(models, tmp_path):

@@ -10,6 +10,7 @@ from demo.common import safely
 from lm import BigramModel
 from lm.distribution import OTHER, Distribution
 from lm.training import fit_bigram_network, table_nll, total_variation
+from tests.chart_reading import read_chart
 
 TEXT = "the cat sat. the cat ran. the dog sat."
 
@@ -145,11 +146,13 @@ def test_learn_gives_the_curve_both_rows_a_summary_and_no_message(tiny):
     assert set(curve.series) == {"network", "counted table"} and len(curve) == 200 + 2
     table_line = curve[curve.series == "counted table"]["mean NLL"]
     assert table_line.nunique() == 1 and curve["mean NLL"].min() >= table_line.iloc[0] * (1 - 1e-6)
-    learned_bars, counted_bars = learned["value"], counted["value"]
-    assert list(learned_bars.word) == list(counted_bars.word) == ["cat", "dog", OTHER]
-    assert counted_bars.p.tolist() == pytest.approx([2 / 3, 1 / 3, 0.0])
-    assert learned_bars.p.sum() == pytest.approx(1.0)
-    assert learned["y_lim"] == counted["y_lim"]  # one scale for both
+    (_, learned_bars, learned_rest), (_, counted_bars, counted_rest) = read_chart(learned), read_chart(counted)
+    assert [w for w, _, _ in learned_bars] == [w for w, _, _ in counted_bars] == ["cat", "dog"]
+    assert [p for _, p, _ in counted_bars] == pytest.approx([2 / 3, 1 / 3]) and counted_rest is None  # nothing else
+    assert sum(p for _, p, _ in learned_bars) + (learned_rest or 0) == pytest.approx(1.0)
+    top = max(p for _, p, _ in learned_bars + counted_bars)  # one scale for both: the largest bar is full
+    for _, p, width in learned_bars + counted_bars:
+        assert width == pytest.approx(100 * p / top, abs=0.01)
     assert "200 steps over 7 words" in summary and "total variation" in summary and message == ""
 
 

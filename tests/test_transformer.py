@@ -155,7 +155,7 @@ def test_prefix_completion_equals_brute_force(tiny, prefix):
 
 
 def test_token_distribution_is_the_softmax_of_the_logits(tiny):
-    ids = tiny._encode("the cat sat")
+    ids = list(tiny.frame) + tiny._encode("the cat sat")  # read after the frame, as every text is
     assert torch.allclose(tiny.next_token_distribution("the cat sat").probs, next_probs(tiny, ids), atol=1e-6)
 
 
@@ -203,16 +203,17 @@ def test_a_typed_word_that_was_expanded_costs_no_forward_pass_and_stays_exact(ti
 
 
 def test_log_likelihood_sums_token_log_probs(tiny):
-    context, text = tiny._encode("the cat"), tiny._encode(" sat on the mat")
+    context, text = list(tiny.frame) + tiny._encode("the cat"), tiny._encode(" sat on the mat")
     expected = 0.0
     for i, token in enumerate(text):
         expected += math.log(float(next_probs(tiny, context + text[:i])[token]))
     assert tiny.log_likelihood(" sat on the mat", "the cat") == pytest.approx(expected, rel=1e-6)
 
 
-def test_log_likelihood_with_empty_context_conditions_on_bos(tiny):
+def test_log_likelihood_with_empty_context_conditions_on_the_frame(tiny):
     text = tiny._encode("the cat")
     bos = tiny.tokenizer.bos_token_id
+    assert tiny.frame == [bos]  # no chat template: the plain start token
     expected = sum(math.log(float(next_probs(tiny, [bos] + text[:i])[token])) for i, token in enumerate(text))
     assert tiny.log_likelihood("the cat") == pytest.approx(expected, rel=1e-6)
 
@@ -318,8 +319,11 @@ def test_default_model_favourites(smollm, context, prefix, expected):
 
 
 def test_default_model_word_probability_by_hand(smollm):
-    # p(great | c) = p(" great" | c) * p(a word-ending token | c, " great"), from plain forward passes
-    ids = smollm._encode("I hope you're having a")
+    # p(great | c) = p(" great" | c) * p(a word-ending token | c, " great"), from plain forward passes over
+    # the chat template's start of a user message, then the text
+    ids = smollm.tokenizer.apply_chat_template([{"role": "user", "content": "\ue000"}], tokenize=False)
+    ids = smollm.tokenizer.encode(ids.split("\ue000")[0] + "I hope you're having a", add_special_tokens=False)
+    assert smollm.tokenizer.decode(ids).endswith("<|im_start|>user\nI hope you're having a")
     great = smollm._encode(" great")
     assert len(great) == 1
     ends = torch.as_tensor(smollm.tokens.ends)
@@ -329,7 +333,7 @@ def test_default_model_word_probability_by_hand(smollm):
     a_word = float(next_probs(smollm, ids)[torch.as_tensor(smollm.tokens.starts_after_space)].sum())
     distribution = smollm.next_word_distribution("I hope you're having a")
     assert distribution.prob("great") == pytest.approx(expected / a_word, rel=1e-4)
-    assert distribution.no_word == pytest.approx(1 - a_word, abs=FLOAT32)  # float32 rounding of a mass near 1
+    assert distribution.no_word == pytest.approx(1 - a_word, abs=3 * FLOAT32)  # float32 rounding, 30 tokens deep
 
 
 def test_default_model_sentence_start_words(smollm):
@@ -340,9 +344,9 @@ def test_default_model_sentence_start_words(smollm):
 
 
 def test_default_token_probabilities_equal_transformers_softmax(smollm):
-    ids = smollm._encode("The capital of France is")
+    ids = list(smollm.frame) + smollm._encode("The capital of France is")
     distribution = smollm.next_token_distribution("The capital of France is")
-    assert torch.allclose(distribution.probs, next_probs(smollm, ids), atol=1e-6)
+    assert torch.allclose(distribution.probs, next_probs(smollm, ids), atol=FLOAT32)  # measured: 1.4e-5 at most
     assert distribution.top(1)[0][0] == " Paris"
 
 
@@ -358,7 +362,7 @@ def test_sampling_words_is_reproducible_on_the_models_device(smollm):
     assert distribution.sample(5, temperature=0.7, top_k=3, seed=1) == distribution.sample(
         5, temperature=0.7, top_k=3, seed=1
     )
-    assert set(distribution.sample(200, top_k=2, seed=0)) <= {"great", "good"}
+    assert set(distribution.sample(200, top_k=1, seed=0)) == {"great"}
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
@@ -394,3 +398,17 @@ def test_the_explanation_sums_the_searchs_own_paths_to_the_shown_number(tiny):
             assert summed / mass == pytest.approx(p, rel=1e-9)
             assert tiny.explain(context, word, prefix).endswith(f"= {p:.1%}")
     assert "not among the words" in tiny.explain("the cat sat on the", "zebra")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("Have a nice ", ["day"]), ("Good ", ["day", "morning"]), ("I hope you're having a ", ["great"])],
+)
+def test_a_typed_text_is_read_as_a_message(smollm, text, expected):
+    # inside the chat frame "Have a nice" is followed by " day" (0.74); as bare web text by " way", " cup"
+    framed = list(smollm.frame) + smollm._encode(text.rstrip())
+    bare = smollm._encode(text.rstrip())
+    token_ids = [smollm._encode(" " + word)[0] for word in expected]
+    assert all(float(next_probs(smollm, framed)[t]) > float(next_probs(smollm, bare)[t]) for t in token_ids)
+    top = [word for word, _ in smollm.next_word_distribution(text).top(len(expected))]
+    assert top == expected

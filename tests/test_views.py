@@ -59,9 +59,10 @@ def test_joint_table_marginals_are_over_the_whole_corpus(shakespeare):
 
 
 def test_bayes_identity_in_numbers(seed_model):
-    text = views.bayes_identity(seed_model, "graduated", "job")
-    assert "0.800000 × 0.500000 = 0.400000" in text
-    assert f"{0.4 / 0.7:.6f} × 0.700000 = 0.400000" in text
+    text = views.bayes_identity(seed_model, "graduated", "job")  # the blog's 2x2 table: 4 of 10 pairs are (g, job)
+    assert "p(x | z) = p(x, z) / p(z) = 0.400000 / 0.500000 = 0.800000" in text  # 0.4 / (0.4 + 0.1)
+    assert f"p(z | x) = p(x | z) p(z) / p(x) = 0.800000 × 0.500000 / 0.700000 = {0.4 / 0.7:.6f}" in text
+    assert "p(x | z) p(z) = 0.400000 = p(z | x) p(x) = 0.400000" in text
 
 
 def test_two_step_pairs_match_the_joint_table(seed_model):
