@@ -143,9 +143,10 @@ def in_a_thread(handler, limit: int, waiting_at_most: int, busy: tuple):
     return run
 
 
-def word_bars(title: str, min_width: int = 320) -> gr.HTML:
-    """An empty bar chart of p per word (`demo.charts`): `bars` fills it, its bars in the frame's order."""
-    return gr.HTML(charts.empty_chart(title), min_width=min_width, elem_classes="chart")
+def word_bars(title: str, elem_id: str | None = None) -> gr.HTML:
+    """An empty bar chart of p per word (`demo.charts`): `bars` fills it, its bars in the frame's order.
+    Charts side by side sit in a ``gr.Row(elem_classes="chart-row")``, which a phone stacks."""
+    return gr.HTML(charts.empty_chart(title), elem_classes="chart", elem_id=elem_id)
 
 
 def bars(frame, title: str, top: float | None = None) -> str:

@@ -256,6 +256,8 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
     text = gr.Textbox(
         label="Type here", lines=3, elem_id="keyboard-input", autofocus=True, placeholder="I hope you're having a "
     )
+    titles = {"bigram": "Bigram p(x | z)", "transformer": "Transformer p(w | context)"}
+    strips = {name: _strip(name, titles[name], initial) for name in MODELS}  # right under the box, as on a phone
     gr.Markdown(
         "Click a chip to insert its word at the caret, or press **Tab** for the transformer's "
         "centre word, the outlined chip, the most likely (the bigram's when the transformer has none). "
@@ -263,8 +265,6 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
         "**Esc** then **Tab** leaves the box.",
         elem_id="keyboard-help",
     )
-    titles = {"bigram": "Bigram p(x | z)", "transformer": "Transformer p(w | context)"}
-    strips = {name: _strip(name, titles[name], initial) for name in MODELS}
     api_only = {name: gr.Button(visible=False) for name in MODELS}  # the /suggest_<strip> API; the page fetches it
     for strip_note in ("keyboard-message", "transformer-message"):  # the strips' notes: keyboard.js writes them
         gr.HTML("<p class='note'></p>", elem_id=strip_note)
@@ -311,11 +311,11 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
     with gr.Accordion(
         "p(next word | context): raw and after temperature / top-k / top-p", open=False, elem_id="charts"
     ) as charts:
-        with gr.Row():
+        with gr.Row(elem_classes="chart-row"):
             plots = [
-                word_bars(title, min_width=240)  # the frame's order: most likely first, other words apart
+                word_bars(title, f"{name}-{kind}-chart")  # the frame's order: most likely first, other words apart
                 for name in MODELS
-                for title in CHART_TITLES[name]
+                for title, kind in zip(CHART_TITLES[name], ("raw", "warped"))
             ]
         refresh = gr.Button("Refresh the charts", elem_id="refresh-charts")
         chart_message = gr.Markdown(elem_id="chart-message")  # its own: a chart must not clear a chip's message

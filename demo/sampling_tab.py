@@ -15,6 +15,7 @@ from lm.keyboard import clean_text
 from lm.tokenize import split_partial_word
 
 SOURCES = ("bigram p(x | z)", "transformer p(x | context)")
+SERIES = ("marbles", "target")  # `views.marbles`'s two series, one chart each
 MARBLE_TITLES = ("marbles: how often each word was drawn", "target: the warped distribution")
 CONVERGENCE_TITLE = (
     "the more marbles, the closer to the shape: total variation distance (0 = the shape exactly, 1 = none of it)"
@@ -32,7 +33,7 @@ def drop(sessions: Sessions, source: str, z, context, n, temperature, top_k, top
     frame, converging, summary = views.marbles(
         distribution, n, settings.temperature, settings.top_k, settings.top_p, settings.seed
     )
-    by_series = [frame[frame.series == name][["word", "p"]] for name in ("marbles", "target")]
+    by_series = [frame[frame.series == name][["word", "p"]] for name in SERIES]
     return (*side_by_side(by_series, MARBLE_TITLES), convergence_chart(converging), summary, "")
 
 
@@ -56,15 +57,19 @@ def build(demo: gr.Blocks, sessions: Sessions, controls: Controls, z_words: list
         "Temperature, top-k, top-p and seed are the ones set on the Keyboard tab."
     )
     with gr.Row():
-        source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Distribution")
-        marble_z = gr.Dropdown(z_words, value="my" if "my" in z_words else z_words[0], label="z (bigram)")
+        source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Distribution", elem_id="marble-source")
+        marble_z = gr.Dropdown(
+            z_words, value="my" if "my" in z_words else z_words[0], label="z (bigram)", elem_id="marble-z"
+        )
         marble_context = gr.Textbox(value="I hope you're having a ", label="Context (transformer)")
     with gr.Row():
-        marble_n = gr.Number(value=1000, precision=0, label=f"N marbles (1 to {views.MAX_MARBLES:,})")
+        marble_n = gr.Number(
+            value=1000, precision=0, label=f"N marbles (1 to {views.MAX_MARBLES:,})", elem_id="marble-n"
+        )
         marble_button = gr.Button("Drop marbles", variant="primary")
-    with gr.Row():
-        marble_plot, target_plot = (word_bars(title) for title in MARBLE_TITLES)
-    convergence_plot = gr.HTML(charts.empty_chart(CONVERGENCE_TITLE), elem_classes="chart")
+    with gr.Row(elem_classes="chart-row"):
+        marble_plot, target_plot = (word_bars(title, f"{kind}-chart") for title, kind in zip(MARBLE_TITLES, SERIES))
+    convergence_plot = gr.HTML(charts.empty_chart(CONVERGENCE_TITLE), elem_classes="chart", elem_id="convergence")
     marble_summary = gr.Markdown()
     sampling_message = gr.Markdown(elem_id="sampling-message")
     gr.Markdown(

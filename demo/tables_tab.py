@@ -84,12 +84,14 @@ def build(demo: gr.Blocks, sessions: Sessions, session: gr.State) -> list[str]:
     size = gr.Slider(*TABLE_SIZES, value=10, step=1, label="Words in the table")
     joint = gr.HTML(table(sessions, 10, *first)[0])
     with gr.Row():
-        prev_pick = gr.Dropdown(top_words, value=first[0], label="Pick z (previous word)")
-        next_pick = gr.Dropdown(x_words, value=first[1], label="Pick x (next word)", allow_custom_value=True)
+        prev_pick = gr.Dropdown(top_words, value=first[0], label="Pick z (previous word)", elem_id="pick-z")
+        next_pick = gr.Dropdown(
+            x_words, value=first[1], label="Pick x (next word)", allow_custom_value=True, elem_id="pick-x"
+        )
     identity = gr.Markdown(elem_id="bayes-identity")
-    with gr.Row():
-        conditional = word_bars(CONDITIONAL_TITLE)
-        flipped = word_bars(FLIPPED_TITLE)
+    with gr.Row(elem_classes="chart-row"):
+        conditional = word_bars(CONDITIONAL_TITLE, "conditional-chart")
+        flipped = word_bars(FLIPPED_TITLE, "flipped-chart")
     with gr.Accordion("What you wrote: your counts and their effect on the row of z", open=False, elem_id="yours"):
         refresh = gr.Button("Show the tables with what I wrote", size="sm", elem_id="refresh-yours")
         your_counts = gr.Markdown(elem_id="your-counts")

@@ -83,7 +83,9 @@ def build(demo: gr.Blocks, bigram, z_words: list[str]) -> None:
     with gr.Row():
         words = gr.Slider(*WORDS_RANGE, value=200, step=1, label="N most frequent words")
         steps = gr.Slider(*STEPS_RANGE, value=300, step=1, label="Gradient descent steps (Adam)")
-        z = gr.Dropdown(z_words, value="my" if "my" in z_words else z_words[0], label="z (previous word)")
+        z = gr.Dropdown(
+            z_words, value="my" if "my" in z_words else z_words[0], label="z (previous word)", elem_id="learn-z"
+        )
         learn_button = gr.Button("Learn", variant="primary")
     curve = gr.LinePlot(
         x="step",
@@ -92,8 +94,10 @@ def build(demo: gr.Blocks, bigram, z_words: list[str]) -> None:
         height=280,
         title="mean NLL per step, down to the table's",
     )
-    with gr.Row():
-        learned_plot, counted_plot = (word_bars(title) for title in ROW_TITLES)
+    with gr.Row(elem_classes="chart-row"):
+        learned_plot, counted_plot = (
+            word_bars(title, f"{kind}-chart") for title, kind in zip(ROW_TITLES, ("learned", "counted"))
+        )
     summary = gr.Markdown(elem_id="training-summary")
     training_message = gr.Markdown(elem_id="training-message")
 

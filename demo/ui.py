@@ -26,6 +26,7 @@ CSS = """
 .strip { gap: 6px !important; flex-wrap: nowrap !important; }
 .strip > * { min-width: 0 !important; flex: 1 1 0 !important; }
 .chip { white-space: pre-line; line-height: 1.15; min-height: 3.2em; border-radius: 999px !important;
+        overflow-wrap: anywhere; overflow: hidden;  /* a long word breaks inside its chip, never over the next */
         transition: opacity 0.08s; }
 .chip.centre { font-weight: 700; order: 1; border: 2px solid var(--color-accent) !important; }  /* chip 0: the
    most likely, first in the page's order (Tab reaches it first), sits in the centre, marked as Tab's word */
@@ -47,6 +48,15 @@ CSS = """
 .wide-table { overflow-x: auto; max-width: 100%; }  /* a phone scrolls the table; headers and words stay whole */
 .wide-table table { border-collapse: collapse; font-size: 0.9em; }
 .wide-table th, .wide-table td { border: 1px solid var(--border-color-primary); padding: 3px 6px; white-space: nowrap; }
+.chart-row { flex-wrap: wrap !important; }  /* charts side by side: one a line on a phone */
+.chart-row > * { flex: 1 1 260px !important; min-width: 260px !important; }
+/* Tabs: Gradio measures every tab in a hidden copy and folds those that do not fit behind "...". Measured
+   narrow, they all fit, and the tab list wraps onto a second line instead (a phone sees every tab). */
+.tab-wrapper { height: auto !important; padding-bottom: 0 !important; }
+.tab-wrapper .tab-container[role=tablist] { flex-wrap: wrap; height: auto !important; row-gap: 2px; }
+.tab-wrapper .tab-container.visually-hidden button { padding: 0 !important; margin: 0 !important;
+                                                     font-size: 1px !important; min-width: 0 !important; }
+.overflow-menu > button::after { content: " more tabs"; font-size: 0.85em; }  /* if any still folds away */
 .word-chart { font-size: 0.9em; padding: 4px 0; }  /* demo/charts.py: one row a word, lengths to scale */
 .word-chart .chart-title { font-weight: 600; margin: 0 0 6px; }
 .word-chart .bar-row { display: grid; grid-template-columns: minmax(3.5em, 8.5em) minmax(0, 1fr) 4.6em;

@@ -238,14 +238,12 @@ def marbles(distribution: Distribution, n: int, temperature: float, top_k: int, 
         }
     )
     counts = pd.Series(draws).value_counts()
-    words = [word for word, _ in warped.top(CHART_WORDS)]  # the ones drawn as bars
-    shown = words + ([OTHER] if OTHER in target.index else [])
+    words = [word for word, _ in warped.top(CHART_WORDS)]  # the ones drawn as bars; the rest is one OTHER row
+    drawn = _with_rest([(word, float(counts.get(word, 0)) / n) for word in words])
+    wanted = _with_rest([(word, float(target[word])) for word in words])
     frame = pd.DataFrame(
-        {
-            "word": shown * 2,
-            "p": [float(counts.get(word, 0)) / n for word in shown] + [float(target[word]) for word in shown],
-            "series": ["marbles"] * len(shown) + ["target"] * len(shown),
-        }
+        [(word, p, "marbles") for word, p in drawn] + [(word, p, "target") for word, p in wanted],
+        columns=["word", "p", "series"],
     )
     gaps = _gaps(draws, target)
     distance, drawn = 0.5 * float(gaps.sum()), 0.5 * float(gaps.reindex(words).sum())

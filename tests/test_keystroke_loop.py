@@ -243,19 +243,70 @@ def test_a_failing_strip_says_so_and_recovers(page):
 # ---- keyboard habits ---------------------------------------------------------------------------------
 
 
-def test_tab_accepts_the_centre_word_and_never_traps_focus(page):
+def in_box(page) -> bool:
+    return page.evaluate("() => document.activeElement === document.querySelector('#keyboard-input textarea')")
+
+
+def test_tab_accepts_the_centre_word_and_keeps_the_focus_in_the_box(page):
     box = page.locator(BOX)
     box.fill("the c")
     wait_settled(page)
     centre = chip_words(page, "transformer")[0] or chip_words(page, "bigram")[0]
     box.press("Tab")
-    assert box.input_value() == f"the {centre} "
-    assert page.evaluate("() => document.activeElement === document.querySelector('#keyboard-input textarea')")
-    box.fill("the zzqx")  # no chip completes this word: Tab moves the focus on
+    assert box.input_value() == f"the {centre} " and in_box(page)
+    box.fill("the zzqx")  # no chip completes this word: Tab inserts nothing, and the focus stays
     wait_settled(page)
     box.press("Tab")
-    assert box.input_value() == "the zzqx"
-    assert page.evaluate("() => document.activeElement !== document.querySelector('#keyboard-input textarea')")
+    box.press_sequentially("y", delay=10)  # what is typed after that Tab lands in the box
+    assert box.input_value() == "the zzqxy" and in_box(page)
+    expect_note = page.locator("#transformer-message .note")
+    assert "nothing to insert" in expect_note.inner_text()
+    box.press("Escape")  # Esc, then Tab: the focus moves on, as usual
+    box.press("Tab")
+    assert box.input_value() == "the zzqxy" and not in_box(page)
+
+
+def test_tab_just_after_a_space_waits_for_the_transformer_instead_of_taking_the_bigrams_word(page):
+    box = page.locator(BOX)
+    box.fill("the cat")
+    wait_settled(page)
+    box.press_sequentially(" ", delay=10)  # the bigram answers at once, the transformer SLOW_SECONDS later
+    box.press("Tab")
+    wait_settled(page)
+    value = box.input_value()
+    assert value.startswith("the cat ") and value.endswith(" ") and len(value) > len("the cat ")
+    inserted = value[len("the cat ") : -1]
+    box.press("Control+z")  # back to before the insertion, to read the strip that Tab inserted from
+    wait_settled(page)
+    assert box.input_value() == "the cat "
+    assert chip_words(page, "transformer")[0] == inserted  # the transformer's centre word, not the bigram's
+    assert chip_words(page, "bigram")[0] != inserted  # (they differ here, so taking the bigram's would fail)
+
+
+def test_punctuation_after_an_inserted_word_takes_the_place_of_its_space(page):
+    box = page.locator(BOX)
+    box.fill("the c")
+    wait_settled(page)
+    page.locator("#bigram-0").click()
+    assert box.input_value() == "the cat "
+    box.press_sequentially(".", delay=10)
+    assert box.input_value() == "the cat."
+    box.press_sequentially(" the", delay=10)  # a space typed by the user is theirs: punctuation keeps it
+    wait_settled(page)
+    box.press_sequentially(" ,", delay=10)
+    assert box.input_value() == "the cat. the ,"
+
+
+def test_ctrl_z_undoes_an_insertion(page):
+    box = page.locator(BOX)
+    box.fill("the c")
+    wait_settled(page)
+    page.locator("#bigram-0").click()
+    assert box.input_value() == "the cat "
+    box.press("Control+z")
+    assert box.input_value() == "the c"
+    wait_settled(page)
+    assert chip_words(page, "bigram")[0] == "cat"  # the strips follow the undone text
 
 
 def test_chips_capitalise_at_a_sentence_start(page):
@@ -296,6 +347,10 @@ def test_a_value_outside_a_slider_is_clamped_with_one_message(page):
     top_k.press("Enter")
     page.locator("#settings-message").filter(has_text="top_k").wait_for(timeout=10_000)
     assert "50 is used" in page.locator("#settings-message").inner_text()
+    page.wait_for_function(
+        "() => document.querySelector('input[aria-label=\"number input for Top-k (0 = off)\"]').value === '50'"
+    )
+    assert "50 is used" in page.locator("#settings-message").inner_text()  # the box shows what is used, and says so
     page.locator(BOX).fill("the c")
     wait_settled(page)
     assert chip_words(page, "bigram")[0] == "cat"
