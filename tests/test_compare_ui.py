@@ -101,3 +101,14 @@ def test_one_page_cannot_queue_a_second_compare_but_another_page_can_run_one(cou
     first.cancel()
     time.sleep(2.0)
     assert "recall@3" in page.predict("the dog ran", 20, api_name="/compare")[0]  # free again after the cancel
+
+
+def test_a_long_text_is_compared_from_its_start(tiny_keyboard):
+    # clean_text keeps a keystroke's *last* 4,000 characters; Compare once read those, then said "the first N words"
+    from demo.compare_tab import compare
+
+    start, end = "the cat sat on the mat. " * 20, "we went to the park and the dogs ran. " * 120
+    assert len(end) > 4_000  # the last 4,000 characters hold no "cat"
+    *_, (summary, _, along, disagreements, message) = compare(tiny_keyboard, start + end, 20)
+    assert message == "" and "20 words" in summary and len(along) == 2 * 20
+    assert "cat" in disagreements and "park" not in disagreements and "dogs" not in disagreements

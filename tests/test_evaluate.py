@@ -203,3 +203,10 @@ def test_a_run_is_bounded_by_its_letters_as_well_as_its_words(models):
     assert report["words"] == ["the", "cat", "sat"] and report["letters"] == 9  # with "on": 3 + 3 + 3 + 2 > 10
     with pytest.raises(ValueError, match="longer than the 2 letters"):
         evaluate("the cat", bigram, tm, max_letters=2)
+
+
+def test_a_divergence_of_zero_prints_as_zero_not_nan():
+    side = {key: 0.5 for key in ("perplexity", "top1_accuracy", "top3_accuracy", "keystroke_savings", "seconds")}
+    agreement = {"top3_share_a_word": 1.0, "top3_mean_overlap": 3.0, "mean_js_divergence_nats": 0.0}
+    table = summary_table({"bigram": side, "transformer": side, "agreement": agreement, "slots": 3, "words": ["a"]})
+    assert "divergence 0.000 nats" in table

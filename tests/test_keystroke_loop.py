@@ -259,8 +259,8 @@ def test_tab_accepts_the_centre_word_and_keeps_the_focus_in_the_box(page):
     box.press("Tab")
     box.press_sequentially("y", delay=10)  # what is typed after that Tab lands in the box
     assert box.input_value() == "the zzqxy" and in_box(page)
-    expect_note = page.locator("#transformer-message .note")
-    assert "nothing to insert" in expect_note.inner_text()
+    assert "nothing to insert" in page.locator("#transformer-message .note").inner_text()
+    assert "no chip: no likely word starts with 'zzqx'" in page.locator("#transformer-title .info").inner_text()
     box.press("Escape")  # Esc, then Tab: the focus moves on, as usual
     box.press("Tab")
     assert box.input_value() == "the zzqxy" and not in_box(page)

@@ -412,3 +412,26 @@ def test_a_typed_text_is_read_as_a_message(smollm, text, expected):
     assert all(float(next_probs(smollm, framed)[t]) > float(next_probs(smollm, bare)[t]) for t in token_ids)
     top = [word for word, _ in smollm.next_word_distribution(text).top(len(expected))]
     assert top == expected
+
+
+def test_compare_scores_the_first_word_as_the_keyboard_suggests_it(smollm):
+    # Compare once scored the first word after the bare start token (p(I) = 8.6e-05) while the empty text's
+    # chips follow the message frame (I = 9.8 %): both read the frame now
+    from lm import BigramModel
+    from lm.evaluate import evaluate
+
+    report = evaluate(
+        "I hope you're well", BigramModel.from_text("i hope you are well.", device="cpu"), smollm, max_words=2
+    )
+    first, chips = report["transformer"]["positions"][0], smollm.next_word_distribution("")
+    assert first["word"] == "I" and first["top3"] == [word for word, _ in chips.top(3)]
+    # Compare's p is p(w | text); a chip's is p(w | text, a word comes next) = p(w | text) / (1 - no_word)
+    assert first["p"] == pytest.approx(chips.prob("I") * (1 - chips.no_word), rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    "text, separator",
+    [('she said "', ""), ("well-", ""), ("It costs $", ""), ("(", ""), ('He said "no"', " "), ("the cat", " ")],
+)
+def test_a_word_follows_an_opening_quote_or_a_hyphen_directly(tiny, text, separator):
+    assert tiny._context(text)[1] == separator
