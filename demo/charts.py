@@ -32,10 +32,9 @@ def bar_chart(
     title: str,
     top: float | None = None,
     value: Callable[[float], str] = percent,
-    note: str = "",
 ) -> str:
     """A chart of `rows` (label, value), in their order, bars scaled so `top` (default: the largest value
-    shown) fills the track; an `OTHER` row is stated under the bars, not drawn. `note` is a line under it.
+    shown) fills the track; an `OTHER` row is stated under the bars, not drawn. `value` writes a number.
 
     Example:
         >>> page = bar_chart([("great", 0.6), ("good", 0.15), (OTHER, 0.25)], "p(x | z)")
@@ -62,8 +61,6 @@ def bar_chart(
             f'<p class=\'chart-rest\' data-word="{OTHER}" data-p="{rest[0]!r}"><b>{OTHER}</b>: {value(rest[0])}'
             " of the mass, every word not drawn (not to scale, so the words' shape shows)</p>"
         )
-    if note:
-        lines.append(f"<p class='chart-note'>{html.escape(note)}</p>")
     lines.append("</div>")
     return "".join(lines)
 

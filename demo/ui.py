@@ -65,7 +65,7 @@ CSS = """
 .word-chart .bar-track { height: 1.1em; background: var(--border-color-primary); border-radius: 2px; }
 .word-chart .bar { display: block; height: 100%; background: var(--color-accent); border-radius: 2px; }
 .word-chart .bar-value { font-variant-numeric: tabular-nums; }
-.word-chart .chart-rest, .word-chart .chart-note, .word-chart .chart-empty { margin: 6px 0 0; opacity: 0.8; }
+.word-chart .chart-rest, .word-chart .chart-empty { margin: 6px 0 0; opacity: 0.8; }
 """
 
 
