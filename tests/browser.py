@@ -27,6 +27,14 @@ def browser_missing() -> bool:
     return not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true"
 
 
+def open_app(browser, url, width: int = 1280, height: int = 900):
+    """A new page of the app at `url`, once its keystroke loop (`demo/keyboard.js`) is installed."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url)
+    page.wait_for_function("() => window.nextword !== undefined", timeout=20_000)
+    return page
+
+
 def open_tab(page, name):
     """Click a tab, through Gradio's overflow menu when a narrow screen has folded it away."""
     tab = page.get_by_role("tab", name=name)

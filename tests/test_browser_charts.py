@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from lm.distribution import OTHER
-from tests.browser import open_tab
+from tests.browser import open_app, open_tab
 
 READ_CHART = """chart => ({
     title: chart.querySelector('.chart-title')?.textContent ?? '',
@@ -58,9 +58,7 @@ def pick(page, dropdown_id: str, word: str):
 
 @pytest.fixture
 def page(tiny_app, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(tiny_app)
-    page.wait_for_function("() => window.nextword !== undefined", timeout=20_000)
+    page = open_app(browser, tiny_app)
     yield page
     page.close()
 

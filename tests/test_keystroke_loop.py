@@ -17,7 +17,7 @@ import pytest
 
 from lm.keyboard import insert_word
 from lm.tokenize import split_partial_word
-from tests.browser import SCREENSHOTS, open_tab
+from tests.browser import SCREENSHOTS, open_app, open_tab
 
 SLOW_SECONDS = 0.35  # each transformer strip answer takes at least this long here
 BOX = "#keyboard-input textarea"
@@ -55,9 +55,7 @@ def slow_app(tiny_keyboard):
 
 @pytest.fixture
 def page(slow_app, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(slow_app)
-    page.wait_for_function("() => window.nextword !== undefined", timeout=20_000)
+    page = open_app(browser, slow_app)
     yield page
     page.close()
 
@@ -283,12 +281,18 @@ def test_tab_just_after_a_space_waits_for_the_transformer_instead_of_taking_the_
     assert chip_words(page, "bigram")[0] != inserted  # (they differ here, so taking the bigram's would fail)
 
 
-def test_punctuation_after_an_inserted_word_takes_the_place_of_its_space(page):
+def insert_cat(page):
+    """Type "the c" and click the bigram's centre chip: "the cat " (its space added by the insertion)."""
     box = page.locator(BOX)
     box.fill("the c")
     wait_settled(page)
     page.locator("#bigram-0").click()
     assert box.input_value() == "the cat "
+    return box
+
+
+def test_punctuation_after_an_inserted_word_takes_the_place_of_its_space(page):
+    box = insert_cat(page)
     box.press_sequentially(".", delay=10)
     assert box.input_value() == "the cat."
     box.press_sequentially(" the", delay=10)  # a space typed by the user is theirs: punctuation keeps it
@@ -298,11 +302,7 @@ def test_punctuation_after_an_inserted_word_takes_the_place_of_its_space(page):
 
 
 def test_ctrl_z_undoes_an_insertion(page):
-    box = page.locator(BOX)
-    box.fill("the c")
-    wait_settled(page)
-    page.locator("#bigram-0").click()
-    assert box.input_value() == "the cat "
+    box = insert_cat(page)
     box.press("Control+z")
     assert box.input_value() == "the c"
     wait_settled(page)
