@@ -28,6 +28,7 @@ bench: install
 	$(PY) -m bench.bench_transformer
 	$(PY) -m bench.bench_load
 	$(PY) -m bench.bench_merged_passes
+	$(PY) -m bench.bench_rows
 	$(PY) -m bench.bench_browser --baseline a67fafb
 	$(PY) -m bench.bench_serving
 	$(PY) -m bench.bench_soak --minutes 5 --name soak_one_user
