@@ -26,6 +26,7 @@
   const PARTIAL_WORD = /^[\p{L}\p{N}]+(?:'[\p{L}\p{N}]+)*'?$/u;  // lm.tokenize: a word being typed
   const KEPT_TICKETS = 64;
   const CHARTS_PAUSE_MS = 500;  // an open chart panel follows the text once typing pauses this long
+  const LONG_WORD = 12;  // letters from which a chip's word is set smaller, so it fits a phone's chip
   const TAB_WAIT_MS = 2000;  // how long a Tab waits for the transformer's answer to the text as it is
   const CLOSES_A_WORD = /^[.,!?;:]$/;  // typed right after an inserted word, these take its space's place
   const NOTES = {bigram: "#keyboard-message .note", transformer: "#transformer-message .note"};
@@ -142,6 +143,7 @@
       if (!chip) return;
       chip.textContent = strip.labels[index] || " ";
       chip.disabled = !strip.labels[index];
+      chip.classList.toggle("long", (strip.chips[index]?.word.length ?? 0) > LONG_WORD);
     });
     const info = document.querySelector(`#${name}-title .info`);
     if (info) info.textContent = strip.info || "";

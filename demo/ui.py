@@ -30,6 +30,7 @@ CSS = """
         transition: opacity 0.08s; }
 .chip.centre { font-weight: 700; order: 1; border: 2px solid var(--color-accent) !important; }  /* chip 0: the
    most likely, first in the page's order (Tab reaches it first), sits in the centre, marked as Tab's word */
+.chip.long { font-size: 0.8em; }  /* a long word (keyboard.js marks it) */
 .chip.left { order: 0; }
 .chip.right { order: 2; }
 .strip.stale .chip { opacity: 0.45; }  /* waiting for the answer to a newer keystroke */
