@@ -58,6 +58,7 @@ MAX_PADDING = 0.5  # padded token slots a merge may add, as a share of the real 
 MAX_KV_TOKENS = 4096  # cached contexts copied x the longest, per pass (each layer copies them, padded)
 
 FREE_RIDE = 32  # token slots a pass may hold before less urgent work stops joining it (a CPU pass of 32 costs ~1)
+LOOKAHEAD_SLOTS = 16  # token slots a pass may hold with optional rows, run only when no other work waits
 
 _work: ContextVar[tuple[int, int] | None] = ContextVar("work", default=None)  # (priority, the job's number)
 _jobs = itertools.count()
@@ -96,6 +97,7 @@ class Row:
     layers: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (1, heads, cached, dim); [] = none
     tokens: tuple[int, ...]  # at least one
     keep_kv: bool = False  # also return the KV cache of the context plus these tokens
+    optional: bool = False  # run only while the pass has room (`LOOKAHEAD_SLOTS`); else its result is None
 
     @property
     def cached(self) -> int:
@@ -120,6 +122,23 @@ class _Request:
 
 
 Job = Generator[list[Row], list[RowResult], object]  # yields the rows it needs, gets their results, returns
+
+
+def _with_room(rows: list[Row], slots: int) -> list[bool]:
+    """Which rows a pass runs: every row that is not optional, and optional ones, in order, while the pass's
+    token slots (rows x the longest row) stay within `slots`.
+
+    Example:
+        >>> needed, ahead = Row([], (1,)), Row([], (2,), optional=True)
+        >>> _with_room([needed, ahead, ahead, ahead], slots=3), _with_room([needed, ahead], slots=0)
+        ([True, True, True, False], [True, False])
+    """
+    chosen = [not row.optional for row in rows]
+    count, width = sum(chosen), max((len(row.tokens) for row, runs in zip(rows, chosen) if runs), default=0)
+    for i, row in enumerate(rows):
+        if row.optional and (count + 1) * max(width, len(row.tokens)) <= slots:
+            chosen[i], count, width = True, count + 1, max(width, len(row.tokens))
+    return chosen
 
 
 def _close_at_exit(engine_ref) -> None:
@@ -279,8 +298,13 @@ class Engine:
             except BaseException as error:
                 batch[0].future.set_exception(error)
             return
+        rows = [row for request in batch for row in request.rows]
+        with self._changed:
+            room = LOOKAHEAD_SLOTS if not self._waiting else 0  # others wait: no row that is not needed
+        chosen = _with_room(rows, room)
         try:
-            results = self._forward([row for request in batch for row in request.rows])
+            ran = iter(self._forward([row for row, runs in zip(rows, chosen) if runs]))
+            results = [next(ran) if runs else None for runs in chosen]
         except BaseException as error:  # the callers get the error; the engine keeps serving
             for request in batch:
                 if request.steps is not None:
@@ -330,7 +354,7 @@ class Engine:
 
     def _fits(self, batch: list[_Request], request: _Request) -> bool:
         """Whether `request` can join `batch` within the pass's limits (rows, padded tokens, KV copy)."""
-        rows = [row for r in batch for row in r.rows] + request.rows
+        rows = [row for r in [*batch, request] for row in r.rows if not row.optional]
         width = max(len(row.tokens) for row in rows)
         real = sum(len(row.tokens) for row in rows)
         longest_cached = max(row.cached for row in rows)

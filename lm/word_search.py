@@ -8,12 +8,17 @@ For a context c, the separator s before the next word (``" "`` or ``""``) and a 
 where t1 starts a word, t2..tn continue it, and "ends the word" means a token that does not begin
 with a word character (see `lm.token_text`). The second factor is what tells "great" from "greater".
 
-The search expands the most probable partial paths first, in batches that share the context's KV
-cache, and completes a word at a real word boundary, not at a fixed depth. It stops when the `k`
-most likely words are certain (no unexpanded path could still beat the k-th), or when its budget is
-spent. Mass it never enumerates: paths pruned by the budget or below `min_prob`, alternative
-tokenizations that were not reached, and tokens with no word role. So the probabilities it returns
-are exact for the paths it sums, and may add up to less than p(next is a word).
+The search expands the most probable partial paths first (`batch_size` at a time; the keyboard's one
+at a time, so it runs no row it does not need), and completes a word at a real word boundary, not at a
+fixed depth. It stops when the `k` most likely words are certain (no unexpanded path could still beat
+the k-th), or when its budget is spent. Each step also names the frontier's next `lookahead` paths:
+the engine runs them in the same pass only while it has room (`Row.optional`), to cache them for the
+next steps, so a lone typist's search takes as few passes as a wide one while a class's costs only the
+rows it reads; which paths are summed, and so every number, never depends on what ran ahead.
+
+Mass it never enumerates: paths pruned by the budget or below `min_prob`, alternative tokenizations that
+were not reached, and tokens with no word role. So the probabilities it returns are exact for the paths
+it sums, and may add up to less than p(next is a word).
 
 With a typed `prefix` only paths that agree with it are followed, across token boundaries (" wond"
 is reached as " wonder" + "ful", " w" + "ond" + "erful", ...), and the result is conditioned on it:
@@ -44,10 +49,11 @@ class SearchBudget:
     """How hard the word search works."""
 
     k: int = 3  # stop once the k most likely words are certain
-    batch_size: int = 16  # partial paths expanded per forward pass
+    batch_size: int = 16  # partial paths expanded per step
     fanout: int = 16  # children kept per expanded path (the rest only bound what is missed)
-    max_steps: int = 8  # forward passes at most
+    max_steps: int = 8  # steps at most
     min_prob: float = 1e-4  # paths less likely than this (relative to the prefix's mass) are not expanded
+    lookahead: int = 0  # the frontier's next paths a step offers to run ahead (only cached; see the module docstring)
 
 
 @dataclass(order=True)
@@ -67,8 +73,18 @@ class WordPath:
     end: float  # p(the next token ends the word | context, the tokens)
 
 
-SearchSteps = Generator[list[tuple[int, ...]], torch.Tensor, "WordSearchResult"]
-KEYBOARD = SearchBudget(k=3, batch_size=8, fanout=8, max_steps=4, min_prob=1e-3)  # three chips, while typing
+@dataclass(frozen=True)
+class Step:
+    """What one step of the search asks for: the paths it reads now, and the paths worth running ahead."""
+
+    paths: list[tuple[int, ...]]  # expanded now: the search is sent their (len(paths), vocab) log-probs
+    ahead: list[tuple[int, ...]] = field(default_factory=list)  # the frontier's next paths, likeliest first
+
+
+SearchSteps = Generator[Step, torch.Tensor, "WordSearchResult"]
+# Three chips while typing: one path a step (a class's passes hold only rows a search reads), seven ahead
+# when the engine has room (a lone typist's search takes a few passes).
+KEYBOARD = SearchBudget(k=3, batch_size=1, fanout=8, max_steps=32, min_prob=1e-3, lookahead=7)
 
 
 @dataclass
@@ -79,7 +95,7 @@ class WordSearchResult:
     prefix_mass: float  # P(next word starts with the prefix | c); 1.0 when there is no prefix
     word_mass: float  # P(a word comes next | c): the mass of the tokens that can start a word after the separator
     certain: bool  # whether the top-k order is final (False: the budget ran out first)
-    forward_passes: int
+    steps: int  # steps taken (each expands up to `batch_size` paths; cached ones cost no pass)
     paths: dict[str, list[WordPath]] = field(default_factory=dict)  # the paths summed into each word
 
 
@@ -180,11 +196,11 @@ def search_words(
 
 
 def run_search(steps: SearchSteps, expand: Callable[[list[tuple[int, ...]]], torch.Tensor]) -> WordSearchResult:
-    """Drive `search_steps` to the end, answering each batch of paths with `expand(paths)`."""
+    """Drive `search_steps` to the end, answering each step's paths with `expand(paths)` (nothing run ahead)."""
     try:
-        paths = next(steps)
+        step = next(steps)
         while True:
-            paths = steps.send(expand(paths))
+            step = steps.send(expand(step.paths))
     except StopIteration as done:
         return done.value
 
@@ -196,21 +212,24 @@ def search_steps(
     prefix: str = "",
     budget: SearchBudget = SearchBudget(),
 ) -> SearchSteps:
-    """`search_words` as steps: a generator that yields each batch of token paths to expand, is sent their
-    ``(len(paths), vocab)`` log-probs, and returns the `WordSearchResult`. The engine (`lm.engine`)
-    advances many users' searches this way, their batches sharing one forward pass."""
+    """`search_words` as steps: a generator that yields each `Step` (the token paths to expand, and those
+    worth running ahead), is sent the paths' ``(len(paths), vocab)`` log-probs, and returns the
+    `WordSearchResult`. The engine (`lm.engine`) advances many users' searches this way, their rows sharing
+    one forward pass."""
     search = _Search(tokens, separator, prefix, budget, root_logprobs.device)
     search.offer(_Partial(-1.0, (), ""), root_logprobs, at_root=True)
-    passes = 0
-    while search.frontier and not search.top_k_is_certain() and passes < budget.max_steps:
+    steps = 0
+    while search.frontier and not search.top_k_is_certain() and steps < budget.max_steps:
         floor = budget.min_prob * (search.prefix_mass if search.has_prefix else 1.0)
         batch = []
         while search.frontier and len(batch) < budget.batch_size and -search.frontier[0].neg_prob >= floor:
             batch.append(heapq.heappop(search.frontier))
         if not batch:
             break
-        logprobs = yield [partial.path for partial in batch]
-        passes += 1
+        likely = heapq.nsmallest(budget.lookahead, search.frontier) if budget.lookahead else []
+        ahead = [partial.path for partial in likely if -partial.neg_prob >= floor]
+        logprobs = yield Step([partial.path for partial in batch], ahead)
+        steps += 1
         end_mass = (logprobs.exp() * search.ends).sum(-1).tolist()
         for partial, row, end in zip(batch, logprobs, end_mass):
             search.complete(partial, end)
@@ -220,4 +239,4 @@ def search_steps(
     words = {word: p / scale for word, p in search.words.items()} if scale > 0 else {}
     word_mass = float(root_logprobs.double().exp()[search.masks[True]].sum())
     prefix_mass = search.prefix_mass if search.has_prefix else 1.0
-    return WordSearchResult(words, prefix_mass, word_mass, certain, passes, dict(search.paths))
+    return WordSearchResult(words, prefix_mass, word_mass, certain, steps, dict(search.paths))
