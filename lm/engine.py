@@ -39,6 +39,7 @@ import heapq
 import inspect
 import itertools
 import threading
+import time
 import weakref
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -48,7 +49,7 @@ from typing import Callable, Generator
 
 import torch
 
-from lm.shared_attention import SharedContexts, forward_rows, shared_attention_fits
+from lm.shared_attention import PackedRows, forward_packed, use_packed_attention
 
 KEYSTROKE, VIEW, PREFETCH, BACKGROUND = range(4)  # priorities, most urgent first
 PRIORITY_NAMES = {KEYSTROKE: "keystroke", VIEW: "view", PREFETCH: "prefetch", BACKGROUND: "background"}
@@ -58,6 +59,7 @@ MAX_PADDING = 0.5  # padded token slots a merge may add, as a share of the real 
 MAX_KV_TOKENS = 4096  # cached contexts copied x the longest, per pass (each layer copies them, padded)
 
 FREE_RIDE = 32  # token slots a pass may hold before less urgent work stops joining it (a CPU pass of 32 costs ~1)
+GATHER_S = 0.05  # a pass waits at most this long for the jobs being advanced to ask for their next rows
 LOOKAHEAD_SLOTS = 16  # token slots a pass may hold with optional rows, run only when no other work waits
 
 _work: ContextVar[tuple[int, int] | None] = ContextVar("work", default=None)  # (priority, the job's number)
@@ -124,9 +126,16 @@ class _Request:
 Job = Generator[list[Row], list[RowResult], object]  # yields the rows it needs, gets their results, returns
 
 
-def _with_room(rows: list[Row], slots: int) -> list[bool]:
+def _slots(rows: list[Row], packed: bool) -> int:
+    """Token slots a pass over `rows` computes: their tokens when packed, else rows x the longest (padding)."""
+    if packed:
+        return sum(len(row.tokens) for row in rows)
+    return len(rows) * max((len(row.tokens) for row in rows), default=0)
+
+
+def _with_room(rows: list[Row], slots: int, packed: bool = True) -> list[bool]:
     """Which rows a pass runs: every row that is not optional, and optional ones, in order, while the pass's
-    token slots (rows x the longest row) stay within `slots`.
+    token slots (`_slots`) stay within `slots`.
 
     Example:
         >>> needed, ahead = Row([], (1,)), Row([], (2,), optional=True)
@@ -134,10 +143,9 @@ def _with_room(rows: list[Row], slots: int) -> list[bool]:
         ([True, True, True, False], [True, False])
     """
     chosen = [not row.optional for row in rows]
-    count, width = sum(chosen), max((len(row.tokens) for row, runs in zip(rows, chosen) if runs), default=0)
     for i, row in enumerate(rows):
-        if row.optional and (count + 1) * max(width, len(row.tokens)) <= slots:
-            chosen[i], count, width = True, count + 1, max(width, len(row.tokens))
+        if row.optional and _slots([r for r, runs in zip(rows, chosen) if runs] + [row], packed) <= slots:
+            chosen[i] = True
     return chosen
 
 
@@ -157,13 +165,14 @@ class Engine:
     def __init__(self, model, merge: bool | None = None, max_rows: int = MAX_ROWS):
         self.model = model
         self.merge = model.dtype == torch.float32 if merge is None else merge
-        self.shared_attention = self.merge and shared_attention_fits(model)  # else padded, masked caches
+        self.shared_attention = self.merge and use_packed_attention(model)  # rows packed; else padded, masked caches
         self.max_rows = max_rows
         self.passes = 0  # forward passes run, for benchmarks
         self.rows_run = 0
         self._cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
         self._waiting: list[_Request] = []  # rows and calls, most urgent first
         self._ready: list[tuple[_Request, list[RowResult] | None]] = []  # jobs to advance: (request, results)
+        self._advancing = False  # the jobs' thread is advancing jobs (they may ask for rows at once)
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._closed = False
@@ -242,11 +251,16 @@ class Engine:
     # ---- the engine's thread ---------------------------------------------------------------
 
     def _serve(self) -> None:
-        """The engine's thread: run the most urgent batch of waiting rows, again and again."""
+        """The engine's thread: run the most urgent batch of waiting rows, again and again. Jobs being
+        advanced (their rows came back from the last pass) are about to ask for their next rows: the pass
+        waits for them, up to `GATHER_S`, so they join it instead of the one after."""
         while True:
             with self._changed:
                 while not self._waiting and not self._closed:
                     self._changed.wait()
+                deadline = time.monotonic() + GATHER_S
+                while (self._ready or self._advancing) and not self._closed and time.monotonic() < deadline:
+                    self._changed.wait(max(0.0, deadline - time.monotonic()))
                 if self._closed:
                     self._fail_everything()
                     return
@@ -267,8 +281,12 @@ class Engine:
                 if self._closed:
                     return
                 ready, self._ready = self._ready, []
+                self._advancing = True
             for request, results in ready:
                 self._advance(request, results)
+            with self._changed:
+                self._advancing = False
+                self._changed.notify_all()
 
     def _advance(self, request: _Request, results: list[RowResult] | None) -> None:
         """Send a job its rows' results (None: start it); queue the rows it needs next, or finish it."""
@@ -301,7 +319,7 @@ class Engine:
         rows = [row for request in batch for row in request.rows]
         with self._changed:
             room = LOOKAHEAD_SLOTS if not self._waiting else 0  # others wait: no row that is not needed
-        chosen = _with_room(rows, room)
+        chosen = _with_room(rows, room, self.shared_attention)
         try:
             ran = iter(self._forward([row for row, runs in zip(rows, chosen) if runs]))
             results = [next(ran) if runs else None for runs in chosen]
@@ -353,18 +371,19 @@ class Engine:
             return batch
 
     def _fits(self, batch: list[_Request], request: _Request) -> bool:
-        """Whether `request` can join `batch` within the pass's limits (rows, padded tokens, KV copy)."""
+        """Whether `request` can join `batch` within the pass's limits (rows, token slots, KV copy)."""
         rows = [row for r in [*batch, request] for row in r.rows if not row.optional]
-        width = max(len(row.tokens) for row in rows)
+        first = [row for row in batch[0].rows if not row.optional]
         real = sum(len(row.tokens) for row in rows)
         longest_cached = max(row.cached for row in rows)
         copies = len({id(row.layers) for row in rows}) if self.shared_attention else len(rows)  # cached contexts copied
-        if request.priority > batch[0].priority and len(rows) * width > FREE_RIDE:
+        slots = _slots(rows, self.shared_attention)
+        if request.priority > batch[0].priority and slots > FREE_RIDE:
             return False  # less urgent work rides along only while it costs the urgent work almost nothing
         return (
             len(rows) <= self.max_rows
-            and len(rows) * width <= max(MAX_NEW_TOKENS, len(batch[0].rows) * width)
-            and len(rows) * width <= (1 + MAX_PADDING) * real
+            and slots <= max(MAX_NEW_TOKENS, _slots(first, self.shared_attention))
+            and slots <= (1 + MAX_PADDING) * real
             and copies * longest_cached <= MAX_KV_TOKENS
         )
 
@@ -375,29 +394,28 @@ class Engine:
         return self._forward_padded(rows)
 
     def _forward_shared(self, rows: list[Row]) -> list[RowResult]:
-        """Rows after their contexts' caches, shared, not copied (`lm.shared_attention`); new tokens right-padded."""
-        contexts = {}  # id(layers) -> index, in order
+        """Rows packed into one sequence, no padding, each after its context's cache, shared, not copied
+        (`lm.shared_attention`)."""
+        contexts = {}  # id(layers) -> (index, a row of that context), in order
         for row in rows:
             contexts.setdefault(id(row.layers), (len(contexts), row))
-        shared = SharedContexts(
+        packed = PackedRows(
             [row.layers for _, row in contexts.values()],
-            [contexts[id(row.layers)][0] for row in rows],
             [row.cached for _, row in contexts.values()],
+            row_context=[contexts[id(row.layers)][0] for row in rows],
+            row_lengths=[len(row.tokens) for row in rows],
         )
-        width = max(len(row.tokens) for row in rows)
-        ids = torch.tensor([row.tokens + (row.tokens[-1],) * (width - len(row.tokens)) for row in rows])
-        last = torch.tensor([[len(row.tokens) - 1] for row in rows])  # (B, 1)
-        logits = forward_rows(self.model, ids.to(self.device), shared, last.to(self.device))
-        logprobs = torch.log_softmax(logits[:, 0].float(), dim=-1)  # (B, vocab)
+        ids = torch.tensor([token for row in rows for token in row.tokens], device=self.device)  # (N,)
+        logprobs = torch.log_softmax(forward_packed(self.model, ids, packed).float(), dim=-1)  # (rows, vocab)
         self.passes += 1
         self.rows_run += len(rows)
         results = []
-        for i, row in enumerate(rows):
+        for i, (row, start) in enumerate(zip(rows, packed.starts)):
             layers = None
             if row.keep_kv:
                 new = [
-                    (k[i : i + 1, :, : len(row.tokens)], v[i : i + 1, :, : len(row.tokens)])
-                    for k, v in (shared.new_kv[layer] for layer in range(len(shared.new_kv)))
+                    (k[:, :, start : start + len(row.tokens)], v[:, :, start : start + len(row.tokens)])
+                    for k, v in (packed.new_kv[layer] for layer in range(len(packed.new_kv)))
                 ]
                 layers = [
                     (torch.cat([old[0], k], dim=2), torch.cat([old[1], v], dim=2))

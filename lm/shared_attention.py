@@ -1,32 +1,36 @@
-"""Attention for merged passes: each row attends to its own context's cached keys and values without
-a copy of them per row.
+"""Attention for merged passes: rows of any length packed into one sequence, each attending to its own
+context's cached keys and values and to its own earlier tokens.
 
-A merged pass holds rows of several contexts, several rows per context (a word search expands 8
-paths after one context). The standard way, one padded KV cache per row, copies every context's cache
-once per row and masks the padding: at 256 tokens of context that copy costs more than the row's
-own compute (a pass of 16 rows from 16 contexts took 522 ms, against 185 ms for 16 rows of one
-context, `bench/bench_merged_passes.py`). Here the model runs without a cache; this attention function,
-registered with transformers as `NAME`, gets only the new tokens' queries, keys and values and adds
-each row's context itself:
+A merged pass holds rows of several contexts, several rows per context (a word search's paths after
+one context), of different lengths (a keystroke's new context runs a dozen tokens, a path one). The
+standard way, one padded KV cache per row and right-padded new tokens, copies every context's cache once
+per row and runs the padding through every layer: a pass of one 12-token row and fifty 1-token rows
+would cost 612 token slots for 62 tokens. Here the rows' tokens are packed into one sequence of N
+tokens, every linear layer runs on exactly those N, position ids carry each token's true position, and
+this attention function, registered with transformers as `NAME`, adds each token's context itself:
 
-    scores(row) = [q K_context^T, q K_new^T (causal)] * scale,  p = softmax(scores)
-    out(row)    = p_context V_context + p_new V_new
+    scores(t) = [q_t K_context(t)^T, q_t K_own^T] * scale,  p = softmax(scores)
+    out(t)    = p_context V_context(t) + p_own V_own
 
-with every context's keys and values copied once per layer (not once per row), the rows of one
-context stacked into one matrix product against them, all contexts in one batched product (GQA heads
-grouped, never repeated). The arithmetic is attention's own; only the order of the sums
-differs from SDPA's, so rows agree with a plain pass to float32 rounding (tested).
+where "own" are the tokens of t's row up to t (a block-diagonal causal mask over the packed sequence).
+Every context's keys and values are copied once per layer (not once per row), the tokens of one context
+stacked into one matrix product against them, all contexts in one batched product (GQA heads grouped,
+never repeated). The arithmetic is attention's own; only the order of the sums differs from SDPA's, so
+rows agree with a plain pass to rounding (tested), and a row's numbers do not depend on the rows packed
+beside it (the others' terms are exact zeros).
 
 Example:
     >>> from lm.loading import load_causal_lm
     >>> tokenizer, model, _ = load_causal_lm(device="cpu", dtype="float32")
     >>> ids = tokenizer.encode("I hope you're having a great")
+    >>> use_packed_attention(model)                     # once: every other pass stays SDPA's
+    True
     >>> context = model(input_ids=torch.tensor([ids[:-1]]), use_cache=True).past_key_values
     >>> layers = [(layer.keys, layer.values) for layer in context.layers]
-    >>> shared = SharedContexts([layers], [0], [len(ids) - 1])
-    >>> logits = forward_rows(model, torch.tensor([ids[-1:]]), shared, torch.tensor([[0]]))
+    >>> packed = PackedRows([layers], [len(ids) - 1], row_context=[0], row_lengths=[1])
+    >>> logits = forward_packed(model, torch.tensor(ids[-1:]), packed)
     >>> plain = model(input_ids=torch.tensor([ids])).logits[:, -1]
-    >>> bool((logits[:, 0].softmax(-1) - plain.softmax(-1)).abs().max() < 1e-5)
+    >>> bool((logits.softmax(-1) - plain.softmax(-1)).abs().max() < 1e-5)
     True
 """
 
@@ -37,126 +41,151 @@ from dataclasses import dataclass, field
 import torch
 from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
 NAME = "nextword_shared_context"
 
 
 @dataclass
-class SharedContexts:
-    """What one merged pass's attention needs besides the new tokens."""
+class PackedRows:
+    """What one packed pass's attention needs besides the new tokens: the contexts, and which row (and so
+    which context) each packed token belongs to."""
 
     contexts: list[list[tuple[torch.Tensor, torch.Tensor]]]  # per context, per layer: keys, values (1, kv, L, d)
-    owner: list[int]  # row -> its context's index
     cached: list[int]  # per context: its length L
+    row_context: list[int]  # per row: its context's index
+    row_lengths: list[int]  # per row: its new tokens, packed one row after another
     new_kv: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)  # layer -> the new K, V
 
     def __post_init__(self):
-        slots, seen = [], {}
-        for context in self.owner:  # each row's place among its context's rows
-            slots.append(seen.get(context, 0))
-            seen[context] = slots[-1] + 1
-        self.rows_per_context = max(seen.values())
+        lengths = torch.tensor(self.row_lengths)
+        self.starts = (torch.cumsum(lengths, 0) - lengths).tolist()  # each row's first packed token
+        token_row = torch.repeat_interleave(torch.arange(len(lengths)), lengths)  # (N,)
+        self.tokens = len(token_row)
+        self.token_context = torch.tensor(self.row_context)[token_row]  # (N,)
+        self.positions = (
+            torch.tensor(self.cached)[self.token_context]
+            + torch.arange(self.tokens)
+            - torch.tensor(self.starts)[token_row]
+        )  # (N,) each token's true position after its context
+        counts, slots = {}, []  # each token's place among its context's tokens
+        for context in self.token_context.tolist():
+            slots.append(counts.get(context, 0))
+            counts[context] = slots[-1] + 1
+        self.token_slot = torch.tensor(slots)
+        self.per_context = max(counts.values())
         self.longest = max(self.cached)
-        self._owner, self._slot = torch.tensor(self.owner), torch.tensor(slots)
-        self._valid = torch.arange(self.longest) < torch.tensor(self.cached)[:, None]  # (G, L)
+        self.last = torch.tensor(self.starts) + lengths - 1  # (rows,) each row's last token
+        self.own = (token_row[:, None] == token_row[None, :]).tril()  # (N, N) a token sees its row up to itself
+        self.valid = (torch.arange(self.longest) < torch.tensor(self.cached)[:, None])[self.token_context]  # (N, L)
+        cached = torch.tensor(self.cached)
+        first = torch.cumsum(cached, 0) - cached  # each context's first key in the concatenation of all
+        within = torch.minimum(torch.arange(self.longest), (cached - 1).clamp(min=0)[:, None])  # (G, L)
+        self._gather = (first[:, None] + within).reshape(-1).clamp(max=max(int(cached.sum()) - 1, 0))
 
-    def padded(self, layer: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """This layer's context keys and values, each context once, right-padded: (G, kv, L, d) twice, and
-        which positions are real (G, L)."""
-        keys0, values0 = next(layers[layer] for layers in self.contexts if layers)
-        shape = (len(self.contexts), keys0.shape[1], self.longest, keys0.shape[3])
-        keys, values = keys0.new_zeros(shape), values0.new_zeros(shape)
-        for index, layers in enumerate(self.contexts):
-            if self.cached[index]:
-                keys[index, :, : self.cached[index]], values[index, :, : self.cached[index]] = (
-                    layers[layer][0][0],
-                    layers[layer][1][0],
-                )
-        return keys, values, self._valid.to(device)
+    def padded(self, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """This layer's context keys and values, each context once, right-padded: (G, kv, L, d) twice (one
+        concatenation and one gather per layer, not a copy per context: a class's pass holds ~50 contexts)."""
+        present = [layers[layer] for layers in self.contexts if layers]
+        keys = torch.cat([k[0] for k, _ in present], dim=1)  # (kv, sum of L, d)
+        values = torch.cat([v[0] for _, v in present], dim=1)
+        gather = self._gather.to(keys.device)
+        shape = (keys.shape[0], len(self.contexts), self.longest, keys.shape[2])
+        return (
+            keys[:, gather].reshape(shape).transpose(0, 1),  # positions past a context's end are masked (`valid`)
+            values[:, gather].reshape(shape).transpose(0, 1),
+        )
 
-    def by_context(self, rows: torch.Tensor) -> torch.Tensor:
-        """(B, kv, n, x) per row -> (G, kv, R * n, x): each context's rows stacked (R: the most rows of one)."""
-        out = rows.new_zeros(len(self.contexts), self.rows_per_context, *rows.shape[1:])
-        out[self._owner, self._slot] = rows
-        return out.transpose(1, 2).reshape(len(self.contexts), rows.shape[1], -1, rows.shape[-1])
+    def by_context(self, per_token: torch.Tensor) -> torch.Tensor:
+        """(N, kv, g, x) per token -> (G, kv, S * g, x): each context's tokens stacked (S: the most of one)."""
+        tokens, kv, groups, x = per_token.shape
+        out = per_token.new_zeros(len(self.contexts), self.per_context, kv, groups, x)
+        out[self.token_context, self.token_slot] = per_token
+        return out.permute(0, 2, 1, 3, 4).reshape(len(self.contexts), kv, self.per_context * groups, x)
 
-    def by_row(self, stacked: torch.Tensor, n: int) -> torch.Tensor:
-        """The inverse of `by_context`: (G, kv, R * n, x) -> (B, kv, n, x)."""
-        groups, kv, _, x = stacked.shape
-        return stacked.reshape(groups, kv, self.rows_per_context, n, x).transpose(1, 2)[self._owner, self._slot]
+    def by_token(self, stacked: torch.Tensor, groups: int) -> torch.Tensor:
+        """The inverse of `by_context`: (G, kv, S * g, x) -> (N, kv, g, x)."""
+        contexts, kv, _, x = stacked.shape
+        unstacked = stacked.reshape(contexts, kv, self.per_context, groups, x).permute(0, 2, 1, 3, 4)
+        return unstacked[self.token_context, self.token_slot]
 
 
 def shared_context_attention(
-    module, query, key, value, attention_mask, scaling=None, dropout=0.0, shared_contexts=None, **kwargs
+    module, query, key, value, attention_mask, scaling=None, dropout=0.0, packed_rows=None, **kwargs
 ):
-    """transformers' attention-function signature; without `shared_contexts` it is plain SDPA."""
-    if shared_contexts is None:
-        return sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling, dropout=dropout)
-    shared_contexts.new_kv[module.layer_idx] = (key, value)
-    rows, heads, width, dim = query.shape  # (B, H, q, d); key, value: (B, kv, q, d)
+    """transformers' attention-function signature; without `packed_rows` it is plain SDPA (with SDPA's mask)."""
+    if packed_rows is None:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout, scaling, **kwargs)
+    packed_rows.new_kv[module.layer_idx] = (key, value)
+    _, heads, tokens, dim = query.shape  # (1, H, N, d); key, value: (1, kv, N, d)
     kv_heads = key.shape[1]
-    n = heads // kv_heads * width  # queries per kv head and row: query head h uses kv head h // (heads / kv)
+    groups = heads // kv_heads  # query head h uses kv head h // groups
     scale = dim**-0.5 if scaling is None else scaling
-    grouped = query.reshape(rows, kv_heads, n, dim)
-    causal = torch.ones(width, width, dtype=torch.bool, device=query.device).tril().repeat(heads // kv_heads, 1)
-    scores = ((grouped @ key.transpose(-1, -2)) * scale).masked_fill(~causal, float("-inf"))  # (B, kv, n, q)
-    if shared_contexts.longest == 0:
-        out = scores.softmax(-1) @ value
+    q = query[0].reshape(kv_heads, groups, tokens, dim)
+    own = (q @ key[0, :, None].transpose(-1, -2)) * scale  # (kv, g, N, N)
+    own = own.masked_fill(~packed_rows.own.to(query.device), float("-inf"))
+    if packed_rows.longest == 0:
+        out = own.softmax(-1) @ value[0, :, None]
     else:
-        keys, values, valid = shared_contexts.padded(module.layer_idx, query.device)
-        context_scores = (shared_contexts.by_context(grouped) @ keys.transpose(-1, -2)) * scale  # (G, kv, R n, L)
-        context_scores = context_scores.masked_fill(~valid[:, None, None, :], float("-inf"))
-        probs = torch.cat([shared_contexts.by_row(context_scores, n), scores], dim=-1).softmax(-1)  # (B, kv, n, L+q)
+        keys, values = packed_rows.padded(module.layer_idx)
+        per_token = q.permute(2, 0, 1, 3)  # (N, kv, g, d)
+        context = packed_rows.by_context(per_token) @ keys.transpose(-1, -2) * scale  # (G, kv, S g, L)
+        context = packed_rows.by_token(context, groups).permute(1, 2, 0, 3)  # (kv, g, N, L)
+        context = context.masked_fill(~packed_rows.valid.to(query.device), float("-inf"))
+        probs = torch.cat([context, own], dim=-1).softmax(-1)  # (kv, g, N, L + N)
         longest = keys.shape[2]
-        from_context = shared_contexts.by_row(shared_contexts.by_context(probs[..., :longest]) @ values, n)
-        out = from_context + probs[..., longest:] @ value
-    return out.reshape(rows, heads, width, dim).transpose(1, 2).contiguous(), None
+        from_context = packed_rows.by_context(probs[..., :longest].permute(2, 0, 1, 3)) @ values  # (G, kv, S g, d)
+        from_context = packed_rows.by_token(from_context, groups).permute(1, 2, 0, 3)  # (kv, g, N, d)
+        out = from_context + probs[..., longest:] @ value[0, :, None]
+    return out.reshape(heads, tokens, dim).transpose(0, 1)[None].contiguous(), None  # (1, N, H, d)
 
 
 AttentionInterface.register(NAME, shared_context_attention)
+AttentionMaskInterface.register(NAME, sdpa_mask)  # every pass that is not packed is SDPA's, mask and all
 
 
-def forward_rows(model, input_ids: torch.Tensor, shared: SharedContexts, keep: torch.Tensor) -> torch.Tensor:
-    """Logits at `keep` (B, 1) for rows `input_ids` (B, q), each after its context in `shared`; the new
-    tokens' keys and values land in ``shared.new_kv``. Position ids carry each row's true positions."""
-    cached = torch.tensor([shared.cached[owner] for owner in shared.owner], device=input_ids.device)
-    positions = cached[:, None] + torch.arange(input_ids.shape[1], device=input_ids.device)
-    before = model.config._attn_implementation
-    model.config._attn_implementation = NAME
-    try:
-        with torch.inference_mode():
-            output = model(
-                input_ids=input_ids,
-                position_ids=positions,
-                use_cache=False,
-                logits_to_keep=keep,
-                shared_contexts=shared,
-            )
-    finally:
-        model.config._attn_implementation = before
-    return output.logits
+def forward_packed(model, input_ids: torch.Tensor, packed: PackedRows) -> torch.Tensor:
+    """(rows, vocab) logits after each row's last token, for the packed tokens `input_ids` (N,), each row
+    after its context in `packed`; the new tokens' keys and values land in ``packed.new_kv``. The model
+    must use this attention (`use_packed_attention`)."""
+    device = input_ids.device
+    with torch.inference_mode():
+        output = model(
+            input_ids=input_ids[None],
+            position_ids=packed.positions.to(device)[None],
+            use_cache=False,
+            logits_to_keep=packed.last.to(device),
+            packed_rows=packed,
+        )
+    return output.logits[0]
 
 
-def shared_attention_fits(model, tolerance: float = 1e-5) -> bool:
-    """Whether `forward_rows` gives `model` the same next-token probabilities as a plain pass, on a probe:
-    two contexts of different lengths, rows of one and two tokens (a model whose attention does not go
-    through transformers' attention functions, or does more than attention, fails and is not used so).
+def use_packed_attention(model, tolerance: float = 1e-5) -> bool:
+    """Give `model` this attention, once, if it fits: `forward_packed` must give the same next-token
+    probabilities as a plain pass on a probe (two contexts of different lengths, rows of one and two
+    tokens). Every other pass of the model stays SDPA's. A model whose attention does not go through
+    transformers' attention functions, or does more than attention, keeps its own and gets False.
 
     Example:
         >>> from lm.loading import load_causal_lm
-        >>> shared_attention_fits(load_causal_lm(device="cpu", dtype="float32")[1])
+        >>> use_packed_attention(load_causal_lm(device="cpu", dtype="float32")[1])
         True
     """
+    before = model.config._attn_implementation
     ids = list(range(5, 11))
     try:
         with torch.inference_mode():
-            caches = [model(input_ids=torch.tensor([ids[:n]]), use_cache=True).past_key_values for n in (4, 2)]
-            contexts = [[(layer.keys, layer.values) for layer in cache.layers] for cache in caches]
-            rows = torch.tensor([[ids[4], ids[4]], [ids[5], ids[4]], [ids[2], ids[3]]])
-            shared = SharedContexts(contexts, [0, 0, 1], [4, 2])
-            logits = forward_rows(model, rows, shared, torch.tensor([[0], [1], [1]]))[:, 0]
             plain = [ids[:5], ids[:4] + [ids[5], ids[4]], ids[:2] + [ids[2], ids[3]]]
             expected = torch.stack([model(input_ids=torch.tensor([row])).logits[0, -1] for row in plain])
+            model.set_attn_implementation(NAME)
+            caches = [model(input_ids=torch.tensor([ids[:n]]), use_cache=True).past_key_values for n in (4, 2)]
+            contexts = [[(layer.keys, layer.values) for layer in cache.layers] for cache in caches]
+            packed = PackedRows(contexts, [4, 2], row_context=[0, 0, 1], row_lengths=[1, 2, 2])
+            tokens = torch.tensor([ids[4], ids[5], ids[4], ids[2], ids[3]], device=model.device)
+            logits = forward_packed(model, tokens, packed)
+        fits = bool((logits.float().softmax(-1) - expected.float().softmax(-1)).abs().max() <= tolerance)
     except Exception:  # an architecture this does not fit
-        return False
-    return bool((logits.float().softmax(-1) - expected.float().softmax(-1)).abs().max() <= tolerance)
+        fits = False
+    if not fits:
+        model.set_attn_implementation(before)
+    return fits
