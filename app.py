@@ -13,7 +13,6 @@ import logging
 import sys
 import time
 
-from demo.serving import LOOPBACK
 from lm import BigramModel, TransformerModel
 from lm.devices import DEVICE_CHOICES
 from lm.keyboard import Keyboard
@@ -30,8 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--dtype",
         default="auto",
         choices=("auto", *DTYPES),
-        help="transformer weights' dtype (auto: float32 when serving a network, for merged passes; "
-        "else the fastest for one user)",
+        help="transformer weights' dtype (auto: the fastest on this machine for merged passes, one for every "
+        "launch: bfloat16 on a GPU or a CPU with native bfloat16, else float32)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1 = this machine only)")
     parser.add_argument("--port", type=int, default=7860)
@@ -45,17 +44,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument("--no-prefetch", action="store_true", help="do not warm caches between keystrokes")
     return parser.parse_args(argv)
-
-
-def model_dtype(args: argparse.Namespace) -> str:
-    """The transformer's dtype: as asked, or for ``auto`` float32 when serving a network (a class: the
-    engine merges users' passes, exactly only in float32) and the fastest for one user on this machine.
-
-    Example:
-        >>> model_dtype(parse_args(["--host", "0.0.0.0"])), model_dtype(parse_args([]))
-        ('float32', 'auto')
-    """
-    return "float32" if args.dtype == "auto" and args.host not in LOOPBACK else args.dtype
 
 
 def step(what: str):
@@ -78,7 +66,7 @@ def load(args: argparse.Namespace) -> Keyboard:
         bigram = BigramModel.from_corpus(args.corpus, device=args.device)
         print(f"  {bigram}")
     with step("the transformer (" + (args.model or "embedded SmolLM2-135M-Instruct") + ")"):
-        transformer = TransformerModel.from_pretrained(args.model, device=args.device, dtype=model_dtype(args))
+        transformer = TransformerModel.from_pretrained(args.model, device=args.device, dtype=args.dtype)
         print(f"  {transformer}")
     return Keyboard(bigram, transformer, None if args.no_prefetch else Prefetcher(transformer))
 

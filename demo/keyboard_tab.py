@@ -44,6 +44,13 @@ KEYSTROKE_INPUTS = 7  # text, mode, temperature, top_k, top_p, seed, ticket; the
 KEYSTROKE_LEARNING_INPUTS = 2
 MAX_KEYSTROKE_BYTES = 1 << 20  # a keystroke request's body at most (the text before the caret is in it)
 BUSY = "⚠️ the app is busy: too many keystrokes are waiting; the chips will catch up"
+# API calls of the strips run at once: the transformer's searches merge in the engine (sharing the page's
+# KEYSTROKE_CONCURRENCY with /suggest), the bigram's look-ups take microseconds and never wait behind them.
+STRIP_CONCURRENCY = {
+    "bigram": {"concurrency_limit": None},
+    "transformer": {"concurrency_limit": KEYSTROKE_CONCURRENCY, "concurrency_id": "transformer-strip"},
+}
+VIEWS = {"concurrency_limit": 8, "concurrency_id": "model-views"}  # charts, explanations, sampling: merged, at VIEW
 CHART_TITLES = {name: (f"{name.capitalize()}: raw", f"{name.capitalize()}: warped") for name in MODELS}
 
 
@@ -337,13 +344,14 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
         if name == "transformer":
             strip_safely = in_a_thread(strip_safely, KEYSTROKE_CONCURRENCY, QUEUE_SIZE, (gr.update(), BUSY))
         handlers[name] = strip_safely
-        api_only[name].click(
+        api_only[name].click(  # gradio_client calls go through the queue: as many at once as the page's route
             strip_safely,
             [text, *settings, ticket, session],
             [strip_chips[name], message],
             api_name=f"suggest_{name}",
             preprocess=False,
             queue=False,
+            **STRIP_CONCURRENCY[name],
         )
     demo.keystroke_endpoint = keystroke_endpoint(handlers)  # served by `demo.ui.launch` at KEYSTROKE_ROUTE
     both_strips.click(
@@ -377,6 +385,7 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
         js=BEFORE_CARET,
         show_progress="hidden",
         api_name="charts_opened",
+        **VIEWS,
         preprocess=False,
         api_visibility="private",
     )
@@ -386,6 +395,7 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
         chart_outputs,
         js=BEFORE_CARET,
         api_name="distributions",
+        **VIEWS,
         preprocess=False,
         trigger_mode="always_last",
         show_progress="hidden",
@@ -396,6 +406,7 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
         [why, why_message],
         js=BEFORE_CARET,
         api_name="explain",
+        **VIEWS,
         preprocess=False,
         show_progress="hidden",
     )
@@ -406,6 +417,7 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
             [text, temperature, top_k, top_p, seed, generated, session],
             [generated, generate_message],
             api_name=f"sample_{name}",
+            **VIEWS,
             preprocess=False,
         )
         generate_button.click(
@@ -413,6 +425,7 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
             [text, n_words, temperature, top_k, top_p, seed, generated, session],
             [generated, generate_message],
             api_name=f"generate_{name}",
+            **VIEWS,
             preprocess=False,
         )
     clear_sampled.click(lambda: ("", ""), None, [generated, generate_message], api_visibility="private")

@@ -3,19 +3,21 @@
 Every forward pass of the app goes through an engine's thread. Work arrives as *jobs* (`run_job`: a
 keystroke's word search, a chart's, a prefetch, an evaluation's positions), generators that yield the
 *rows* they need next (the KV cache of a context they already have, and the tokens to run after it)
-and are sent the rows' log-probabilities. Each step, the engine advances the jobs whose rows came
-back (their Python runs here, between passes, so no thread per search competes with the passes for
-Python's lock), takes the waiting rows in priority order, merges the rows of many jobs (many users)
-into one pass, runs it, and hands each job its rows. A CPU runs 32 rows in about the time of 8 to 16
-(reading the weights dominates), so a class typing at once is served in a few passes instead of one
-pass per user.
+and are sent the rows' log-probabilities. Each step, the engine takes the waiting rows in priority
+order, merges the rows of many jobs (many users) into one pass, runs it, and hands each job its rows;
+a thread beside it advances the jobs (their Python), and the next pass waits a moment for the jobs it
+just served to ask again (`GATHER_S`). A CPU runs 50 one-token rows in about the time of 8 (reading the
+weights dominates), so a class typing at once is served in a few passes instead of one pass per user.
 
-Merged rows must not change a user's numbers: each row attends to its own context's cache at its true
-positions (`lm.shared_attention`: each context's cache copied once per layer, not once per row; models
-it does not fit get per-row padded caches and a mask). In float32 a merged row equals the same row run
-alone to about 1e-6 in probability; in bfloat16 the matmuls' rounding depends on the batch's shape and
-rows move by up to 0.06 (`bench/bench_merged_passes.py`), so an engine merges jobs only in float32 and
-otherwise runs them one after another.
+Rows are packed, not padded (`lm.shared_attention`): a pass runs exactly its rows' tokens, each row
+attending to its own context's cache (copied once per layer, not once per row) at its true positions,
+so a keystroke's new context of a dozen tokens merges with fifty one-token paths. Merged rows must not
+change a user's numbers: at start the engine measures how far merging moves a row of a probe and merges
+only within `MERGED_VS_ALONE` (in float32 on this CPU: about 2e-6 in probability, not bitwise: MKL's
+matrix products give a row other bits for another number of rows, or another place among them). Models
+the packing does not fit get per-row padded caches and a mask, merged in float32 only. A search step may
+offer optional rows (`Row.optional`, its next likely paths): they ride along only while nothing else
+waits and the pass stays within `LOOKAHEAD_SLOTS`.
 
 Priorities (`KEYSTROKE` first, then `VIEW`, `PREFETCH`, `BACKGROUND`; within one, the job that started
 first) are set by the caller with `working_as`; the work under it inherits them, so no function between
@@ -59,6 +61,7 @@ MAX_PADDING = 0.5  # padded token slots a merge may add, as a share of the real 
 MAX_KV_TOKENS = 4096  # cached contexts copied x the longest, per pass (each layer copies them, padded)
 
 FREE_RIDE = 32  # token slots a pass may hold before less urgent work stops joining it (a CPU pass of 32 costs ~1)
+MERGED_VS_ALONE = 1e-5  # how far merging may move a row's probabilities (measured here: ~2e-6 in float32)
 GATHER_S = 0.05  # a pass waits at most this long for the jobs being advanced to ask for their next rows
 LOOKAHEAD_SLOTS = 16  # token slots a pass may hold with optional rows, run only when no other work waits
 
@@ -158,14 +161,19 @@ def _close_at_exit(engine_ref) -> None:
 class Engine:
     """The thread that owns a model's forward passes (see the module docstring).
 
-    `merge`: merge different callers' rows into one pass (``None``: only in float32, where a merged row
-    equals the row alone). With ``merge=False`` it runs one caller's rows at a time, in priority order.
+    `merge`: merge different callers' rows into one pass (``None``: where a merged row equals the row alone
+    within `MERGED_VS_ALONE`, measured at start on a probe (`lm.shared_attention.use_packed_attention`), or
+    in float32 with padded caches). With ``merge=False`` it runs one caller's rows at a time, in priority
+    order.
     """
 
     def __init__(self, model, merge: bool | None = None, max_rows: int = MAX_ROWS):
         self.model = model
-        self.merge = model.dtype == torch.float32 if merge is None else merge
-        self.shared_attention = self.merge and use_packed_attention(model)  # rows packed; else padded, masked caches
+        moved = use_packed_attention(model) if merge is not False else None  # None: padded, masked caches
+        self.merged_vs_alone = moved  # how far merging moved a row of the probe, in probability
+        exact = moved is not None and moved <= MERGED_VS_ALONE
+        self.merge = (exact or (moved is None and model.dtype == torch.float32)) if merge is None else merge
+        self.shared_attention = self.merge and moved is not None
         self.max_rows = max_rows
         self.passes = 0  # forward passes run, for benchmarks
         self.rows_run = 0

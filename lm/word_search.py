@@ -14,7 +14,8 @@ fixed depth. It stops when the `k` most likely words are certain (no unexpanded 
 the k-th), or when its budget is spent. Each step also names the frontier's next `lookahead` paths:
 the engine runs them in the same pass only while it has room (`Row.optional`), to cache them for the
 next steps, so a lone typist's search takes as few passes as a wide one while a class's costs only the
-rows it reads; which paths are summed, and so every number, never depends on what ran ahead.
+rows it reads. Which paths are summed never depends on what ran ahead (their values only by the
+rounding of a bigger pass, `lm.engine.MERGED_VS_ALONE`).
 
 Mass it never enumerates: paths pruned by the budget or below `min_prob`, alternative tokenizations that
 were not reached, and tokens with no word role. So the probabilities it returns are exact for the paths

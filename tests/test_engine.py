@@ -9,10 +9,18 @@ import pytest
 import torch
 
 from lm import TransformerModel
-from lm.engine import BACKGROUND, KEYSTROKE, PREFETCH, Engine, Row, current_priority, working_as
+from lm.engine import (
+    BACKGROUND,
+    KEYSTROKE,
+    MERGED_VS_ALONE,
+    PREFETCH,
+    Engine,
+    Row,
+    _with_room,
+    current_priority,
+    working_as,
+)
 from tests.tiny_lm import save_tiny_model
-
-MERGED_VS_ALONE = 1e-5  # the issue's bound, in probability
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +113,42 @@ def test_a_keystroke_is_served_before_queued_background_work(tiny):
     assert finished == [2, 1, 0]  # submitted last, served first
 
 
+def test_under_overload_every_typist_is_served_in_turn(tiny):
+    """Twelve typists' rows and a pass that holds two: each pass takes the earliest waiting, so the first to
+    ask is answered first and nobody waits behind someone who asked later."""
+    narrow = Engine(tiny.model, max_rows=2)
+    try:
+        state = tiny.states.state(tuple(tiny._encode("the cat sat on the")))
+        answered_in_pass = {}
+        with held(narrow):
+            futures = [narrow._submit(rows=[Row(state.layers, (token,))], priority=KEYSTROKE) for token in range(12)]
+            for i, future in enumerate(futures):
+                future.add_done_callback(lambda _, i=i: answered_in_pass.setdefault(i, narrow.passes))
+        for future in futures:
+            assert future.result(timeout=60)[0].logprobs is not None
+        passes = [answered_in_pass[i] for i in range(12)]
+        assert passes == [1 + i // 2 for i in range(12)]  # two typists a pass, in the order they asked
+    finally:
+        narrow.close()
+
+
+def test_rows_run_ahead_never_change_a_search_and_wait_while_others_do(tiny):
+    from lm.word_search import KEYBOARD, SearchBudget
+
+    alone = SearchBudget(**{**KEYBOARD.__dict__, "lookahead": 0})
+    runs = []
+    for budget in (KEYBOARD, alone):  # each on a fresh cache
+        tm = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
+        runs.append((tm.next_word_distribution("the dog sat on a", "m", budget), tm.engine.rows_run))
+        tm.close()
+    (ahead, rows_ahead), (plain, rows_plain) = runs
+    assert rows_ahead > rows_plain  # a lone typist's passes carried the next paths too
+    assert [word for word, _ in ahead.top(10)] == [word for word, _ in plain.top(10)]  # the same paths summed
+    assert ahead.probs.tolist() == pytest.approx(plain.probs.tolist(), abs=MERGED_VS_ALONE)  # rounding of bigger passes
+    needed, optional = Row([], (1,)), Row([], (2,), optional=True)
+    assert _with_room([needed, optional, optional], slots=2) == [True, True, False]
+
+
 def test_a_failing_pass_fails_its_callers_and_the_engine_keeps_serving(tiny):
     with pytest.raises(ValueError, match="`rows`"):
         tiny.engine.run([])
@@ -137,11 +181,11 @@ def test_background_work_keeps_its_own_cache_and_never_evicts_the_typists(tiny):
     tm.close()
 
 
-def test_bfloat16_is_not_merged_and_float32_is(tiny):
-    assert tiny.engine.merge
+def test_an_engine_merges_only_where_merging_leaves_a_row_as_it_was(tiny):
+    assert tiny.engine.merge and tiny.engine.merged_vs_alone <= MERGED_VS_ALONE
     half = Engine(copy.deepcopy(tiny.model).to(torch.bfloat16))
-    try:
-        assert not half.merge  # bf16 rows depend on the batch around them (bench/bench_merged_passes.py)
+    try:  # measured at start on this machine's bfloat16 arithmetic: merged only if it stays within the bound
+        assert half.merge == (half.merged_vs_alone is not None and half.merged_vs_alone <= MERGED_VS_ALONE)
     finally:
         half.close()
 
@@ -157,9 +201,9 @@ def test_a_cached_row_holds_only_its_own_memory(tiny):
     tm.close()
 
 
-def test_a_server_for_a_network_loads_float32_so_that_its_users_passes_merge():
+def test_every_launch_loads_one_dtype_whoever_it_serves():
     import app
 
-    assert app.model_dtype(app.parse_args(["--host", "0.0.0.0"])) == "float32"  # a class: merged, exact
-    assert app.model_dtype(app.parse_args([])) == "auto"  # one user here: the fastest dtype, never merged
-    assert app.model_dtype(app.parse_args(["--host", "0.0.0.0", "--dtype", "bfloat16"])) == "bfloat16"
+    for argv in ([], ["--host", "0.0.0.0"]):  # one user at home, a class: the same numbers
+        assert app.parse_args(argv).dtype == "auto"
+    assert app.parse_args(["--host", "0.0.0.0", "--dtype", "bfloat16"]).dtype == "bfloat16"

@@ -51,3 +51,42 @@ def test_bad_values_inside_the_data_get_the_apps_message(tiny_app):
     assert "`text`" in message
     strip, message = post(tiny_app, "transformer", {"data": ["the c", "sampled", "hot", 0, 1.0, -1, 2]}).json()["data"]
     assert strip["ticket"] == 2  # a bad setting is ignored (the page checks settings separately)
+
+
+def test_api_users_of_the_transformer_strip_reach_the_engine_at_once(tiny_app, tiny_keyboard):
+    """gradio_client goes through Gradio's queue: its strip calls must run side by side, as the page's do,
+    so that the engine merges them (at one at a time, 50 API users waited 27 s for an answer)."""
+    import threading
+
+    from tests.test_engine import held
+
+    engine, users = tiny_keyboard.transformer.engine, 4
+    texts = [f"the {word} s" for word in ("cat", "dog", "mat", "log")]  # contexts no other test cached
+    clients = [Client(tiny_app, verbose=False) for _ in range(users)]
+    answers = [None] * users
+
+    def ask(i):
+        answers[i] = clients[i].predict(texts[i], *SETTINGS, i, None, api_name="/suggest_transformer")[0]
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(users)]
+    with held(engine):
+        for thread in threads:
+            thread.start()
+        deadline = threading.Event()
+        for _ in range(600):  # poll: every user's search waits for the held engine, none behind another user
+            if engine.waiting()["keystroke"] >= users:
+                break
+            deadline.wait(0.05)
+        waiting = engine.waiting()["keystroke"]
+    for thread in threads:
+        thread.join(timeout=60)
+    assert waiting >= users
+    assert [answer["ticket"] for answer in answers] == list(range(users))
+
+
+def test_the_bigram_strip_answers_while_the_transformer_is_busy(tiny_app, tiny_keyboard):
+    from tests.test_engine import held
+
+    with held(tiny_keyboard.transformer.engine):  # every transformer pass waits
+        answer = Client(tiny_app, verbose=False).predict("the c", *SETTINGS, 3, None, api_name="/suggest_bigram")[0]
+    assert answer["ticket"] == 3 and [chip["word"] for chip in answer["chips"]] == ["cat"]
