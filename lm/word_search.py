@@ -55,6 +55,7 @@ class SearchBudget:
     max_steps: int = 8  # steps at most
     min_prob: float = 1e-4  # paths less likely than this (relative to the prefix's mass) are not expanded
     lookahead: int = 0  # the frontier's next paths a step offers to run ahead (only cached; see the module docstring)
+    max_depth: int | None = None  # tokens in a path at most (None: no limit); deeper paths only bound what is missed
 
 
 @dataclass(order=True)
@@ -85,7 +86,8 @@ class Step:
 SearchSteps = Generator[Step, torch.Tensor, "WordSearchResult"]
 # Three chips while typing: one path a step (a class's passes hold only rows a search reads), seven ahead
 # when the engine has room (a lone typist's search takes a few passes).
-KEYBOARD = SearchBudget(k=3, batch_size=1, fanout=8, max_steps=32, min_prob=1e-3, lookahead=7)
+# Four tokens deep at most, as four passes of eight were before: a lone typist's odd word costs at most four passes.
+KEYBOARD = SearchBudget(k=3, batch_size=1, fanout=8, max_steps=32, min_prob=1e-3, lookahead=7, max_depth=4)
 
 
 @dataclass
@@ -137,7 +139,8 @@ class _Search:
         probs = prob * logprobs[candidates].double().exp()
         if self.has_prefix and covering:
             self.prefix_mass += float(probs[:covering].sum())
-        keep = min(self.budget.fanout, len(candidates))
+        deep = self.budget.max_depth is not None and len(path) >= self.budget.max_depth
+        keep = 0 if deep else min(self.budget.fanout, len(candidates))  # too deep: children only bound what is missed
         best, order = torch.topk(probs, min(keep + 1, len(candidates)))
         best, tokens = best.tolist(), candidates[order].tolist()
         if len(best) > keep:
