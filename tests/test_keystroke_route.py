@@ -61,7 +61,7 @@ def test_api_users_of_the_transformer_strip_reach_the_engine_at_once(tiny_app, t
     from tests.test_engine import held
 
     engine, users = tiny_keyboard.transformer.engine, 4
-    texts = [f"the {word} s" for word in ("cat", "dog", "mat", "log")]  # contexts no other test cached
+    texts = [f"marmot {word} quokka s" for word in ("zebra", "yak", "ibex", "okapi")]  # contexts no test caches
     clients = [Client(tiny_app, verbose=False) for _ in range(users)]
     answers = [None] * users
 
