@@ -21,7 +21,7 @@ from lm.keyboard import Keyboard
 
 log = logging.getLogger(__name__)
 
-SWITCH_INTERVAL_S = 0.0005  # how long a Python thread may hold the GIL while another waits (Python's default: 5 ms)
+SWITCH_INTERVAL_S = 0.0001  # how long a Python thread may hold the GIL while another waits (Python's default: 5 ms)
 CSS = """
 .strip { gap: 6px !important; flex-wrap: nowrap !important; }
 .strip > * { min-width: 0 !important; flex: 1 1 0 !important; }

@@ -145,30 +145,25 @@ class ContextStates:
         layers = [(k[:, :, :base_length], v[:, :, :base_length]) for k, v in base.layers] if base else []
         return base_length, layers
 
-    def expand(self, state: ContextState, paths: list[tuple[int, ...]], ahead=()) -> torch.Tensor:
+    def expand(self, state: ContextState, paths: list[tuple[int, ...]]) -> torch.Tensor:
         """(len(paths), vocab) log-probs of the token after ``context + path``, for non-empty paths."""
-        return self.engine.run_job(self.expand_steps(state, paths, ahead))
+        return self.engine.run_job(self.expand_steps(state, paths))
 
-    def expand_steps(self, state: ContextState, paths: list[tuple[int, ...]], ahead=()) -> Job:
+    def expand_steps(self, state: ContextState, paths: list[tuple[int, ...]]) -> Job:
         """`expand` as an engine job: paths not seen before become rows of one request (merged with other
-        users' rows), each the state's pending tokens plus its path, after the state's KV cache. When some
-        are missing, the `ahead` paths not seen before ride along as optional rows (`Row.optional`: run
-        only while the pass has room) and are cached for the steps to come."""
+        users' rows), each the state's pending tokens plus its path, after the state's KV cache."""
         with self._lock:
             known = {path: state.paths[path] for path in paths if path in state.paths}
             missing = list(dict.fromkeys(path for path in paths if path not in known))
-            extra = [path for path in dict.fromkeys(ahead) if path not in state.paths and path not in missing]
             layers, pending = state.layers, state.pending
         if missing:
             rows = [Row(layers, pending + path, keep_kv=bool(pending) and i == 0) for i, path in enumerate(missing)]
-            rows += [Row(layers, pending + path, optional=True) for path in extra]
             results = yield rows
-            ran = [(path, result.logprobs) for path, result in zip(missing + extra, results) if result is not None]
-            known.update(ran[: len(missing)])
+            known.update(zip(missing, (result.logprobs for result in results)))
             with self._lock:
-                if len(state.paths) + len(ran) > self.max_paths:  # full: start afresh
+                if len(state.paths) + len(missing) > self.max_paths:  # full: start afresh
                     state.paths.clear()
-                state.paths.update(ran)
+                state.paths.update(zip(missing, (result.logprobs for result in results)))
                 if pending and state.pending == pending:  # the pending tokens' keys and values are now known
                     end = len(state.ids)
                     state.layers = [(k[:, :, :end], v[:, :, :end]) for k, v in results[0].layers]

@@ -5,9 +5,8 @@ keystroke's word search, a chart's, a prefetch, an evaluation's positions), gene
 *rows* they need next (the KV cache of a context they already have, and the tokens to run after it)
 and are sent the rows' log-probabilities. Each step, the engine takes the waiting rows in priority
 order, merges the rows of many jobs (many users) into one pass, runs it, and hands each job its rows;
-a thread beside it advances the jobs (their Python), and the next pass waits a moment for the jobs it
-just served to ask again (`GATHER_S`). A CPU runs 50 one-token rows in about the time of 8 (reading the
-weights dominates), so a class typing at once is served in a few passes instead of one pass per user.
+a thread beside it advances the jobs (their Python). A CPU runs 50 one-token rows in about the time of
+16 (reading the weights dominates), so a class typing at once is served in a few passes, not one a user.
 
 Rows are packed, not padded (`lm.shared_attention`): a pass runs exactly its rows' tokens, each row
 attending to its own context's cache (copied once per layer, not once per row) at its true positions,
@@ -15,9 +14,12 @@ so a keystroke's new context of a dozen tokens merges with fifty one-token paths
 change a user's numbers: at start the engine measures how far merging moves a row of a probe and merges
 only within `MERGED_VS_ALONE` (in float32 on this CPU: about 2e-6 in probability, not bitwise: MKL's
 matrix products give a row other bits for another number of rows, or another place among them). Models
-the packing does not fit get per-row padded caches and a mask, merged in float32 only. A search step may
-offer optional rows (`Row.optional`, its next likely paths): they ride along only while nothing else
-waits and the pass stays within `LOOKAHEAD_SLOTS`.
+the packing does not fit get per-row padded caches and a mask, merged in float32 only.
+
+A pass calls torch about 3,000 times, taking Python's lock back after each call, so any other thread
+running Python slows it: a 50-row pass took 312 ms alone and 2,246 ms beside one busy Python thread
+(switch interval 0.5 ms). Under a class's load the server's own Python (the event loop, the handlers,
+the jobs' thread) is that thread; see the README's "Serving a class".
 
 Priorities (`KEYSTROKE` first, then `VIEW`, `PREFETCH`, `BACKGROUND`; within one, the job that started
 first) are set by the caller with `working_as`; the work under it inherits them, so no function between
@@ -41,7 +43,6 @@ import heapq
 import inspect
 import itertools
 import threading
-import time
 import weakref
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -62,8 +63,6 @@ MAX_KV_TOKENS = 4096  # cached contexts copied x the longest, per pass (each lay
 
 FREE_RIDE = 32  # token slots a pass may hold before less urgent work stops joining it (a CPU pass of 32 costs ~1)
 MERGED_VS_ALONE = 1e-5  # how far merging may move a row's probabilities (measured here: ~2e-6 in float32)
-GATHER_S = 0.05  # a pass waits at most this long for the jobs being advanced to ask for their next rows
-LOOKAHEAD_SLOTS = 16  # token slots a pass may hold with optional rows, run only when no other work waits
 
 _work: ContextVar[tuple[int, int] | None] = ContextVar("work", default=None)  # (priority, the job's number)
 _jobs = itertools.count()
@@ -102,7 +101,6 @@ class Row:
     layers: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (1, heads, cached, dim); [] = none
     tokens: tuple[int, ...]  # at least one
     keep_kv: bool = False  # also return the KV cache of the context plus these tokens
-    optional: bool = False  # run only while the pass has room (`LOOKAHEAD_SLOTS`); else its result is None
 
     @property
     def cached(self) -> int:
@@ -136,22 +134,6 @@ def _slots(rows: list[Row], packed: bool) -> int:
     return len(rows) * max((len(row.tokens) for row in rows), default=0)
 
 
-def _with_room(rows: list[Row], slots: int, packed: bool = True) -> list[bool]:
-    """Which rows a pass runs: every row that is not optional, and optional ones, in order, while the pass's
-    token slots (`_slots`) stay within `slots`.
-
-    Example:
-        >>> needed, ahead = Row([], (1,)), Row([], (2,), optional=True)
-        >>> _with_room([needed, ahead, ahead, ahead], slots=3), _with_room([needed, ahead], slots=0)
-        ([True, True, True, False], [True, False])
-    """
-    chosen = [not row.optional for row in rows]
-    for i, row in enumerate(rows):
-        if row.optional and _slots([r for r, runs in zip(rows, chosen) if runs] + [row], packed) <= slots:
-            chosen[i] = True
-    return chosen
-
-
 def _close_at_exit(engine_ref) -> None:
     engine = engine_ref()
     if engine is not None:
@@ -180,7 +162,6 @@ class Engine:
         self._cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
         self._waiting: list[_Request] = []  # rows and calls, most urgent first
         self._ready: list[tuple[_Request, list[RowResult] | None]] = []  # jobs to advance: (request, results)
-        self._advancing = False  # the jobs' thread is advancing jobs (they may ask for rows at once)
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._closed = False
@@ -259,16 +240,11 @@ class Engine:
     # ---- the engine's thread ---------------------------------------------------------------
 
     def _serve(self) -> None:
-        """The engine's thread: run the most urgent batch of waiting rows, again and again. Jobs being
-        advanced (their rows came back from the last pass) are about to ask for their next rows: the pass
-        waits for them, up to `GATHER_S`, so they join it instead of the one after."""
+        """The engine's thread: run the most urgent batch of waiting rows, again and again."""
         while True:
             with self._changed:
                 while not self._waiting and not self._closed:
                     self._changed.wait()
-                deadline = time.monotonic() + GATHER_S
-                while (self._ready or self._advancing) and not self._closed and time.monotonic() < deadline:
-                    self._changed.wait(max(0.0, deadline - time.monotonic()))
                 if self._closed:
                     self._fail_everything()
                     return
@@ -289,12 +265,8 @@ class Engine:
                 if self._closed:
                     return
                 ready, self._ready = self._ready, []
-                self._advancing = True
             for request, results in ready:
                 self._advance(request, results)
-            with self._changed:
-                self._advancing = False
-                self._changed.notify_all()
 
     def _advance(self, request: _Request, results: list[RowResult] | None) -> None:
         """Send a job its rows' results (None: start it); queue the rows it needs next, or finish it."""
@@ -324,13 +296,8 @@ class Engine:
             except BaseException as error:
                 batch[0].future.set_exception(error)
             return
-        rows = [row for request in batch for row in request.rows]
-        with self._changed:
-            room = LOOKAHEAD_SLOTS if not self._waiting else 0  # others wait: no row that is not needed
-        chosen = _with_room(rows, room, self.shared_attention)
         try:
-            ran = iter(self._forward([row for row, runs in zip(rows, chosen) if runs]))
-            results = [next(ran) if runs else None for runs in chosen]
+            results = self._forward([row for request in batch for row in request.rows])
         except BaseException as error:  # the callers get the error; the engine keeps serving
             for request in batch:
                 if request.steps is not None:
@@ -380,8 +347,8 @@ class Engine:
 
     def _fits(self, batch: list[_Request], request: _Request) -> bool:
         """Whether `request` can join `batch` within the pass's limits (rows, token slots, KV copy)."""
-        rows = [row for r in [*batch, request] for row in r.rows if not row.optional]
-        first = [row for row in batch[0].rows if not row.optional]
+        rows = [row for r in [*batch, request] for row in r.rows]
+        first = batch[0].rows
         real = sum(len(row.tokens) for row in rows)
         longest_cached = max(row.cached for row in rows)
         copies = len({id(row.layers) for row in rows}) if self.shared_attention else len(rows)  # cached contexts copied

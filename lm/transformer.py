@@ -11,7 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from typing import Callable
@@ -193,11 +192,11 @@ class TransformerModel:
         state = yield from states.state_steps(ids)
         steps = search_steps(state.logprobs, self.tokens, separator, prefix, budget)
         try:
-            step = next(steps)
+            paths = next(steps)
             while True:
                 if before_each_pass is not None:
                     before_each_pass()
-                step = steps.send((yield from states.expand_steps(state, step.paths, step.ahead)))
+                paths = steps.send((yield from states.expand_steps(state, paths)))
         except StopIteration as done:
             return done.value
 
@@ -231,7 +230,11 @@ class TransformerModel:
     def top_next_words(self, context: str, k: int = 3, prefix: str = "") -> list[tuple[str, float]]:
         """The keyboard's path: the `k` most likely next words, searched only as far as needed; the same
         numbers as `next_word_distribution` (with the keyboard's budget for k = 3)."""
-        budget = KEYBOARD if k == KEYBOARD.k else dataclasses.replace(KEYBOARD, k=k, fanout=max(KEYBOARD.fanout, k))
+        budget = (
+            KEYBOARD
+            if k == KEYBOARD.k
+            else SearchBudget(k=k, batch_size=8, fanout=max(8, k), max_steps=4, min_prob=1e-3)
+        )
         return self.next_word_distribution(context, prefix, budget).top(k)
 
     def explain(self, context: str, word: str, prefix: str = "", budget: SearchBudget = KEYBOARD) -> str:

@@ -8,18 +8,12 @@ For a context c, the separator s before the next word (``" "`` or ``""``) and a 
 where t1 starts a word, t2..tn continue it, and "ends the word" means a token that does not begin
 with a word character (see `lm.token_text`). The second factor is what tells "great" from "greater".
 
-The search expands the most probable partial paths first (`batch_size` at a time; the keyboard's one
-at a time, so it runs no row it does not need), and completes a word at a real word boundary, not at a
-fixed depth. It stops when the `k` most likely words are certain (no unexpanded path could still beat
-the k-th), or when its budget is spent. Each step also names the frontier's next `lookahead` paths:
-the engine runs them in the same pass only while it has room (`Row.optional`), to cache them for the
-next steps, so a lone typist's search takes as few passes as a wide one while a class's costs only the
-rows it reads. Which paths are summed never depends on what ran ahead (their values only by the
-rounding of a bigger pass, `lm.engine.MERGED_VS_ALONE`).
-
-Mass it never enumerates: paths pruned by the budget or below `min_prob`, alternative tokenizations that
-were not reached, and tokens with no word role. So the probabilities it returns are exact for the paths
-it sums, and may add up to less than p(next is a word).
+The search expands the most probable partial paths first, in batches that share the context's KV
+cache, and completes a word at a real word boundary, not at a fixed depth. It stops when the `k`
+most likely words are certain (no unexpanded path could still beat the k-th), or when its budget is
+spent. Mass it never enumerates: paths pruned by the budget or below `min_prob`, alternative
+tokenizations that were not reached, and tokens with no word role. So the probabilities it returns
+are exact for the paths it sums, and may add up to less than p(next is a word).
 
 With a typed `prefix` only paths that agree with it are followed, across token boundaries (" wond"
 is reached as " wonder" + "ful", " w" + "ond" + "erful", ...), and the result is conditioned on it:
@@ -50,12 +44,10 @@ class SearchBudget:
     """How hard the word search works."""
 
     k: int = 3  # stop once the k most likely words are certain
-    batch_size: int = 16  # partial paths expanded per step
+    batch_size: int = 16  # partial paths expanded per forward pass
     fanout: int = 16  # children kept per expanded path (the rest only bound what is missed)
-    max_steps: int = 8  # steps at most
+    max_steps: int = 8  # forward passes at most
     min_prob: float = 1e-4  # paths less likely than this (relative to the prefix's mass) are not expanded
-    lookahead: int = 0  # the frontier's next paths a step offers to run ahead (only cached; see the module docstring)
-    max_depth: int | None = None  # tokens in a path at most (None: no limit); deeper paths only bound what is missed
 
 
 @dataclass(order=True)
@@ -75,19 +67,8 @@ class WordPath:
     end: float  # p(the next token ends the word | context, the tokens)
 
 
-@dataclass(frozen=True)
-class Step:
-    """What one step of the search asks for: the paths it reads now, and the paths worth running ahead."""
-
-    paths: list[tuple[int, ...]]  # expanded now: the search is sent their (len(paths), vocab) log-probs
-    ahead: list[tuple[int, ...]] = field(default_factory=list)  # the frontier's next paths, likeliest first
-
-
-SearchSteps = Generator[Step, torch.Tensor, "WordSearchResult"]
-# Three chips while typing: one path a step (a class's passes hold only rows a search reads), seven ahead
-# when the engine has room (a lone typist's search takes a few passes).
-# Four tokens deep at most, as four passes of eight were before: a lone typist's odd word costs at most four passes.
-KEYBOARD = SearchBudget(k=3, batch_size=1, fanout=8, max_steps=32, min_prob=1e-3, lookahead=7, max_depth=4)
+SearchSteps = Generator[list[tuple[int, ...]], torch.Tensor, "WordSearchResult"]
+KEYBOARD = SearchBudget(k=3, batch_size=8, fanout=8, max_steps=4, min_prob=1e-3)  # three chips, while typing
 
 
 @dataclass
@@ -98,7 +79,7 @@ class WordSearchResult:
     prefix_mass: float  # P(next word starts with the prefix | c); 1.0 when there is no prefix
     word_mass: float  # P(a word comes next | c): the mass of the tokens that can start a word after the separator
     certain: bool  # whether the top-k order is final (False: the budget ran out first)
-    steps: int  # steps taken (each expands up to `batch_size` paths; cached ones cost no pass)
+    forward_passes: int
     paths: dict[str, list[WordPath]] = field(default_factory=dict)  # the paths summed into each word
 
 
@@ -139,8 +120,7 @@ class _Search:
         probs = prob * logprobs[candidates].double().exp()
         if self.has_prefix and covering:
             self.prefix_mass += float(probs[:covering].sum())
-        deep = self.budget.max_depth is not None and len(path) >= self.budget.max_depth
-        keep = 0 if deep else min(self.budget.fanout, len(candidates))  # too deep: children only bound what is missed
+        keep = min(self.budget.fanout, len(candidates))
         best, order = torch.topk(probs, min(keep + 1, len(candidates)))
         best, tokens = best.tolist(), candidates[order].tolist()
         if len(best) > keep:
@@ -200,11 +180,11 @@ def search_words(
 
 
 def run_search(steps: SearchSteps, expand: Callable[[list[tuple[int, ...]]], torch.Tensor]) -> WordSearchResult:
-    """Drive `search_steps` to the end, answering each step's paths with `expand(paths)` (nothing run ahead)."""
+    """Drive `search_steps` to the end, answering each batch of paths with `expand(paths)`."""
     try:
-        step = next(steps)
+        paths = next(steps)
         while True:
-            step = steps.send(expand(step.paths))
+            paths = steps.send(expand(paths))
     except StopIteration as done:
         return done.value
 
@@ -216,24 +196,21 @@ def search_steps(
     prefix: str = "",
     budget: SearchBudget = SearchBudget(),
 ) -> SearchSteps:
-    """`search_words` as steps: a generator that yields each `Step` (the token paths to expand, and those
-    worth running ahead), is sent the paths' ``(len(paths), vocab)`` log-probs, and returns the
-    `WordSearchResult`. The engine (`lm.engine`) advances many users' searches this way, their rows sharing
-    one forward pass."""
+    """`search_words` as steps: a generator that yields each batch of token paths to expand, is sent their
+    ``(len(paths), vocab)`` log-probs, and returns the `WordSearchResult`. The engine (`lm.engine`)
+    advances many users' searches this way, their batches sharing one forward pass."""
     search = _Search(tokens, separator, prefix, budget, root_logprobs.device)
     search.offer(_Partial(-1.0, (), ""), root_logprobs, at_root=True)
-    steps = 0
-    while search.frontier and not search.top_k_is_certain() and steps < budget.max_steps:
+    passes = 0
+    while search.frontier and not search.top_k_is_certain() and passes < budget.max_steps:
         floor = budget.min_prob * (search.prefix_mass if search.has_prefix else 1.0)
         batch = []
         while search.frontier and len(batch) < budget.batch_size and -search.frontier[0].neg_prob >= floor:
             batch.append(heapq.heappop(search.frontier))
         if not batch:
             break
-        likely = heapq.nsmallest(budget.lookahead, search.frontier) if budget.lookahead else []
-        ahead = [partial.path for partial in likely if -partial.neg_prob >= floor]
-        logprobs = yield Step([partial.path for partial in batch], ahead)
-        steps += 1
+        logprobs = yield [partial.path for partial in batch]
+        passes += 1
         end_mass = (logprobs.exp() * search.ends).sum(-1).tolist()
         for partial, row, end in zip(batch, logprobs, end_mass):
             search.complete(partial, end)
@@ -243,4 +220,4 @@ def search_steps(
     words = {word: p / scale for word, p in search.words.items()} if scale > 0 else {}
     word_mass = float(root_logprobs.double().exp()[search.masks[True]].sum())
     prefix_mass = search.prefix_mass if search.has_prefix else 1.0
-    return WordSearchResult(words, prefix_mass, word_mass, certain, steps, dict(search.paths))
+    return WordSearchResult(words, prefix_mass, word_mass, certain, passes, dict(search.paths))

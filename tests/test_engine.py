@@ -16,7 +16,6 @@ from lm.engine import (
     PREFETCH,
     Engine,
     Row,
-    _with_room,
     current_priority,
     working_as,
 )
@@ -130,23 +129,6 @@ def test_under_overload_every_typist_is_served_in_turn(tiny):
         assert passes == [1 + i // 2 for i in range(12)]  # two typists a pass, in the order they asked
     finally:
         narrow.close()
-
-
-def test_rows_run_ahead_never_change_a_search_and_wait_while_others_do(tiny):
-    from lm.word_search import KEYBOARD, SearchBudget
-
-    alone = SearchBudget(**{**KEYBOARD.__dict__, "lookahead": 0})
-    runs = []
-    for budget in (KEYBOARD, alone):  # each on a fresh cache
-        tm = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
-        runs.append((tm.next_word_distribution("the dog sat on a", "m", budget), tm.engine.rows_run))
-        tm.close()
-    (ahead, rows_ahead), (plain, rows_plain) = runs
-    assert rows_ahead > rows_plain  # a lone typist's passes carried the next paths too
-    assert [word for word, _ in ahead.top(10)] == [word for word, _ in plain.top(10)]  # the same paths summed
-    assert ahead.probs.tolist() == pytest.approx(plain.probs.tolist(), abs=MERGED_VS_ALONE)  # rounding of bigger passes
-    needed, optional = Row([], (1,)), Row([], (2,), optional=True)
-    assert _with_room([needed, optional, optional], slots=2) == [True, True, False]
 
 
 def test_a_failing_pass_fails_its_callers_and_the_engine_keeps_serving(tiny):
