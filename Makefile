@@ -27,9 +27,11 @@ bench: install
 	$(PY) -m bench.bench_bigram
 	$(PY) -m bench.bench_transformer
 	$(PY) -m bench.bench_load
+	$(PY) -m bench.bench_api
+	$(PY) -m bench.bench_gil
 	$(PY) -m bench.bench_merged_passes
 	$(PY) -m bench.bench_rows
-	$(PY) -m bench.bench_browser --baseline a67fafb
+	$(PY) -m bench.bench_browser --baseline 2850b2a
 	$(PY) -m bench.bench_serving
 	$(PY) -m bench.bench_soak --minutes 5 --name soak_one_user
 	$(PY) -m bench.bench_evaluate --words 500 --name evaluate_speed_500

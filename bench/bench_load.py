@@ -1,13 +1,13 @@
 """Load benchmark: a class typing at once into one served app (real models, `app.py` in a subprocess),
-each user sending what the page sends (`bench/load.py`). The baseline, the app at `--baseline` (one
-forward pass at a time behind a lock, checked out into a temporary worktree), is measured in the same
-run, one app after the other, with the same users. The simulated pages run in this process, on the same
-CPU as the app (in a class they would run on the students' machines), so the figures are pessimistic.
+each user sending what the page sends (`bench/load.py`). The baseline, the app at `--baseline` (checked
+out into a temporary worktree), is measured in the same run, one app after the other, with the same users.
+The simulated pages run in this process, on the same CPU as the app (in a class they would run on the
+students' machines), so the figures are pessimistic.
 
 For each app: one user typing alone (closed loop), `--users` typing in a closed loop (each key as soon as
-both strips show the last one), and `--users` typing at `--keys-per-s`; then the engine's own counters.
+both strips show the last one), and `--users` typing at `--keys-per-s`.
 
-    python -m bench.bench_load [--users 50] [--keys 20] [--keys-per-s 3] [--paced-keys 60] [--baseline a67fafb]
+    python -m bench.bench_load [--users 50] [--keys 20] [--keys-per-s 3] [--paced-keys 60] [--baseline 2850b2a]
                                [--app-args '--host 0.0.0.0']
 """
 
@@ -21,7 +21,7 @@ import urllib.request
 from bench.common import ROOT, checked_out, serve, write_report
 from bench.load import free_port, run_users
 
-BASELINE = "a67fafb"  # the app before the engine (issue 12): one forward pass at a time, behind a lock
+BASELINE = "2850b2a"  # the app before issue 20 (rows padded, the API one call at a time)
 
 
 def rss_mb(pid: int) -> float:
