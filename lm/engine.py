@@ -5,8 +5,8 @@ keystroke's word search, a chart's, a prefetch, an evaluation's positions), gene
 *rows* they need next (the KV cache of a context they already have, and the tokens to run after it)
 and are sent the rows' log-probabilities. Each step, the engine takes the waiting rows in priority
 order, merges the rows of many jobs (many users) into one pass, runs it, and hands each job its rows;
-a thread beside it advances the jobs (their Python). A CPU runs 50 one-token rows in about the time of
-16 (reading the weights dominates), so a class typing at once is served in a few passes, not one a user.
+a thread beside it advances the jobs (their Python). A CPU runs 64 one-token rows in about twice the
+time of 16 (measured here: 268 against 124 ms), so a class typing at once shares a few passes.
 
 Rows are packed, not padded (`lm.shared_attention`): a pass runs exactly its rows' tokens, each row
 attending to its own context's cache (copied once per layer, not once per row) at its true positions,
@@ -17,9 +17,9 @@ matrix products give a row other bits for another number of rows, or another pla
 the packing does not fit get per-row padded caches and a mask, merged in float32 only.
 
 A pass calls torch about 3,000 times, taking Python's lock back after each call, so any other thread
-running Python slows it: a 50-row pass took 312 ms alone and 2,246 ms beside one busy Python thread
-(switch interval 0.5 ms). Under a class's load the server's own Python (the event loop, the handlers,
-the jobs' thread) is that thread; see the README's "Serving a class".
+running Python slows it: a 50-row pass took 0.50 s alone and 2.21 s beside one busy Python thread at a
+0.5 ms switch interval, 1.14 s at 0.1 ms (`bench/bench_gil.py`). Under a class's load the server's own
+Python (the event loop, the handlers, the jobs' thread) is that thread; see the README's "Serving a class".
 
 Priorities (`KEYSTROKE` first, then `VIEW`, `PREFETCH`, `BACKGROUND`; within one, the job that started
 first) are set by the caller with `working_as`; the work under it inherits them, so no function between

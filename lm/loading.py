@@ -52,7 +52,7 @@ def choose_dtype(dtype: str, device: torch.device) -> torch.dtype:
     """``"auto"``: the dtype that runs merged passes fastest here, the same for one user and for a class
     (so both see the same numbers): bfloat16 on CUDA (float16 if unsupported) and on CPUs with native
     bfloat16 matrix products (AVX-512 bf16 or AMX), else float32. On a 2-core CPU without them bfloat16 is
-    emulated: a pass of 64 rows took 1.26 s against 0.27 s in float32 (`bench/bench_gpu.py --device cpu`).
+    emulated: a pass of 64 rows took 1.47 s against 0.73 s in float32 (`bench/bench_gpu.py --device cpu`).
     The engine merges users' rows in whichever dtype, where a merged row equals the row alone (`lm.engine`).
 
     Example:
