@@ -20,7 +20,7 @@ import time
 from gradio_client import Client
 
 from bench.common import ROOT, checked_out, serve, write_report
-from bench.load import SETTINGS, _percentiles, free_port, keystroke_texts
+from bench.load import SETTINGS, free_port, keystroke_texts, percentiles
 
 BASELINE = "2850b2a"  # the code before issue 20
 
@@ -62,7 +62,7 @@ def run_api_users(url: str, users: int, keys: int) -> dict:
         "error_examples": errors[:5],
     }
     for strip, values in latencies.items():
-        report[strip] = {**_percentiles(values), "answers_per_s": len(values) / wall}
+        report[strip] = {**percentiles(values), "answers_per_s": len(values) / wall}
     for client in clients:
         client.close()
     return report

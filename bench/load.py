@@ -153,7 +153,7 @@ class _User:
                 await strip.answered.wait()
 
 
-def _percentiles(values: list[float]) -> dict:
+def percentiles(values: list[float]) -> dict:
     ms = sorted(1000 * v for v in values)
     return {
         "count": len(ms),
@@ -177,7 +177,7 @@ def _staleness(users: list[_User], name: str) -> dict:
             if key + 1 < len(times):
                 stale += min(shown, times[key + 1]) - pressed
         typing += times[-1] - times[0] if len(times) > 1 else 0.0
-    return {"fresh_after_key": _percentiles(fresh), "stale_share": stale / typing if typing else None}
+    return {"fresh_after_key": percentiles(fresh), "stale_share": stale / typing if typing else None}
 
 
 async def _page_route(client: httpx.AsyncClient, url: str) -> str:
@@ -207,7 +207,7 @@ async def _run(url: str, users: int, requests: int, keys_per_s: float | None, ti
     for name in STRIPS:
         latencies = [s for page in pages for s in page.strips[name].latencies]
         out[name] = {
-            **_percentiles(latencies),
+            **percentiles(latencies),
             "answers_per_s": len(latencies) / wall if wall else None,
             **_staleness(pages, name),
         }

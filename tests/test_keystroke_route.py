@@ -57,6 +57,7 @@ def test_api_users_of_the_transformer_strip_reach_the_engine_at_once(tiny_app, t
     """gradio_client goes through Gradio's queue: its strip calls must run side by side, as the page's do,
     so that the engine merges them (at one at a time, 50 API users waited 27 s for an answer)."""
     import threading
+    import time
 
     from tests.test_engine import held
 
@@ -72,11 +73,10 @@ def test_api_users_of_the_transformer_strip_reach_the_engine_at_once(tiny_app, t
     with held(engine):
         for thread in threads:
             thread.start()
-        deadline = threading.Event()
         for _ in range(600):  # poll: every user's search waits for the held engine, none behind another user
             if engine.waiting()["keystroke"] >= users:
                 break
-            deadline.wait(0.05)
+            time.sleep(0.05)
         waiting = engine.waiting()["keystroke"]
     for thread in threads:
         thread.join(timeout=60)
