@@ -4,6 +4,7 @@ and the reading of the sampling controls (a bad value is clamped or named, never
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import secrets
 
@@ -11,6 +12,7 @@ import anyio
 import gradio as gr
 
 from demo import charts
+from lm.checks import check_in_float_range
 from lm.keyboard import MODES, Keyboard, Settings
 from lm.personal import Learners
 
@@ -102,12 +104,17 @@ def handler_name(handler) -> str:
 
 
 def safely(*fallback):
-    """Wrap a handler: an error becomes a message in the last output; the other outputs keep `fallback`."""
+    """Wrap a handler: an error becomes a message in the last output; the other outputs keep `fallback`.
+    An integer past a float's range in any argument is named before the handler runs (`check_in_float_range`)."""
 
     def wrap(handler):
+        names = list(inspect.signature(handler).parameters)  # to name an argument no number can hold
+
         @functools.wraps(handler)
         def run(*args):
             try:
+                for name, value in zip(names, args):
+                    check_in_float_range(value, name)
                 return handler(*args)
             except Exception as error:  # never let one request take the app down
                 message = error_message(error, handler_name(handler))

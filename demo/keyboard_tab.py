@@ -7,6 +7,7 @@ import functools
 import html
 import inspect
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from demo.common import (
     word_bars,
 )
 from lm.checks import check_whole_number, shown
-from lm.keyboard import MODELS, MODES, SLOTS, Settings, cased, clean_text
+from lm.keyboard import MODELS, MODES, SLOTS, Settings, cased, clean_text, readable
 from lm.personal import DEFAULT_WEIGHT, MAX_READ_CHARS, MAX_WEIGHT
 from lm.tokenize import join_word, split_partial_word
 
@@ -42,6 +43,7 @@ KEYSTROKE_CONCURRENCY = 64  # transformer keystrokes searched at once, across us
 KEYSTROKE_ROUTE = "/keystroke/suggest_{strip}"  # what the page posts each keystroke to (`keystroke_endpoint`)
 KEYSTROKE_INPUTS = 7  # text, mode, temperature, top_k, top_p, seed, ticket; then, while learning: token, whole text
 KEYSTROKE_LEARNING_INPUTS = 2
+MAX_TICKET = 2**53 - 1  # a page's request number at most (the largest whole number JavaScript counts exactly)
 MAX_KEYSTROKE_BYTES = 1 << 20  # a keystroke request's body at most (the text before the caret is in it)
 BUSY = "⚠️ the app is busy: too many keystrokes are waiting; the chips will catch up"
 # API calls of the strips run at once: the transformer's searches merge in the engine (sharing the page's
@@ -84,9 +86,13 @@ def keystroke_endpoint(handlers: dict):
         if len(body) > MAX_KEYSTROKE_BYTES:
             return JSONResponse({"error": f"the request is over {MAX_KEYSTROKE_BYTES:,} bytes"}, status_code=413)
         try:
-            data = json.loads(body)["data"]
+            data = json.loads(body, parse_constant=_not_a_number, parse_float=_finite_number)["data"]
             if not isinstance(data, list) or len(data) < KEYSTROKE_INPUTS:
                 raise ValueError
+        except RecursionError:
+            return JSONResponse({"error": "the body's JSON is nested too deep"}, status_code=400)
+        except NotANumber as error:
+            return JSONResponse({"error": f"the body's JSON holds {error}"}, status_code=400)
         except (ValueError, TypeError, KeyError):
             return JSONResponse(
                 {"error": f'the body has to be JSON {{"data": [...]}} with {KEYSTROKE_INPUTS} values'}, status_code=400
@@ -97,6 +103,21 @@ def keystroke_endpoint(handlers: dict):
         return JSONResponse({"data": list(answer)})
 
     return endpoint
+
+
+class NotANumber(ValueError):
+    """A number in a request's JSON that no setting can be (NaN, Infinity, 1e400)."""
+
+
+def _not_a_number(constant: str):
+    raise NotANumber(f"{constant}, which is not a number")
+
+
+def _finite_number(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NotANumber(f"{shown(text)}, a number past a float's range")
+    return value
 
 
 # ---- handlers: plain functions of the keyboard and the controls' values ------------------------------
@@ -141,6 +162,8 @@ def suggest_strip(
     one from an API caller is clamped or ignored. `ticket` is echoed: the page's name for this request.
     While the page learns from its user, `token` names it and the bigram's request carries the `written`
     text whole, whose finished sentences are counted first (`lm.personal`)."""
+    if ticket is not None:
+        ticket = check_whole_number(ticket, "ticket", 0, MAX_TICKET, "the page's number for this request")
     settings, _ = read_settings(mode, temperature, top_k, top_p, seed, None)
     keyboard = sessions.keyboard(token, written if name == "bigram" else None)
     suggestions = keyboard.suggest(text, settings, models=(name,))
@@ -178,7 +201,9 @@ def explain_chips(sessions: Sessions, text, token=None):
 def continued(text: str, generated: str | None) -> str:
     """What the next sampled word follows: the typed text (as the models read it), then the sampled text."""
     typed = clean_text(text)[0]
-    return join_word(typed, generated) if generated else typed
+    if generated is not None and not isinstance(generated, str):
+        raise ValueError(f"`generated` (the text sampled so far) has to be a string, but is {shown(generated)}")
+    return join_word(typed, readable(generated)[0]) if generated else typed
 
 
 def sample_next(sessions: Sessions, model: str, text, temperature, top_k, top_p, seed, generated, token=None):

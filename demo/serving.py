@@ -1,5 +1,7 @@
 """What the server accepts before any route runs: requests addressed to a host it is served as, from its
-own pages, not for a feature the app does not use, of a bounded size (`RequestGuard`).
+own pages, not for a feature the app does not use, carrying no file, of a bounded size, their body whole
+within `BODY_SECONDS`; and what it sends back when it refuses: a short error, never the input echoed
+(`RequestGuard`).
 
 Why the Host check: a web page on another site can point a domain of its own at 127.0.0.1 (DNS rebinding)
 and then call this app's API from the visitor's browser as if it were that site; the request still
@@ -11,10 +13,12 @@ given to ``--allow-host``, and this machine's own names when serving a network.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import socket
 from urllib.parse import urlsplit
 
+import anyio
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 
@@ -24,7 +28,10 @@ log = logging.getLogger(__name__)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")  # the addresses that serve this machine only
 MAX_REQUEST_BYTES = 16 << 20  # a request's body at most (a pasted text of a million characters fits)
+BODY_SECONDS = 10  # a request's whole body must arrive within this; a stalled or slow client is cut off
+MAX_ERROR_BYTES = 2_000  # an error reply at most: a longer one (a validation error echoing the input) is replaced
 UNUSED_ROUTES = ("/gradio_api/upload", "/gradio_api/upload_progress")  # the app takes no files
+FILE_CONTENT_TYPES = ("multipart/form-data",)  # how a file is sent: refused on every route, named or not
 SHARE_DOMAIN = ".gradio.live"  # `--share` links are names under it
 
 
@@ -87,6 +94,8 @@ def refusal(method: str, path: str, headers: Headers, names: frozenset[str], pro
         return 403, f"requests from pages of {shown(origin)} are refused"
     if path.rstrip("/") in UNUSED_ROUTES:
         return 404, "this app takes no files"
+    if headers.get("content-type", "").lower().lstrip().startswith(FILE_CONTENT_TYPES):
+        return 415, "this app takes no files"
     size = headers.get("content-length")
     if method == "POST" and size is None and "transfer-encoding" in headers:
         return 411, "a request's body needs a Content-Length"
@@ -113,8 +122,9 @@ def _same_site(origin: str, host: str, proxies: frozenset[str]) -> bool:
 
 
 class RequestGuard:
-    """ASGI middleware: answers a refused request (`refusal`) itself, with one line in the log; lets the
-    rest through to the app.
+    """ASGI middleware: answers a refused request (`refusal`) itself, with one line in the log; reads the
+    rest's body whole first (`whole_body`: a late body gets 408, a client gone mid-body one line in the log)
+    and lets them through to the app, whose long error replies are cut (`ShortErrors`).
 
     Example:
         >>> guard = RequestGuard(app=None, names=served_names("127.0.0.1"))
@@ -128,11 +138,83 @@ class RequestGuard:
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        refused = refusal(scope.get("method", "GET"), scope["path"], Headers(scope=scope), self.names, self.proxies)
+        method, path = scope.get("method", "WEBSOCKET"), scope["path"]
+        refused = refusal(scope.get("method", "GET"), path, Headers(scope=scope), self.names, self.proxies)
+        if refused is None and scope["type"] == "http" and method not in ("GET", "HEAD", "OPTIONS"):
+            try:
+                receive = await whole_body(receive)
+            except TimeoutError:
+                refused = 408, f"a request's body has to arrive within {BODY_SECONDS} s"
+            except ConnectionAbortedError:
+                log.warning("%s %s: the client left before its request's body arrived", method, shown(path))
+                return
         if refused is None:
-            return await self.app(scope, receive, send)
+            return await self.app(scope, receive, ShortErrors(send))
         status, reason = refused
-        log.warning("refused %s %s: %s", scope.get("method", "WEBSOCKET"), shown(scope["path"]), reason)
+        log.warning("refused %s %s: %s", method, shown(path), reason)
         if scope["type"] == "websocket":
             return await send({"type": "websocket.close", "code": 1008})
         await PlainTextResponse(reason, status_code=status)(scope, receive, send)
+
+
+async def whole_body(receive):
+    """Read a request's body whole within `BODY_SECONDS` and return a `receive` that hands it to the app,
+    then passes on what the client sends next (a disconnect). Raises `TimeoutError` when the body is
+    late, `ConnectionAbortedError` when the client left before sending it all. So no route waits on a
+    slow client or meets a half-sent body, and a connection holds its memory for seconds at most."""
+    chunks = []
+    with anyio.fail_after(BODY_SECONDS):
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ConnectionAbortedError
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+    body = b"".join(chunks)
+    handed = False
+
+    async def replay():
+        nonlocal handed
+        if handed:
+            return await receive()
+        handed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+class ShortErrors:
+    """An ASGI `send` that passes everything on, except that an error reply (status 400 or more) longer
+    than `MAX_ERROR_BYTES` is replaced by one short line: a refused 15 MB body is never sent back
+    (FastAPI's validation errors quote their input)."""
+
+    def __init__(self, send):
+        self.send = send
+        self.start = None  # an error reply's start, held until its body is known to be short
+        self.body = b""
+        self.replaced = False
+
+    async def __call__(self, message):
+        if self.replaced:
+            return  # the rest of a reply already replaced
+        if message["type"] == "http.response.start" and message["status"] >= 400:
+            self.start = message
+            return
+        if self.start is None or message["type"] != "http.response.body":
+            return await self.send(message)
+        self.body += message.get("body", b"")
+        if len(self.body) > MAX_ERROR_BYTES:
+            self.replaced = True
+            status = self.start["status"]
+            note = f"the request was refused ({status}); its reply, over {MAX_ERROR_BYTES:,} bytes, is not sent"
+            return await self._reply(json.dumps({"error": note}).encode(), b"application/json")
+        if not message.get("more_body", False):
+            await self._reply(self.body, None)
+
+    async def _reply(self, body: bytes, content_type: bytes | None):
+        headers = [(k, v) for k, v in self.start["headers"] if k.lower() != b"content-length"]
+        if content_type is not None:
+            headers = [(k, v) for k, v in headers if k.lower() != b"content-type"] + [(b"content-type", content_type)]
+        await self.send({**self.start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await self.send({"type": "http.response.body", "body": body, "more_body": False})

@@ -21,6 +21,7 @@ from lm.keyboard import Keyboard
 
 log = logging.getLogger(__name__)
 
+MAX_INPUT_DEPTH = 8  # lists inside an input value at most (no input of the app nests; Gradio walks them all)
 SWITCH_INTERVAL_S = 0.0001  # how long a Python thread may hold the GIL while another waits (Python's default: 5 ms)
 CSS = """
 .strip { gap: 6px !important; flex-wrap: nowrap !important; }
@@ -76,11 +77,42 @@ class DemoBlocks(gr.Blocks):
     here a request short of values gets one line saying so instead of a traceback in the log."""
 
     def validate_inputs(self, block_fn, inputs):
+        route = f"/{block_fn.api_name or block_fn.name}"
+        message = None
         if len(inputs) < len(block_fn.inputs):
             sent = [block for block in block_fn.inputs if not block.stateful]  # a page's state is the server's
-            message = f"/{block_fn.api_name or block_fn.name} takes {len(sent)} values, but got {len(inputs)}"
+            message = f"{route} takes {len(sent)} values, but got {len(inputs)}"
+        else:
+            problems = ((i, input_problem(value)) for i, value in enumerate(inputs))
+            i, problem = next(((i, problem) for i, problem in problems if problem), (None, None))
+            if problem:
+                message = f"{route}: value {i + 1} {problem}"
+        if message is not None:
             log.warning("rejected a request: %s", message)
             raise gr.Error(message, print_exception=False)
+
+
+def input_problem(value) -> str | None:
+    """What is wrong with an input value that no handler of the app could take, or None: a file reference
+    as Gradio reads one (a dict with a ``path``, which Gradio would copy into its cache before any handler
+    runs; the app takes no files), or lists and dicts nested deeper than `MAX_INPUT_DEPTH`.
+
+    Example:
+        >>> input_problem({"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}), input_problem("the c")
+        ("is a file reference (a dict with a 'path'), and the app takes no files", None)
+    """
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_INPUT_DEPTH:
+            return f"nests lists or dicts over {MAX_INPUT_DEPTH} deep"
+        if isinstance(item, dict):
+            if "path" in item:
+                return "is a file reference (a dict with a 'path'), and the app takes no files"
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]
+    return None
 
 
 def build_demo(keyboard: Keyboard) -> gr.Blocks:

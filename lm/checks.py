@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from typing import Sequence
 
 MAX_SHOWN_CHARS = 80  # a value's repr in a message at most
+MAX_WORD_CHARS = 100  # a word picked or typed as z or x at most (the corpus's longest is far shorter)
 
 
 def shown(value) -> str:
@@ -31,12 +33,9 @@ def is_whole_number(value) -> bool:
         >>> is_whole_number(3.0), is_whole_number(2.5), is_whole_number("3")
         (True, False, False)
     """
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and float(value).is_integer()
-    )
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return isinstance(value, numbers.Integral) or (math.isfinite(value) and float(value).is_integer())
 
 
 def check_whole_number(value, name: str, low: int, high: int, what: str = "") -> int:
@@ -55,6 +54,22 @@ def check_whole_number(value, name: str, low: int, high: int, what: str = "") ->
     return int(value)
 
 
+def check_in_float_range(value, name: str):
+    """`value`, or ``ValueError`` naming `name` when it is an integer too large for any number the app computes
+    with (past a float's range, where converting it would raise `OverflowError`).
+
+    Example:
+        >>> check_in_float_range(10**400, "temperature")
+        Traceback (most recent call last):
+        ValueError: `temperature` has to be a number a float can hold, but is an integer past 1.8e+308
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
+        raise ValueError(
+            f"`{name}` has to be a number a float can hold, but is an integer past {sys.float_info.max:.2g}"
+        )
+    return value
+
+
 def check_choice(value, name: str, choices: Sequence[str]):
     """`value` when it is one of `choices`, else ``ValueError`` naming `name` and the choices.
 
@@ -71,7 +86,8 @@ def check_choice(value, name: str, choices: Sequence[str]):
 
 
 def check_word(value, name: str) -> str:
-    """`value` when it is a string (a word picked from a list, or typed), else ``ValueError`` naming `name`.
+    """`value` when it is a string (a word picked from a list, or typed) of at most `MAX_WORD_CHARS` characters,
+    else ``ValueError`` naming `name`.
 
     Example:
         >>> check_word(["cat"], "next")
@@ -80,4 +96,6 @@ def check_word(value, name: str) -> str:
     """
     if not isinstance(value, str):
         raise ValueError(f"`{name}` has to be a word (a string), but is a {type(value).__name__}: {shown(value)}")
+    if len(value) > MAX_WORD_CHARS:
+        raise ValueError(f"`{name}` has to be a word of at most {MAX_WORD_CHARS} characters, but is {shown(value)}")
     return value
