@@ -40,6 +40,7 @@ from lm.tokenize import join_word, split_partial_word
 KEYBOARD_JS = (Path(__file__).parent / "keyboard.js").read_text(encoding="utf-8")
 CHIP_PLACES = ("centre", "left", "right")  # where chips 0, 1, 2 sit in a strip (the most likely in the centre)
 KEYSTROKE_CONCURRENCY = 64  # transformer keystrokes searched at once, across users: their passes merge (`lm.engine`)
+BIGRAM_THREADS = 4  # bigram keystrokes answered at once (look-ups of microseconds; a learning page's read first)
 KEYSTROKE_ROUTE = "/keystroke/suggest_{strip}"  # what the page posts each keystroke to (`keystroke_endpoint`)
 KEYSTROKE_INPUTS = 7  # text, mode, temperature, top_k, top_p, seed, ticket; then, while learning: token, whole text
 KEYSTROKE_LEARNING_INPUTS = 2
@@ -361,13 +362,17 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
     # in flight per strip, and draws the chips. That route (`keystroke_endpoint`) calls the very handlers of
     # the /suggest_<strip> API below, without Gradio's event processing (11 ms of CPU per request, measured,
     # for a look-up of 0.1 ms). The transformer's searches run KEYSTROKE_CONCURRENCY at once (`in_a_thread`),
-    # their passes merged by the engine; the bigram's table look-ups take microseconds. `preprocess=False`:
+    # their passes merged by the engine; the bigram's look-ups (microseconds, after a learning page's text is
+    # read) run in threads of their own, so no strip's work ever holds the server's event loop. `preprocess=False`:
     # raw settings reach `read_settings`, which clamps or ignores a bad one instead of failing.
     handlers = {}
     for name in MODELS:
-        strip_safely = safely(KEEP)(functools.partial(suggest_strip, sessions, name))
-        if name == "transformer":
-            strip_safely = in_a_thread(strip_safely, KEYSTROKE_CONCURRENCY, QUEUE_SIZE, (gr.update(), BUSY))
+        strip_safely = in_a_thread(  # never on the event loop: a learning page's strip reads its text first
+            safely(KEEP)(functools.partial(suggest_strip, sessions, name)),
+            KEYSTROKE_CONCURRENCY if name == "transformer" else BIGRAM_THREADS,
+            QUEUE_SIZE,
+            (gr.update(), BUSY),
+        )
         handlers[name] = strip_safely
         api_only[name].click(  # gradio_client calls go through the queue: as many at once as the page's route
             strip_safely,

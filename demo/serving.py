@@ -30,8 +30,14 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")  # the addresses that serve this ma
 MAX_REQUEST_BYTES = 16 << 20  # a request's body at most (a pasted text of a million characters fits)
 BODY_SECONDS = 10  # a request's whole body must arrive within this; a stalled or slow client is cut off
 MAX_ERROR_BYTES = 2_000  # an error reply at most: a longer one (a validation error echoing the input) is replaced
-UNUSED_ROUTES = ("/gradio_api/upload", "/gradio_api/upload_progress")  # the app takes no files
+UNUSED_ROUTES = (  # the app takes no files and makes no deep links (each one a file written from a session)
+    "/gradio_api/upload",
+    "/gradio_api/upload_progress",
+    "/gradio_api/deep_link",
+)
 FILE_CONTENT_TYPES = ("multipart/form-data",)  # how a file is sent: refused on every route, named or not
+MAX_WAITING_PER_CLIENT = 8  # requests one client address may have waiting in Gradio's queue, per endpoint
+MAX_WAITING_PER_ENDPOINT = 128  # requests waiting for one endpoint, all clients together (a quarter of the queue)
 SHARE_DOMAIN = ".gradio.live"  # `--share` links are names under it
 
 
@@ -93,7 +99,7 @@ def refusal(method: str, path: str, headers: Headers, names: frozenset[str], pro
     if origin is not None and not _same_site(origin, host, proxies):
         return 403, f"requests from pages of {shown(origin)} are refused"
     if path.rstrip("/") in UNUSED_ROUTES:
-        return 404, "this app takes no files"
+        return 404, "this app takes no files and makes no deep links"
     if headers.get("content-type", "").lower().lstrip().startswith(FILE_CONTENT_TYPES):
         return 415, "this app takes no files"
     size = headers.get("content-length")
@@ -218,3 +224,41 @@ class ShortErrors:
             headers = [(k, v) for k, v in headers if k.lower() != b"content-type"] + [(b"content-type", content_type)]
         await self.send({**self.start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await self.send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def share_the_queue(queue) -> None:
+    """Make Gradio's `queue` admit a request only while its endpoint has fewer than `MAX_WAITING_PER_ENDPOINT`
+    requests waiting, and its client's address fewer than `MAX_WAITING_PER_CLIENT` of them; past either,
+    the caller gets ``503`` and a line naming the endpoint. A session is free to mint (every ``/call``
+    brings a new one), an address is not: one client can no longer fill the whole queue and lock every
+    other user out of every queued feature (530 Compare calls did, before)."""
+    from gradio.route_utils import get_fn
+
+    push = queue.push
+
+    async def admit(body, request, username):
+        try:
+            fn = get_fn(queue.blocks, None, body)
+        except Exception:  # no such endpoint: Gradio's own push answers it
+            return await push(body, request, username)
+        waiting = [event for events in queue.event_queue_per_concurrency_id.values() for event in events.queue]
+        waiting = [event for event in waiting if event.fn is fn]
+        name = f"/{fn.api_name or fn.name}"
+        if len(waiting) >= MAX_WAITING_PER_ENDPOINT:
+            return False, f"{name} has {len(waiting)} requests waiting already; try again in a moment", "queue_full"
+        client = client_address(request)
+        if sum(client_address(event.request) == client for event in waiting) >= MAX_WAITING_PER_CLIENT:
+            log.warning("refused a request to %s: %s has %d waiting", name, client, MAX_WAITING_PER_CLIENT)
+            return (
+                False,
+                f"{name}: you have {MAX_WAITING_PER_CLIENT} requests waiting already; wait for them",
+                "queue_full",
+            )
+        return await push(body, request, username)
+
+    queue.push = admit
+
+
+def client_address(request) -> str | None:
+    """The address a request came from (behind a proxy on this machine, the one it forwards for)."""
+    return request.client.host if request is not None and request.client is not None else None

@@ -16,12 +16,13 @@ from starlette.middleware import Middleware
 
 from demo import compare_tab, continuous_tab, keyboard_tab, sampling_tab, tables_tab, training_tab
 from demo.common import QUEUE_SIZE, Sessions
-from demo.serving import RequestGuard, proxy_names, served_names
+from demo.serving import RequestGuard, proxy_names, served_names, share_the_queue
 from lm.keyboard import Keyboard
 
 log = logging.getLogger(__name__)
 
 MAX_INPUT_DEPTH = 8  # lists inside an input value at most (no input of the app nests; Gradio walks them all)
+MAX_SESSIONS = 1_000  # Gradio sessions kept (each page, each API call; ~0.45 MB each), the least recent dropped
 SWITCH_INTERVAL_S = 0.0001  # how long a Python thread may hold the GIL while another waits (Python's default: 5 ms)
 CSS = """
 .strip { gap: 6px !important; flex-wrap: nowrap !important; }
@@ -75,6 +76,18 @@ class DemoBlocks(gr.Blocks):
     """The page's Blocks. Its events take raw values (``preprocess=False``: the handlers check each one
     and name what was wrong); Gradio itself checks only that a request carries a value per input, and
     here a request short of values gets one line saying so instead of a traceback in the log."""
+
+    async def preprocess_data(self, block_fn, inputs, state, explicit_call: bool = False):
+        """Gradio's preprocessing, after which the session keeps no copy of the inputs: Gradio stores each
+        session's last input values for deep links (refused here, `demo.serving.UNUSED_ROUTES`), so every
+        new session that sent an 11 MB text held it until `MAX_SESSIONS` newer ones pushed it out."""
+        processed = await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        if state is not None:
+            for block in block_fn.inputs:
+                config = state.config_values.get(block._id)
+                if not block.stateful and config and "props" in config:
+                    config["props"]["value"] = None
+        return processed
 
     def validate_inputs(self, block_fn, inputs):
         route = f"/{block_fn.api_name or block_fn.name}"
@@ -162,9 +175,11 @@ def launch(
     The page's keystroke requests go to `keyboard_tab.KEYSTROKE_ROUTE`, added to the server here. Every
     other event runs one request at a time (default_concurrency_limit=1): charts, sampling and
     comparisons are heavy and would only slow each other down on a small CPU. The queue holds at most
-    QUEUE_SIZE waiting requests; past that a user is told the app is busy instead of waiting forever.
+    QUEUE_SIZE waiting requests, and shares them out (`demo.serving.share_the_queue`: per endpoint and per
+    client address); past that a user is told the app is busy instead of waiting forever.
     """
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
+    share_the_queue(demo._queue)  # Gradio has no public hook for who may join its queue
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     block = not options.pop("prevent_thread_lock", False)
     quiet = options.pop("quiet", False)  # Gradio's own lines name its Python options (share=True), not ours
@@ -178,6 +193,7 @@ def launch(
         css=CSS,
         prevent_thread_lock=True,
         enable_monitoring=False,
+        state_session_capacity=MAX_SESSIONS,
         run_history=False,
         footer_links=["api", "gradio", "settings"],
         app_kwargs={"middleware": [guard]},

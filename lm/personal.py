@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter, OrderedDict
 
 from lm.bigram import BigramModel
@@ -27,14 +28,18 @@ from lm.tokenize import finished_sentences
 
 DEFAULT_WEIGHT = 100  # each of the user's pairs counts as this many corpus pairs (a few sentences show)
 MAX_WEIGHT = 1_000  # the weight slider's top: a few sentences then outweigh most rows of the corpus
-MAX_LEARNERS = 50  # sessions learning at once (a class); the one idle longest is forgotten past it
+MAX_LEARNERS = 50  # sessions learning at once (a class); past it, one idle for IDLE_BEFORE_FORGOTTEN_S is forgotten
+IDLE_BEFORE_FORGOTTEN_S = 600  # a learner used this recently is never forgotten for a new one (a loop cannot evict)
 MAX_READ_CHARS = 4_000  # a text is read for sentences up to its last this many characters
+MAX_SENTENCES = 1_000  # sentences one learner counts at most (then it stops counting; its counts stay)
 
 
 class Learner:
     """One user's finished sentences, counted. `read` takes the whole text as it is now: a sentence is
     counted each time it appears more often than in the text read before (typed again, pasted), never
-    un-counted when deleted; what is still being typed after the last sentence end is not counted yet."""
+    un-counted when deleted; what is still being typed after the last sentence end is not counted yet.
+    At most `MAX_SENTENCES` are counted (`full`): a page cannot grow its model, and the time every
+    keystroke of it takes, without bound."""
 
     def __init__(self, weight: int = DEFAULT_WEIGHT):
         self.weight = check_whole_number(weight, "weight", 1, MAX_WEIGHT)  # corpus pairs one of the user's counts as
@@ -49,12 +54,20 @@ class Learner:
         now = Counter(map(tuple, finished_sentences(text[-MAX_READ_CHARS:])))
         new = now - self._last_read
         self._last_read = now
+        room = MAX_SENTENCES - self.sentences
+        if new.total() > room:  # full: the first sentences that fit, none after
+            new = Counter(list(new.elements())[:room])
         if new:
             learned = BigramModel.from_sentences(new.elements(), device="cpu")
             self.personal = learned if self.personal is None else self.personal + learned
             self.sentences += new.total()
             self._combined = None
         return new.total()
+
+    @property
+    def full(self) -> bool:
+        """Whether it has counted `MAX_SENTENCES` and counts no more (until `forget`)."""
+        return self.sentences >= MAX_SENTENCES
 
     def forget(self) -> None:
         """Empty the counts. The sentences of the text read last stay read: only what is written from
@@ -81,8 +94,10 @@ class Learner:
 
 
 class Learners:
-    """The learners of one app, by session token: at most `MAX_LEARNERS`, the one idle longest forgotten
-    first. Thread-safe (requests of many sessions arrive at once).
+    """The learners of one app, by session token: at most `max_learners`. A new one takes the place of the one
+    idle longest only if that one has been idle for `idle_before_forgotten` seconds; otherwise starting it
+    fails with a message (so no client can evict the class's learners with a loop of requests). Thread-safe
+    (requests of many sessions arrive at once).
 
     Example:
         >>> learners = Learners()
@@ -90,29 +105,43 @@ class Learners:
         (True, True, True)
     """
 
-    def __init__(self, max_learners: int = MAX_LEARNERS):
+    def __init__(self, max_learners: int = MAX_LEARNERS, idle_before_forgotten: float = IDLE_BEFORE_FORGOTTEN_S):
         self.max_learners = max_learners
-        self._by_token: OrderedDict[str, Learner] = OrderedDict()
+        self.idle_before_forgotten = idle_before_forgotten
+        self._by_token: OrderedDict[str, tuple[Learner, float]] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
 
     def get(self, token) -> Learner | None:
         """The learner of `token`, if it learns (None for no token, an unknown or a forgotten one)."""
         with self._lock:
-            learner = self._by_token.get(token) if isinstance(token, str) else None
-            if learner is not None:
-                self._by_token.move_to_end(token)
-            return learner
+            found = self._by_token.get(token) if isinstance(token, str) else None
+            if found is None:
+                return None
+            self._used(token, found[0])
+            return found[0]
 
     def start(self, token: str) -> Learner:
-        """The learner of `token`, made if new (forgetting the one idle longest past `max_learners`)."""
+        """The learner of `token`, made if new. Raises `ValueError` when `max_learners` learn already and none
+        of them has been idle for `idle_before_forgotten` seconds (else the one idle longest is forgotten)."""
         with self._lock:
-            learner = self._by_token.setdefault(token, Learner())
-            self._by_token.move_to_end(token)
-            while len(self._by_token) > self.max_learners:
-                self._by_token.popitem(last=False)
+            learner = self._by_token[token][0] if token in self._by_token else None
+            if learner is None and len(self._by_token) >= self.max_learners:
+                oldest, (_, used) = next(iter(self._by_token.items()))
+                if time.monotonic() - used < self.idle_before_forgotten:
+                    raise ValueError(
+                        f"the app already learns for {self.max_learners} pages, each used in the last "
+                        f"{self.idle_before_forgotten / 60:g} minutes; try again later"
+                    )
+                del self._by_token[oldest]
+            learner = learner or Learner()
+            self._used(token, learner)
             return learner
 
     def stop(self, token) -> None:
         """Forget `token`'s counts (the user reset them, or turned learning off)."""
         with self._lock:
             self._by_token.pop(token, None)
+
+    def _used(self, token: str, learner: Learner) -> None:
+        self._by_token[token] = (learner, time.monotonic())
+        self._by_token.move_to_end(token)

@@ -20,15 +20,36 @@ ABANDONED_AFTER_S = 3600  # a staging file or folder with no process id in its n
 
 def cache_dir() -> Path:
     """Where built models are cached: ``$NEXTWORD_CACHE``, else ``$XDG_CACHE_HOME/nextword-demo``.
+    ``ValueError`` if ``$NEXTWORD_CACHE`` names a file (said at once, not after a model's conversion).
 
     Example:
         >>> cache_dir().name in ("nextword-demo", Path(os.environ.get(CACHE_ENV, "x")).name)
         True
     """
     if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
+        folder = Path(os.environ[CACHE_ENV])
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"{CACHE_ENV}={str(folder)!r} is a file, not a folder: point it at a folder, or unset it")
+        return folder
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "nextword-demo"
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, in hex (read in blocks: a 500 MB file takes about a second).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile() as file:
+        ...     _ = file.write(b"abc"); file.flush()
+        ...     file_digest(file.name)[:16]
+        'ba7816bf8f01cfea'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(1 << 24):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def content_key(parts: Iterable[str]) -> str:

@@ -28,6 +28,19 @@ def keystroke(url: str, body: bytes) -> httpx.Response:
     return httpx.post(f"{url}keystroke/suggest_bigram", content=body, timeout=60)
 
 
+@pytest.fixture
+def own_app(tiny_keyboard):
+    """An app of its own (its own learners and queue), for tests that fill what every test shares."""
+    from bench.load import free_port
+    from demo.ui import build_demo, launch
+
+    demo = build_demo(tiny_keyboard)
+    port = free_port()
+    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
 def port_of(url: str) -> int:
     return int(url.rstrip("/").rsplit(":", 1)[1])
 
@@ -135,3 +148,120 @@ def test_a_lone_surrogate_in_the_sampled_text_is_read_as_a_space(tiny_app):
     )
     stream = httpx.get(f"{tiny_app}gradio_api/call/sample_bigram/{started.json()['event_id']}", timeout=60).text
     assert "event: complete" in stream and "something went wrong" not in stream
+
+
+# ---- what one client may leave behind, and whom it may hold up ---------------------------------------
+
+
+def test_a_session_keeps_no_copy_of_a_big_input(tiny_app, tiny_keyboard):
+    """Every `/call` is a new session; Gradio kept each one's last inputs (an 11 MB text stayed 11 MB)."""
+    import gc
+
+    marker = "quokka" * 50_000  # 300 KB, in one new session
+    call(tiny_app, "explain", [f"{marker} the c"])
+    for _ in range(3):  # Gradio's tasks for the last events finish in the background
+        call(tiny_app, "explain", ["the c"])
+    gc.collect()
+    holders = [o for o in gc.get_objects() if type(o) in (dict, list) and any(map(_is_marker, _values(o)))]
+    assert not holders
+
+
+def _values(container):
+    return container.values() if isinstance(container, dict) else container
+
+
+def _is_marker(value) -> bool:
+    return isinstance(value, str) and len(value) > 100_000 and value.startswith("quokka")
+
+
+def test_sessions_kept_are_bounded(tiny_app):
+    from demo.ui import MAX_SESSIONS
+
+    holder = _served_blocks(tiny_app).state_holder
+    for _ in range(3):
+        call(tiny_app, "suggest", ["the c", *SETTINGS])
+    assert holder.capacity == MAX_SESSIONS and 3 <= len(holder.session_data) <= MAX_SESSIONS
+
+
+def _served_blocks(url: str):
+    """The Blocks served at `url` (this process's)."""
+    import gc
+
+    import gradio as gr
+
+    port = port_of(url)
+    return next(b for b in gc.get_objects() if isinstance(b, gr.Blocks) and getattr(b, "server_port", None) == port)
+
+
+def learn(url: str) -> str:
+    """Start a page learning through the API; its token."""
+    stream = call(url, "learning", [True, 100])
+    return __import__("json").loads(stream.split("data: ", 1)[1])[1]["token"]
+
+
+def bigram_strip(url: str, text: str, token=None, written=None) -> list:
+    data = {"data": [text, *SETTINGS, 1, token, written]}
+    return httpx.post(f"{url}keystroke/suggest_bigram", json=data, timeout=60).json()["data"]
+
+
+def test_a_page_flooding_its_learner_stops_at_the_bound_and_keeps_serving(tiny_app):
+    from lm.personal import MAX_SENTENCES
+
+    token = learn(tiny_app)
+    for i in range(12):  # each keystroke's text: ~400 new made-up sentences (the page sends 4,000 characters)
+        written = " ".join(f"w{i}x{j} v{j}." for j in range(400))
+        strip, _ = bigram_strip(tiny_app, "the ", token, written)
+    assert f"+ your {MAX_SENTENCES} sentences (full)" in strip["info"]
+    assert bigram_strip(tiny_app, "the ")[0]["chips"] == [{"word": "cat", "p": 0.5}, {"word": "dog", "p": 0.5}]
+
+
+def test_a_learning_page_is_read_off_the_event_loop(tiny_app, monkeypatch):
+    import asyncio
+
+    from lm.personal import Learner
+
+    where, read = [], Learner.read
+
+    def reading(self, text):
+        try:
+            asyncio.get_running_loop()
+            where.append("event loop")
+        except RuntimeError:
+            where.append("a thread")
+        return read(self, text)
+
+    monkeypatch.setattr(Learner, "read", reading)
+    bigram_strip(tiny_app, "the ", learn(tiny_app), "the dog ran. the ")
+    assert where == ["a thread"]
+
+
+def test_a_loop_of_new_pages_cannot_evict_a_learning_page(own_app):
+    from lm.personal import MAX_LEARNERS
+
+    token = learn(own_app)
+    bigram_strip(own_app, "the ", token, "the dog ran. the dog ran. the ")
+    refused = [call(own_app, "learning", [True, 100]) for _ in range(MAX_LEARNERS + 5)]
+    assert sum(f"already learns for {MAX_LEARNERS} pages" in stream for stream in refused) >= 5
+    assert bigram_strip(own_app, "the ", token, "the dog ran. the dog ran. the ")[0]["chips"][0]["word"] == "dog"
+
+
+def test_one_client_cannot_fill_the_queue_for_everyone(own_app):
+    """A flood of Compare calls (each `/call` a new session): past MAX_WAITING_PER_CLIENT waiting, this
+    address is refused for /compare, and the queue stays open for the other features."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from demo.serving import MAX_WAITING_PER_CLIENT
+
+    text = " ".join(["the cat sat and the dog ran"] * 60)
+
+    def post(_):
+        return httpx.post(f"{own_app}gradio_api/call/compare", json={"data": [text, 400]}, timeout=60)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(40)))
+    refused = [a for a in answers if a.status_code == 503]
+    assert refused and f"you have {MAX_WAITING_PER_CLIENT} requests waiting" in refused[0].text
+    assert "event: complete" in call(own_app, "sample_bigram", ["the c", 1.0, 0, 1.0, -1, ""])
+    for answer in answers:  # let them finish, so that no other test waits behind them
+        if answer.status_code == 200:
+            httpx.get(f"{own_app}gradio_api/call/compare/{answer.json()['event_id']}", timeout=300)

@@ -8,7 +8,7 @@ import pytest
 from gradio_client import Client
 
 from lm import BigramModel
-from lm.personal import Learner, Learners
+from lm.personal import MAX_SENTENCES, Learner, Learners
 
 T1 = "The cat sat on the mat. The dog ran!"
 T2 = "A dog sat. The bird sang on the mat? Who's there."
@@ -80,13 +80,31 @@ def test_the_users_counts_weigh_as_corpus_pairs():
 
 
 def test_learners_are_kept_apart_and_bounded():
-    learners = Learners(max_learners=2)
+    learners = Learners(max_learners=2, idle_before_forgotten=0)
     for token in ("a", "b", "c"):
         learners.start(token).read(f"{token} said hello.")
     assert learners.get("a") is None  # idle longest: forgotten past two
     assert learners.get("b").personal.count("b", "said") == 1 and learners.get("c").personal.count("b", "said") == 0
     learners.stop("b")
     assert learners.get("b") is None and learners.get(None) is None and learners.get(["c"]) is None
+
+
+def test_a_loop_of_new_learners_cannot_evict_one_in_use():
+    learners = Learners(max_learners=2)  # the default wait: IDLE_BEFORE_FORGOTTEN_S
+    learners.start("a").read("a said hello.")
+    learners.start("b")
+    with pytest.raises(ValueError, match="already learns for 2 pages"):
+        learners.start("c")
+    assert learners.get("a").personal.count("a", "said") == 1 and learners.start("b") is learners.get("b")
+
+
+def test_a_learner_counts_at_most_max_sentences():
+    me = Learner()
+    half = MAX_SENTENCES // 2
+    assert me.read("a b c. " * half) + me.read("d e f. " * (half + 5)) == MAX_SENTENCES
+    assert me.full and me.read("new words here. " * 10) == 0 and me.personal.count("new", "words") == 0
+    me.forget()
+    assert not me.full and me.read("new words here. " * 11) == 1  # the text read before is read already
 
 
 # ---- through the served app: another page never sees them --------------------------------------------

@@ -72,9 +72,36 @@ def test_a_damaged_model_cache_is_converted_again(caplog):
     weights = next(storage.cache_dir().glob("SmolLM2-135M-Instruct-*/model.safetensors"))
     weights.write_bytes(b"garbage")
     tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
-    assert "converting it again" in caplog.text
+    assert "is damaged or incomplete" in caplog.text
     assert tm.next_word_distribution("The capital of France is").top(1)[0][0] == "Paris"
     assert weights.stat().st_size > 100_000_000
+
+
+@pytest.mark.parametrize(
+    "damage", [b"\xff\xff\xc0\x7f" * (1 << 18), bytes(range(256)) * (1 << 12)], ids=["NaN", "bytes"]
+)
+def test_damage_of_the_same_size_in_the_converted_weights_is_detected(damage, caplog):
+    """1 MB overwritten in the middle (NaN, other bytes): the file loads without an error, and answers nothing."""
+    TransformerModel.from_pretrained(device="cpu", dtype="float32")
+    weights = next(storage.cache_dir().glob("SmolLM2-135M-Instruct-*/model.safetensors"))
+    size = weights.stat().st_size
+    with open(weights, "r+b") as file:
+        file.seek(size // 2)
+        file.write(damage)
+    assert weights.stat().st_size == size
+    tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
+    assert "is damaged or incomplete" in caplog.text
+    assert tm.next_word_distribution("The capital of France is").top(1)[0][0] == "Paris"
+
+
+def test_a_cache_setting_that_names_a_file_stops_the_start_at_once_with_one_line(tmp_path, monkeypatch, capsys):
+    not_a_folder = tmp_path / "cache.txt"
+    not_a_folder.write_text("a file")
+    monkeypatch.setenv(storage.CACHE_ENV, str(not_a_folder))
+    assert app.main([]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {storage.CACHE_ENV}={str(not_a_folder)!r} is a file, not a folder: point it at a folder, or unset it\n"
+    )
 
 
 def test_a_folder_where_the_bigram_cache_goes_does_not_stop_the_start(tmp_path, monkeypatch, caplog):
