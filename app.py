@@ -1,7 +1,7 @@
 """Next-word demo: load both models and serve the keyboard UI.
 
     python app.py [--model ID|PATH] [--corpus PATH ...] [--device auto|cpu|cuda] [--host 127.0.0.1]
-                  [--port 7860] [--allow-host NAME] [--share]
+                  [--port 7860] [--allow-host NAME] [--share] [--private-pages]
 
 Defaults: the embedded SmolLM2-135M-Instruct, Shakespeare's plays, this machine only, no share link.
 """
@@ -43,6 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument("--no-prefetch", action="store_true", help="do not warm caches between keystrokes")
+    parser.add_argument(
+        "--private-pages",
+        action="store_true",
+        help="keep each address's transformer cache apart (no page can time what another typed; slower for a class)",
+    )
     return parser.parse_args(argv)
 
 
@@ -67,6 +72,7 @@ def load(args: argparse.Namespace) -> Keyboard:
         print(f"  {bigram}")
     with step("the transformer (" + (args.model or "embedded SmolLM2-135M-Instruct") + ")"):
         transformer = TransformerModel.from_pretrained(args.model, device=args.device, dtype=args.dtype)
+        transformer.pages_apart = args.private_pages
         print(f"  {transformer}")
     return Keyboard(bigram, transformer, None if args.no_prefetch else Prefetcher(transformer))
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import torch
@@ -28,6 +30,33 @@ from lm.engine import Engine, Job, Row
 MAX_PENDING = 8  # pending tokens a state may carry before its KV cache is brought up to date
 MAX_CONTEXTS = 64  # contexts kept: one per user of a class typing at once, so users do not evict each other
 MAX_CACHE_BYTES = 1 << 30  # KV caches plus path log-probabilities kept across contexts (least recent go first)
+
+
+_owner: ContextVar[str | None] = ContextVar("owner", default=None)
+
+
+@contextmanager
+def working_for(owner: str | None):
+    """Run the work under this block for `owner` (a page's address), so that a model whose pages are kept
+    apart (`lm.transformer.TransformerModel.pages_apart`) reads and fills that owner's cache only.
+
+    Example:
+        >>> with working_for("10.0.0.7"):
+        ...     current_owner()
+        '10.0.0.7'
+        >>> current_owner() is None
+        True
+    """
+    token = _owner.set(owner)
+    try:
+        yield
+    finally:
+        _owner.reset(token)
+
+
+def current_owner() -> str | None:
+    """Whom the calling work is for (`working_for`), or None."""
+    return _owner.get()
 
 
 @dataclass

@@ -32,6 +32,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from lm.context_states import current_owner, working_for
 from lm.engine import KEYSTROKE, PREFETCH, working_as
 from lm.word_search import SearchBudget
 
@@ -52,14 +53,15 @@ class _Hint:
     context: str
     prefix: str
     at: float  # time.monotonic() of the keystroke
+    owner: str | None = None  # whose keystroke (`lm.context_states.working_for`): its cache is the one warmed
 
     @property
     def text(self) -> str:
         return self.context + self.prefix
 
     def same_typist(self, other: "_Hint") -> bool:
-        """Whether one text continues the other: the same person typing on (or deleting)."""
-        return self.text.startswith(other.text) or other.text.startswith(self.text)
+        """Whether one text continues the other, for the same owner: the same person typing on (or deleting)."""
+        return self.owner == other.owner and (self.text.startswith(other.text) or other.text.startswith(self.text))
 
 
 class Prefetcher:
@@ -76,7 +78,7 @@ class Prefetcher:
 
     def hint(self, context: str, prefix: str) -> None:
         """A typist's keystroke was answered for `context` + `prefix`: warm for their next one."""
-        new = _Hint(context, prefix, time.monotonic())
+        new = _Hint(context, prefix, time.monotonic(), current_owner())
         with self._changed:
             self._hints = [hint for hint in self._hints if not hint.same_typist(new)][-(self.max_hints - 1) :]
             self._hints.append(new)
@@ -125,7 +127,7 @@ class Prefetcher:
     def _run(self) -> None:
         while (hint := self._next_hint()) is not None:
             try:
-                with working_as(PREFETCH):
+                with working_as(PREFETCH), working_for(hint.owner):
                     self._warm(hint.context, hint.prefix, lambda: self._check(hint))
             except _Superseded:
                 pass

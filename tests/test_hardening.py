@@ -265,3 +265,27 @@ def test_one_client_cannot_fill_the_queue_for_everyone(own_app):
     for answer in answers:  # let them finish, so that no other test waits behind them
         if answer.status_code == 200:
             httpx.get(f"{own_app}gradio_api/call/compare/{answer.json()['event_id']}", timeout=300)
+
+
+def test_pages_kept_apart_share_no_cached_context(tiny_app, tiny_keyboard, monkeypatch):
+    """Shared (the default), a text one address typed answers another from the cache (no pass: a timing
+    tells that it was typed); with `pages_apart` (``--private-pages``), the other address runs its own."""
+    engine = tiny_keyboard.transformer.engine
+
+    def ask(source: str, text: str) -> dict:
+        with httpx.Client(transport=httpx.HTTPTransport(local_address=source), timeout=60) as client:
+            data = {"data": [text, *SETTINGS, 1]}
+            return client.post(f"{tiny_app}keystroke/suggest_transformer", json=data).json()["data"][0]
+
+    def passes_for(source: str, text: str) -> int:
+        before = engine.passes
+        ask(source, text)
+        return engine.passes - before
+
+    assert passes_for("127.0.0.1", "a text the first page types ") > 0
+    assert passes_for("127.0.0.2", "a text the first page types ") == 0  # shared: answered from the cache
+    monkeypatch.setattr(tiny_keyboard.transformer, "pages_apart", True)
+    assert passes_for("127.0.0.1", "another text the first page types ") > 0
+    assert passes_for("127.0.0.2", "another text the first page types ") > 0  # apart: its own passes
+    assert passes_for("127.0.0.2", "another text the first page types ") == 0  # and its own cache
+    assert ask("127.0.0.1", "the c") == ask("127.0.0.2", "the c")  # the same numbers either way

@@ -23,8 +23,8 @@ def test_readme_starts_with_the_two_commands():
 def test_the_limits_the_readme_names_are_the_code_s():
     import re
 
-    from demo import common, compare_tab, keyboard_tab, serving, views
-    from lm import checks, context_states, generation, keyboard, personal
+    from demo import common, compare_tab, keyboard_tab, serving, ui, views
+    from lm import checks, context_states, generation, keyboard, personal, transformer
 
     modules = [
         keyboard,
@@ -37,6 +37,8 @@ def test_the_limits_the_readme_names_are_the_code_s():
         serving,
         checks,
         personal,
+        ui,
+        transformer,
     ]
     named = re.findall(r"`([A-Z][A-Z_]+)` = ([\d,]+)( GiB| MiB)?", README.read_text(encoding="utf-8"))
     assert len(named) >= 12
