@@ -34,6 +34,7 @@ bench: install
 	$(PY) -m bench.bench_browser --baseline 2850b2a
 	$(PY) -m bench.bench_serving
 	$(PY) -m bench.bench_soak --minutes 5 --name soak_one_user
+	$(PY) -m bench.bench_abuse_soak --minutes 3
 	$(PY) -m bench.bench_evaluate --words 500 --name evaluate_speed_500
 
 clean:

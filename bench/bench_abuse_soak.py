@@ -10,7 +10,7 @@ before issue 21) in the same run, each `app.py` in a subprocess with the real mo
 RSS is sampled every `SAMPLE_S` seconds from ``/proc/<pid>/status``: flat means the last minute adds
 little to the first.
 
-    python -m bench.bench_abuse_soak [--minutes 3] [--mb 11] [--senders 3] [--slow 30] [--baseline f2e2146]
+    python -m bench.bench_abuse_soak [--minutes 3] [--mb 11] [--senders 3] [--slow 30] [--baseline f2e2146|none]
 """
 
 from __future__ import annotations
@@ -117,13 +117,17 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=11)
     parser.add_argument("--senders", type=int, default=3)
     parser.add_argument("--slow", type=int, default=30)
-    parser.add_argument("--baseline", default=BASELINE)
+    parser.add_argument("--baseline", default=BASELINE, help="a revision, or none (this tree alone: a longer soak)")
     args = parser.parse_args()
     report = {"minutes": args.minutes, "text_mb": args.mb, "senders": args.senders, "slow_at_once": args.slow}
-    with checked_out(args.baseline) as tree:
-        report["baseline"] = {"revision": args.baseline, **soak(tree, args.minutes, args.mb, args.senders, args.slow)}
+    if args.baseline != "none":
+        with checked_out(args.baseline) as tree:
+            report["baseline"] = {
+                "revision": args.baseline,
+                **soak(tree, args.minutes, args.mb, args.senders, args.slow),
+            }
     report["now"] = soak(ROOT, args.minutes, args.mb, args.senders, args.slow)
-    write_report("abuse_soak", report)
+    write_report("abuse_soak" if args.baseline != "none" else f"abuse_soak_{args.minutes:g}_minutes", report)
 
 
 if __name__ == "__main__":
