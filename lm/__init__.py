@@ -26,8 +26,17 @@ from lm.distribution import Distribution, NextWordModel
 from lm.sampling import warp
 from lm.smoothing import MLE, AddK, KneserNey, smoothing
 from lm.training import fit_bigram_network
-from lm.transformer import TransformerModel
 from lm.vocabulary import Vocabulary
+
+
+def __getattr__(name: str):
+    """`TransformerModel` is imported when first asked for: it brings transformers and the engine, which
+    the counting side (``import lm.bigram``) never needs."""
+    if name == "TransformerModel":
+        from lm.transformer import TransformerModel
+
+        return TransformerModel
+    raise AttributeError(f"module 'lm' has no attribute {name!r}")
 
 __all__ = [
     "BigramModel",

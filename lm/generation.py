@@ -13,9 +13,8 @@ from typing import Callable
 
 from lm.checks import check_whole_number
 from lm.distribution import Distribution
-from lm.keyboard import cased
 from lm.sampling import nth_seed
-from lm.tokenize import EOS, join_word
+from lm.tokenize import EOS, cased, join_word
 
 MAX_GENERATED_WORDS = 200  # words one call may add (one "generate" click)
 

@@ -20,7 +20,7 @@ from lm.checks import check_choice, shown
 from lm.distribution import OTHER, Distribution, NextWordModel
 from lm.engine import KEYSTROKE, working_as
 from lm.sampling import check_seed, check_temperature, check_top_k, check_top_p
-from lm.tokenize import split_partial_word, stable_tail
+from lm.tokenize import cased, split_partial_word, stable_tail
 
 MODES = ("most likely", "sampled")
 MODELS = ("bigram", "transformer")  # the two suggestion strips
@@ -28,12 +28,10 @@ SLOTS = 3  # chips per strip, like a phone keyboard
 MAX_CONTEXT_CHARS = 4_000  # only the last characters typed are read as context (the text itself is kept)
 CONTEXT_CUT_BLOCK = 1_000  # the cut moves a block at a time, so the models' caches survive typing (`stable_tail`)
 SAMPLED_DRAWS = 64  # draws taken to fill the chips in "sampled" mode (first distinct words win)
-_PRONOUN_I = re.compile(r"i(?:'[a-z]+)?")
 _UNREADABLE = (  # what the models read as a space (one regex pass each: this is on every keystroke)
     (re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]"), "control characters"),  # Unicode's Cc, but tab and line feed
     (re.compile("[\ud800-\udfff]"), "lone surrogates (half of a character's UTF-16 pair)"),  # Cs: no character
 )
-_SENTENCE_START_RE = re.compile(r"(?:\A|[.!?][\"'”’)\]]*)\s*\Z")
 
 
 @dataclass(frozen=True)
@@ -119,33 +117,6 @@ def readable(text: str) -> tuple[str, str]:
         if found:
             notes.append(f"{what} were read as spaces")
     return text, "; ".join(notes)
-
-
-def at_sentence_start(context: str) -> bool:
-    """Whether the next word starts a sentence: nothing before it, or a ``.``, ``!`` or ``?`` (then
-    perhaps closing quotes or brackets) and spaces.
-
-    Example:
-        >>> [at_sentence_start(text) for text in ("", "Hi! ", 'He said "no." ', "Hi, ")]
-        [True, True, True, False]
-    """
-    return bool(_SENTENCE_START_RE.search(context))
-
-
-def cased(word: str, context: str, prefix: str) -> str:
-    """`word` as a phone keyboard writes it: capitalised when the first letter typed is a capital, or,
-    with nothing typed yet, at a sentence start or for the pronoun "I" (the bigram's corpus is lower-cased);
-    otherwise as the model spells it.
-
-    Example:
-        >>> cased("hope", "I ", "Ho"), cased("the", "Hi. ", ""), cased("the", "Hi, ", ""), cased("iPhone", "", "i")
-        ('Hope', 'The', 'the', 'iPhone')
-        >>> cased("i", "and ", ""), cased("i'll", "and ", "")  # the lower-cased corpus's "i" is the pronoun
-        ('I', "I'll")
-    """
-    if prefix[:1].isupper() or (not prefix and (at_sentence_start(context) or _PRONOUN_I.fullmatch(word))):
-        return word[:1].upper() + word[1:]
-    return word
 
 
 def insert_word(text: str, word: str) -> str:

@@ -26,6 +26,8 @@ SENTENCE_END_RE = re.compile(r"[.!?]+|\n[ \t]*\n")
 _TOKEN_RE = re.compile(rf"(?P<word>{WORD})|(?P<end>[.!?]|\n[ \t]*\n)")
 _SPACE_RE = re.compile(r"\s")
 _PARTIAL_WORD_RE = re.compile(rf"{WORD}'?\Z")
+_PRONOUN_I = re.compile(r"i(?:'[a-z]+)?")
+_SENTENCE_START_RE = re.compile(r"(?:\A|[.!?][\"'”’)\]]*)\s*\Z")
 TAIL = 256  # characters looked at to find the last word; a longer "word" is cut to its last TAIL
 
 
@@ -151,3 +153,30 @@ def join_word(text: str, word: str) -> str:
         ('Good night', 'Good night', 'Hi')
     """
     return f"{text}{word}" if not text or text[-1].isspace() else f"{text} {word}"
+
+
+def at_sentence_start(context: str) -> bool:
+    """Whether the next word starts a sentence: nothing before it, or a ``.``, ``!`` or ``?`` (then
+    perhaps closing quotes or brackets) and spaces.
+
+    Example:
+        >>> [at_sentence_start(text) for text in ("", "Hi! ", 'He said "no." ', "Hi, ")]
+        [True, True, True, False]
+    """
+    return bool(_SENTENCE_START_RE.search(context))
+
+
+def cased(word: str, context: str, prefix: str) -> str:
+    """`word` as a phone keyboard writes it: capitalised when the first letter typed is a capital, or,
+    with nothing typed yet, at a sentence start or for the pronoun "I" (the bigram's corpus is lower-cased);
+    otherwise as the model spells it.
+
+    Example:
+        >>> cased("hope", "I ", "Ho"), cased("the", "Hi. ", ""), cased("the", "Hi, ", ""), cased("iPhone", "", "i")
+        ('Hope', 'The', 'the', 'iPhone')
+        >>> cased("i", "and ", ""), cased("i'll", "and ", "")  # the lower-cased corpus's "i" is the pronoun
+        ('I', "I'll")
+    """
+    if prefix[:1].isupper() or (not prefix and (at_sentence_start(context) or _PRONOUN_I.fullmatch(word))):
+        return word[:1].upper() + word[1:]
+    return word

@@ -305,3 +305,13 @@ def test_the_explanation_shows_the_counts_behind_the_number(shakespeare):
     assert shakespeare.explain("to be or not to", "be", prefix="b").endswith(
         f"= {shakespeare.next_word_distribution('to be or not to', 'b').prob('be'):.1%}"
     )
+
+
+def test_the_counting_side_imports_no_transformer_engine_or_ui():
+    """`import lm.bigram` (and `lm`) loads no transformers, engine or Gradio: the counting side stands alone."""
+    import subprocess
+    import sys
+
+    heavy = ("transformers", "lm.engine", "lm.transformer", "lm.keyboard", "gradio")
+    probe = f"import sys, lm.bigram; print([m for m in {heavy!r} if m in sys.modules])"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"
