@@ -38,6 +38,7 @@ def __getattr__(name: str):
         return TransformerModel
     raise AttributeError(f"module 'lm' has no attribute {name!r}")
 
+
 __all__ = [
     "BigramModel",
     "TransformerModel",

@@ -1,6 +1,7 @@
 """Shared fixtures: models built once per test session."""
 
 import os
+from contextlib import contextmanager
 
 import pytest
 
@@ -32,17 +33,33 @@ def tiny_keyboard(tmp_path_factory):
     return Keyboard(BigramModel.from_text("the cat sat. the dog ran. a cat ran!", device="cpu"), transformer)
 
 
-@pytest.fixture(scope="session")
-def tiny_app(tiny_keyboard):
-    """The whole app served on loopback with the tiny keyboard."""
+@contextmanager
+def served(keyboard):
+    """The whole app for `keyboard`, served on loopback while the block runs; its URL."""
     from bench.load import free_port
     from demo.ui import build_demo, launch
 
-    demo = build_demo(tiny_keyboard)
+    demo = build_demo(keyboard)
     port = free_port()
     launch(demo, port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_app(tiny_keyboard):
+    """The whole app served on loopback with the tiny keyboard."""
+    with served(tiny_keyboard) as url:
+        yield url
+
+
+@pytest.fixture
+def own_app(tiny_keyboard):
+    """An app of its own (its own learners and queue), for a test that fills what every test shares."""
+    with served(tiny_keyboard) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -28,19 +28,6 @@ def keystroke(url: str, body: bytes) -> httpx.Response:
     return httpx.post(f"{url}keystroke/suggest_bigram", content=body, timeout=60)
 
 
-@pytest.fixture
-def own_app(tiny_keyboard):
-    """An app of its own (its own learners and queue), for tests that fill what every test shares."""
-    from bench.load import free_port
-    from demo.ui import build_demo, launch
-
-    demo = build_demo(tiny_keyboard)
-    port = free_port()
-    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
-
-
 def port_of(url: str) -> int:
     return int(url.rstrip("/").rsplit(":", 1)[1])
 
