@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.bench_load import rss_mb
 from bench.common import ROOT, checked_out, serve, write_report
 from bench.load import free_port
 
@@ -30,14 +31,6 @@ BASELINE = "f2e2146"  # the code before issue 21
 SAMPLE_S = 5
 SLOW_BODY_BYTES = 15 << 20  # what a slow connection announces
 SLOW_SENT_BYTES = 1 << 20  # what it sends of it
-
-
-def rss_mib(pid: int) -> float:
-    """The resident memory of process `pid`, in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def _send_big_texts(url: str, text: str, stop: threading.Event, counts: dict) -> None:
@@ -83,13 +76,13 @@ def soak(tree: Path, minutes: float, mb: float, senders: int, slow: int) -> dict
         stop, counts, held, cut = threading.Event(), {}, [], []
         threads = [threading.Thread(target=_send_big_texts, args=(url, text, stop, counts)) for _ in range(senders)]
         threads += [threading.Thread(target=_hold_slow_body, args=(port, stop, held, cut)) for _ in range(slow)]
-        samples = [(0.0, rss_mib(app.pid))]
+        samples = [(0.0, rss_mb(app.pid))]
         started = time.monotonic()
         for thread in threads:
             thread.start()
         while time.monotonic() - started < minutes * 60:
             time.sleep(SAMPLE_S)
-            samples.append((round(time.monotonic() - started, 1), rss_mib(app.pid)))
+            samples.append((round(time.monotonic() - started, 1), rss_mb(app.pid)))
         stop.set()
         for thread in threads:
             thread.join()
