@@ -14,10 +14,10 @@ import sys
 import time
 
 from lm import BigramModel, TransformerModel
-from lm.devices import DEVICE_CHOICES
-from lm.keyboard import Keyboard
-from lm.loading import DTYPES
-from lm.prefetch import Prefetcher
+from lm.core.devices import DEVICE_CHOICES
+from lm.serving.keyboard import Keyboard
+from lm.transformer.loading import DTYPES
+from lm.transformer.prefetch import Prefetcher
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

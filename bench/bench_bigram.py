@@ -14,8 +14,9 @@ from nltk.lm import MLE as NltkMLE
 from nltk.lm.preprocessing import padded_everygram_pipeline
 
 from bench.common import median_seconds, per_call_seconds, write_report
-from lm import BigramModel, corpus
-from lm.tokenize import pad, sentences
+from lm import BigramModel
+from lm.core.tokenize import pad, sentences
+from lm.counting import corpus
 
 
 def build_ours():

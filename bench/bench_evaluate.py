@@ -1,4 +1,4 @@
-"""Evaluation benchmark: `python -m lm.evaluate` on the held-out play, timed, for this tree and for the
+"""Evaluation benchmark: `python -m lm.evaluation.evaluate` on the held-out play, timed, for this tree and for the
 app at `--baseline` (checked out into a temporary worktree), one after the other in the same run. Both
 run their own defaults (`--workers auto`); the report gives each one's seconds and headline figures,
 which should agree (the same searches, whatever runs them).
@@ -27,7 +27,7 @@ def timed_evaluation(tree: Path, words: int) -> dict:
         report_path = Path(folder) / "report.json"
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "lm.evaluate", "--max-words", str(words), "--json", str(report_path)],
+            [sys.executable, "-m", "lm.evaluation.evaluate", "--max-words", str(words), "--json", str(report_path)],
             cwd=tree,
             check=True,
             capture_output=True,

@@ -19,8 +19,8 @@ import torch
 
 from bench.common import median_seconds, write_report
 from demo.ui import SWITCH_INTERVAL_S
-from lm.engine import Engine, Row
-from lm.loading import load_causal_lm
+from lm.transformer.engine import Engine, Row
+from lm.transformer.loading import load_causal_lm
 
 ROWS, CONTEXT = 50, 45
 

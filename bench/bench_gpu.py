@@ -24,8 +24,8 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from bench.common import RESULTS, machine, median_seconds
-from lm.distribution import Distribution
-from lm.engine import Engine, Row
+from lm.core.distribution import Distribution
+from lm.transformer.engine import Engine, Row
 
 SMOLLM2_SHAPE = {  # SmolLM2-135M-Instruct's config
     "hidden_size": 576,

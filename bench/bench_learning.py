@@ -22,8 +22,8 @@ from bench.common import median_seconds, write_report
 from demo.common import Sessions
 from demo.keyboard_tab import suggest_strip
 from lm import BigramModel, GpaJobDensity, fit_bigram_network
-from lm.keyboard import Keyboard
-from lm.personal import Learner
+from lm.counting.personal import Learner
+from lm.serving.keyboard import Keyboard
 
 PARAGRAPH = (
     "I love my dog. My dog loves long walks in the park. We walk every morning and every evening. "

@@ -1,12 +1,12 @@
 """Merged passes, measured: what one pass over many users' rows costs against one pass per user, and how
 far a merged row moves from the same row run alone, per dtype (the reason the engine merges only in
-float32, `lm/engine.py`).
+float32, `lm/transformer/engine.py`).
 
     python -m bench.bench_merged_passes [--users 4 16] [--rows 8] [--context-words 6 60]
 
 Each user's word search expands `--rows` paths after its own context. "alone" runs each user's rows in
 a pass of their own, as the engine does for one user alone; "merged" runs all users' rows in one pass with the
-engine's shared-context attention (`lm/shared_attention.py`); "padded" with transformers' attention
+engine's shared-context attention (`lm/transformer/shared_attention.py`); "padded" with transformers' attention
 over per-row padded caches and a mask (the engine's fallback).
 """
 
@@ -18,7 +18,7 @@ import torch
 
 from bench.common import median_seconds, write_report
 from lm import TransformerModel
-from lm.engine import Row
+from lm.transformer.engine import Row
 
 CONTEXT = "User {i} says that " + "I hope you have a wonderful day at the office and a great evening with friends "
 

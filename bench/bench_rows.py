@@ -20,8 +20,8 @@ import time
 from bench.bench_browser import PARAGRAPH
 from bench.common import write_report
 from lm import BigramModel, TransformerModel
-from lm.keyboard import Keyboard
-from lm.tokenize import split_partial_word
+from lm.core.tokenize import split_partial_word
+from lm.serving.keyboard import Keyboard
 
 KINDS = ("first letter of a word", "letter inside a word", "space or punctuation", "deletion", "click")
 MISTYPE_EVERY = 7  # words between two mistyped (then deleted) letters

@@ -6,7 +6,7 @@ keystroke, all in one process:
 
 - back to back: keystrokes with no pause, no prefetching (the worst case for the caches);
 - at a typist's pace (one key every `--cadence` seconds, 0.3 s = 40 words/min), without and with
-  the `lm.prefetch.Prefetcher` that the keyboard UI runs;
+  the `lm.transformer.prefetch.Prefetcher` that the keyboard UI runs;
 - a naive baseline on the first keystrokes, back to back: a full forward pass over the whole
   context for every keystroke, then greedy multi-token expansion of the 3 best first tokens.
 
@@ -25,9 +25,9 @@ import torch
 
 from bench.common import median_seconds, write_report
 from lm import TransformerModel
-from lm.engine import KEYSTROKE, working_as
-from lm.prefetch import Prefetcher
-from lm.tokenize import split_partial_word
+from lm.core.tokenize import split_partial_word
+from lm.transformer.engine import KEYSTROKE, working_as
+from lm.transformer.prefetch import Prefetcher
 
 PARAGRAPHS = [
     "I hope you're having a great day. Thanks for sending the report so quickly; I will read it tonight "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 from typing import Callable, Iterable
 
-from lm.distribution import OTHER
+from lm.core.distribution import OTHER
 
 
 def percent(p: float) -> str:

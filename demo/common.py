@@ -12,9 +12,9 @@ import anyio
 import gradio as gr
 
 from demo import charts
-from lm.checks import check_in_float_range
-from lm.keyboard import MODES, Keyboard, Settings
-from lm.personal import Learners
+from lm.core.checks import check_in_float_range
+from lm.counting.personal import Learners
+from lm.serving.keyboard import MODES, Keyboard, Settings
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ KEEP = object()  # "leave this output as it is" in a fallback
 QUEUE_SIZE = 512  # requests waiting in the queue at most (a class of 50 typing at once fits)
 RANDOM_SEED = -1  # the seed box's value for "a fresh random draw each time"
 SLIDER_RANGES = {"temperature": (0, 2), "top_k": (0, 50), "top_p": (0.05, 1)}  # values outside are clamped
-MAX_MESSAGE_CHARS = 500  # an error message (and its log line) at most; values in it are cut shorter (`lm.checks`)
+MAX_MESSAGE_CHARS = 500  # an error message (and its log line) at most; values in it are cut shorter (`lm.core.checks`)
 BEFORE_CARET = "(text, ...rest) => [window.nextword ? window.nextword.beforeCaret() : text, ...rest]"
 
 
@@ -33,7 +33,7 @@ def new_token() -> str:
 
 class Sessions:
     """The models as each browser session sees them: the corpus's bigram, or, while its user lets it
-    learn from what they write, the corpus's counts plus theirs (`lm.personal`). A session is named by
+    learn from what they write, the corpus's counts plus theirs (`lm.counting.personal`). A session is named by
     its token (`new_token`, kept in the page's `gr.State` and forgotten with it); no token, the corpus's.
 
     Example:

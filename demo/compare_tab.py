@@ -1,4 +1,4 @@
-"""The Compare tab: both models run over one text word by word (`lm.evaluate`), with what each figure
+"""The Compare tab: both models run over one text word by word (`lm.evaluation.evaluate`), with what each figure
 means, where they disagree most, and a progress bar beside the button."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import gradio as gr
 
 from demo import views
 from demo.common import error_message
-from lm.checks import check_whole_number
-from lm.corpus import held_out_text
-from lm.evaluate import evaluate
-from lm.keyboard import Keyboard, readable
+from lm.core.checks import check_whole_number
+from lm.counting.corpus import held_out_text
+from lm.evaluation.evaluate import evaluate
+from lm.serving.keyboard import Keyboard, readable
 
 MAX_COMPARE_WORDS = 500  # words one Compare run may evaluate in the app (the command line has no limit)
 MAX_COMPARE_LETTERS = 3_000  # letters of those words at most: the simulation types each word letter by letter

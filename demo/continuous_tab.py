@@ -1,5 +1,5 @@
 """The Continuous (GPA) tab: the blog's continuous example, the joint density p(x, z) of months to a job x
-and GPA z (`lm.continuous.GpaJobDensity`).
+and GPA z (`lm.teaching.continuous.GpaJobDensity`).
 
 A heatmap of p(x, z) with the slice at z in red; the slice p(x | z) with a range [a, b] shaded and its
 probability, exact and as the blog's rectangle; marbles dropped on the slice; two-step samples
@@ -18,8 +18,8 @@ import torch
 from matplotlib.figure import Figure
 
 from demo.common import KEEP, RANDOM_SEED, safely, seed_or_none
-from lm.checks import shown
-from lm.continuous import MAX_SAMPLES, GpaJobDensity
+from lm.core.checks import shown
+from lm.teaching.continuous import MAX_SAMPLES, GpaJobDensity
 
 DENSITY = GpaJobDensity()
 X_MAX = 24.0  # months shown on every x axis (the rest of the mass is counted, not drawn)

@@ -12,7 +12,7 @@
 // - Each request carries a ticket naming the text it asks about. A strip is un-dimmed only when its answer
 //   is for the text as it is now.
 // - While the user lets the bigram learn from their writing (`learn`), its requests also carry the page's
-//   token and the whole text, whose finished sentences the server counts (`lm.personal`).
+//   token and the whole text, whose finished sentences the server counts (`lm.counting.personal`).
 // - A chip click or Tab inserts the word here, reading the textbox as it is at that moment: the chip's word
 //   completes the letters typed since it was computed only if it still starts with them, so a character
 //   the chip did not account for is never deleted or changed. The insertion is an edit of the textbox's own
@@ -23,7 +23,7 @@
 // - Punctuation typed right after an inserted word replaces the space the insertion added ("day." not
 //   "day ."), as phone keyboards do.
 (bigram, transformer, settings) => {
-  const PARTIAL_WORD = /^[\p{L}\p{N}]+(?:'[\p{L}\p{N}]+)*'?$/u;  // lm.tokenize: a word being typed
+  const PARTIAL_WORD = /^[\p{L}\p{N}]+(?:'[\p{L}\p{N}]+)*'?$/u;  // lm.core.tokenize: a word being typed
   const KEPT_TICKETS = 64;
   const CHARTS_PAUSE_MS = 500;  // an open chart panel follows the text once typing pauses this long
   const LONG_WORD = 12;  // letters from which a chip's word is set smaller, so it fits a phone's chip

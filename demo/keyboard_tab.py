@@ -32,14 +32,16 @@ from demo.common import (
     side_by_side,
     word_bars,
 )
-from lm.checks import check_whole_number, shown
-from lm.keyboard import MODELS, MODES, SLOTS, Settings, cased, clean_text, readable
-from lm.personal import DEFAULT_WEIGHT, MAX_READ_CHARS, MAX_WEIGHT
-from lm.tokenize import join_word, split_partial_word
+from lm.core.checks import check_whole_number, shown
+from lm.core.tokenize import join_word, split_partial_word
+from lm.counting.personal import DEFAULT_WEIGHT, MAX_READ_CHARS, MAX_WEIGHT
+from lm.serving.keyboard import MODELS, MODES, SLOTS, Settings, cased, clean_text, readable
 
 KEYBOARD_JS = (Path(__file__).parent / "keyboard.js").read_text(encoding="utf-8")
 CHIP_PLACES = ("centre", "left", "right")  # where chips 0, 1, 2 sit in a strip (the most likely in the centre)
-KEYSTROKE_CONCURRENCY = 64  # transformer keystrokes searched at once, across users: their passes merge (`lm.engine`)
+KEYSTROKE_CONCURRENCY = (
+    64  # transformer keystrokes searched at once, across users: their passes merge (`lm.transformer.engine`)
+)
 BIGRAM_THREADS = 4  # bigram keystrokes answered at once (look-ups of microseconds; a learning page's read first)
 KEYSTROKE_ROUTE = "/keystroke/suggest_{strip}"  # what the page posts each keystroke to (`keystroke_endpoint`)
 KEYSTROKE_INPUTS = 7  # text, mode, temperature, top_k, top_p, seed, ticket; then, while learning: token, whole text
@@ -162,7 +164,7 @@ def suggest_strip(
     come with the bigram's (once). The page sends the settings `check_settings` last found good; a bad
     one from an API caller is clamped or ignored. `ticket` is echoed: the page's name for this request.
     While the page learns from its user, `token` names it and the bigram's request carries the `written`
-    text whole, whose finished sentences are counted first (`lm.personal`)."""
+    text whole, whose finished sentences are counted first (`lm.counting.personal`)."""
     if ticket is not None:
         ticket = check_whole_number(ticket, "ticket", 0, MAX_TICKET, "the page's number for this request")
     settings, _ = read_settings(mode, temperature, top_k, top_p, seed, None)

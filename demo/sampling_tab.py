@@ -10,9 +10,9 @@ import gradio as gr
 from demo import charts, views
 from demo.common import KEEP, Sessions, safely, sampling_settings, seed_or_none, side_by_side, word_bars
 from demo.keyboard_tab import Controls
-from lm.checks import check_choice, check_word
-from lm.keyboard import clean_text
-from lm.tokenize import split_partial_word
+from lm.core.checks import check_choice, check_word
+from lm.core.tokenize import split_partial_word
+from lm.serving.keyboard import clean_text
 
 SOURCES = ("bigram p(x | z)", "transformer p(x | context)")
 SERIES = ("marbles", "target")  # `views.marbles`'s two series, one chart each

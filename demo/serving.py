@@ -22,8 +22,8 @@ import anyio
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 
-from lm.checks import shown
-from lm.context_states import working_for
+from lm.core.checks import shown
+from lm.transformer.context_states import working_for
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import gradio as gr
 
 from demo import views
 from demo.common import KEEP, Sessions, bars, safely, word_bars
-from lm.checks import check_whole_number, check_word
+from lm.core.checks import check_whole_number, check_word
 
 BLOG_PAIRS = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")]
 MARKERS = ("<s>", "</s>")

@@ -1,4 +1,4 @@
-"""The Learned table tab: the bigram table learned by gradient descent (`lm.training`). Press Learn and
+"""The Learned table tab: the bigram table learned by gradient descent (`lm.teaching.training`). Press Learn and
 the loss curve falls toward the counted table's line; the learned row p(x | z) stands beside the counted one."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import gradio as gr
 import pandas as pd
 
 from demo.common import KEEP, safely, side_by_side, word_bars
-from lm.checks import check_word
-from lm.distribution import OTHER, Distribution
-from lm.training import MAX_STEPS, MAX_WORDS, fit_bigram_network, total_variation
+from lm.core.checks import check_word
+from lm.core.distribution import OTHER, Distribution
+from lm.teaching.training import MAX_STEPS, MAX_WORDS, fit_bigram_network, total_variation
 
 CHART_WORDS = 10  # bars per chart: the counted row's most likely words, then one bar for the rest
 WORDS_RANGE = (2, MAX_WORDS)  # the sliders' ranges, which the API keeps to as well (`fit_bigram_network`)
@@ -25,7 +25,7 @@ def loss_curve(fit) -> pd.DataFrame:
 
     Example:
         >>> from lm import BigramModel
-        >>> from lm.training import fit_bigram_network
+        >>> from lm.teaching.training import fit_bigram_network
         >>> fit = fit_bigram_network(BigramModel.from_text("a b. a c.", device="cpu"), words=5, steps=3)
         >>> loss_curve(fit).groupby("series").size().to_dict()
         {'counted table': 2, 'network': 3}

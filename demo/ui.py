@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from demo import compare_tab, continuous_tab, keyboard_tab, sampling_tab, tables_tab, training_tab
 from demo.common import QUEUE_SIZE, Sessions
 from demo.serving import RequestGuard, proxy_names, served_names, share_the_queue
-from lm.keyboard import Keyboard
+from lm.serving.keyboard import Keyboard
 
 log = logging.getLogger(__name__)
 

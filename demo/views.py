@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lm.checks import check_whole_number
-from lm.distribution import OTHER, Distribution
-from lm.keyboard import SLOTS, cased
-from lm.personal import MAX_SENTENCES
-from lm.sampling import nth_seed
+from lm.core.checks import check_whole_number
+from lm.core.distribution import OTHER, Distribution
+from lm.core.sampling import nth_seed
+from lm.counting.personal import MAX_SENTENCES
+from lm.serving.keyboard import SLOTS, cased
 
 CHART_WORDS = 10  # bars per chart
 MAX_MARBLES = 1_000_000  # samples one "drop marbles" click may draw
@@ -328,10 +328,10 @@ def table_html(frame: pd.DataFrame) -> str:
 
 
 def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """What the Compare tab shows for an `lm.evaluate` report: the summary table, the share of words
+    """What the Compare tab shows for an `lm.evaluation.evaluate` report: the summary table, the share of words
     suggested by letters typed, p(true word) along the text, and where the models disagree most (HTML)."""
-    from lm.evaluate import summary_table
-    from lm.typing_simulation import word_spans
+    from lm.evaluation.evaluate import summary_table
+    from lm.evaluation.typing_simulation import word_spans
 
     models = ("bigram", "transformer")
     found = pd.DataFrame(
@@ -362,14 +362,14 @@ def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.Dat
     return summary_table(report), found, along, table_html(worst)
 
 
-# ---- what the bigram learned from its user (`lm.personal`) ------------------------------------------
+# ---- what the bigram learned from its user (`lm.counting.personal`) ------------------------------------------
 
 
 def learned_note(learner) -> str:
     """What the bigram strip reads while it learns from its user, in counts ("" when it does not).
 
     Example:
-        >>> from lm.personal import Learner
+        >>> from lm.counting.personal import Learner
         >>> me = Learner(weight=100)
         >>> _ = me.read("I love my dog.")
         >>> learned_note(me).split(". ")[0]
@@ -409,7 +409,7 @@ def personal_effect_markdown(corpus, learner, z: str, top: int = 10) -> str:
 
     Example:
         >>> from lm import BigramModel
-        >>> from lm.personal import Learner
+        >>> from lm.counting.personal import Learner
         >>> me = Learner(weight=2)
         >>> _ = me.read("my dog.")
         >>> print(personal_effect_markdown(BigramModel.from_text("my cat.", device="cpu"), me, "my"))

@@ -8,7 +8,7 @@ p(next word | context), in two ways that return the same `Distribution` type:
 - `TransformerModel`: any Hugging Face causal LM (embedded default: SmolLM2-135M-Instruct), with
   exact whole-word probabilities assembled from its sub-word tokens.
 - Learning the distributions from data: `fit_bigram_network` (the table as a one-layer network trained by
-  gradient descent), `lm.personal` (the table adding its user's counts), and `GpaJobDensity` (the seed's
+  gradient descent), `lm.counting.personal` (the table adding its user's counts), and `GpaJobDensity` (the seed's
   continuous world: a joint density of GPA and months to a job).
 
 Example:
@@ -20,23 +20,35 @@ Example:
     ['cat', 'cat', 'cat', 'cat']
 """
 
-from lm.bigram import BigramModel
-from lm.continuous import GpaJobDensity
-from lm.distribution import Distribution, NextWordModel
-from lm.sampling import warp
-from lm.smoothing import MLE, AddK, KneserNey, smoothing
-from lm.training import fit_bigram_network
-from lm.vocabulary import Vocabulary
+import importlib
+
+# Each public name and the module that owns it. Nothing is imported until it is asked for, so
+# ``import lm.counting.bigram`` loads the counting side alone (no transformers, no engine, no UI).
+_OWNERS = {
+    "BigramModel": "lm.counting.bigram",
+    "TransformerModel": "lm.transformer.model",
+    "Distribution": "lm.core.distribution",
+    "NextWordModel": "lm.core.distribution",
+    "Vocabulary": "lm.core.vocabulary",
+    "warp": "lm.core.sampling",
+    "MLE": "lm.counting.smoothing",
+    "AddK": "lm.counting.smoothing",
+    "KneserNey": "lm.counting.smoothing",
+    "smoothing": "lm.counting.smoothing",
+    "fit_bigram_network": "lm.teaching.training",
+    "GpaJobDensity": "lm.teaching.continuous",
+}
 
 
 def __getattr__(name: str):
-    """`TransformerModel` is imported when first asked for: it brings transformers and the engine, which
-    the counting side (``import lm.bigram``) never needs."""
-    if name == "TransformerModel":
-        from lm.transformer import TransformerModel
+    """Import a public name from its owning module the first time it is asked for."""
+    if name not in _OWNERS:
+        raise AttributeError(f"module 'lm' has no attribute {name!r}")
+    return getattr(importlib.import_module(_OWNERS[name]), name)
 
-        return TransformerModel
-    raise AttributeError(f"module 'lm' has no attribute {name!r}")
+
+def __dir__():
+    return sorted(list(globals()) + list(_OWNERS))
 
 
 __all__ = [

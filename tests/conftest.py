@@ -26,7 +26,7 @@ def seed_model():
 def tiny_keyboard(tmp_path_factory):
     """A keyboard of tiny models: a test GPT-2 and a few-sentence bigram."""
     from lm import TransformerModel
-    from lm.keyboard import Keyboard
+    from lm.serving.keyboard import Keyboard
     from tests.tiny_lm import save_tiny_model
 
     transformer = TransformerModel.from_pretrained(save_tiny_model(tmp_path_factory.mktemp("tiny-app")), device="cpu")

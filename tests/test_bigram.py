@@ -8,8 +8,8 @@ from nltk.lm import MLE as NltkMLE
 from nltk.lm.preprocessing import padded_everygram_pipeline
 
 from lm import BigramModel
-from lm.corpus import read_documents
-from lm.tokenize import BOS, pad, sentences
+from lm.core.tokenize import BOS, pad, sentences
+from lm.counting.corpus import play_files, read_documents
 
 TINY = "the cat sat. the cat ran. the dog sat. a dog ran!"
 
@@ -162,7 +162,7 @@ def test_joint_table_rejects_bad_top(tiny, top):
 
 @pytest.fixture(scope="module")
 def hamlet_sentences():
-    return [s for doc in read_documents([__import__("lm").corpus.play_files()["hamlet"]]) for s in sentences(doc.text)]
+    return [s for doc in read_documents([play_files()["hamlet"]]) for s in sentences(doc.text)]
 
 
 def test_counts_equal_a_brute_force_counter(hamlet_sentences):
@@ -175,7 +175,7 @@ def test_counts_equal_a_brute_force_counter(hamlet_sentences):
 
 
 def test_fast_text_path_equals_sentence_path(hamlet_sentences):
-    text = "\n\n".join(doc.text for doc in read_documents([__import__("lm").corpus.play_files()["hamlet"]]))
+    text = "\n\n".join(doc.text for doc in read_documents([play_files()["hamlet"]]))
     fast, slow = BigramModel.from_text(text, device="cpu"), BigramModel.from_sentences(hamlet_sentences, device="cpu")
     assert fast.vocab.words == slow.vocab.words
     assert (fast.counts != slow.counts).nnz == 0
@@ -209,7 +209,7 @@ def test_ties_are_broken_alphabetically_in_every_path():
     model = BigramModel.from_text("a d. a b. a c. a b.", device="cpu")  # c(a, b) = 2; c, d tied at 1
     expected = [("b", 0.5), ("c", 0.25), ("d", 0.25)]
     assert model.top_next_words("a", 3) == expected == model.next_word_distribution("a").top(3)
-    from lm.keyboard import Keyboard
+    from lm.serving.keyboard import Keyboard
 
     assert [chip["word"] for chip in Keyboard(model).suggest("a ")["bigram"]] == ["b", "c", "d"]
 
@@ -305,13 +305,3 @@ def test_the_explanation_shows_the_counts_behind_the_number(shakespeare):
     assert shakespeare.explain("to be or not to", "be", prefix="b").endswith(
         f"= {shakespeare.next_word_distribution('to be or not to', 'b').prob('be'):.1%}"
     )
-
-
-def test_the_counting_side_imports_no_transformer_engine_or_ui():
-    """`import lm.bigram` (and `lm`) loads no transformers, engine or Gradio: the counting side stands alone."""
-    import subprocess
-    import sys
-
-    heavy = ("transformers", "lm.engine", "lm.transformer", "lm.keyboard", "gradio")
-    probe = f"import sys, lm.bigram; print([m for m in {heavy!r} if m in sys.modules])"
-    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"

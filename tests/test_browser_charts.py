@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from lm.distribution import OTHER
+from lm.core.distribution import OTHER
 from tests.browser import open_app, open_tab
 
 READ_CHART = """chart => ({
@@ -145,7 +145,7 @@ def test_the_learned_tables_charts_follow_every_learn(page, tiny_keyboard):
 
 
 def test_the_keyboards_charts_follow_the_text_as_it_is_typed(page, tiny_keyboard):
-    from lm.tokenize import split_partial_word
+    from lm.core.tokenize import split_partial_word
 
     page.locator("#charts").get_by_text("p(next word | context)").click()
     box = page.locator("#keyboard-input textarea")

@@ -54,7 +54,7 @@ class CountingTransformer:
 def counting_app(tiny_keyboard):
     from bench.load import free_port
     from demo.ui import build_demo, launch
-    from lm.keyboard import Keyboard
+    from lm.serving.keyboard import Keyboard
 
     counting = CountingTransformer(tiny_keyboard.transformer)
     demo = build_demo(Keyboard(tiny_keyboard.bigram, counting))

@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy import integrate, stats
 
-from lm.continuous import MAX_SAMPLES, GpaJobDensity
+from lm.teaching.continuous import MAX_SAMPLES, GpaJobDensity
 
 D = GpaJobDensity()
 GPA = stats.truncnorm((0 - 3.3) / 0.4, (4 - 3.3) / 0.4, loc=3.3, scale=0.4)  # p(z): the bell cut to [0, 4]

@@ -1,11 +1,11 @@
-"""`lm.corpus`: the packaged plays, stripped right, and the user's own corpora."""
+"""`lm.counting.corpus`: the packaged plays, stripped right, and the user's own corpora."""
 
 import re
 
 import pytest
 
-from lm import corpus
-from lm.tokenize import words
+from lm.core.tokenize import words
+from lm.counting import corpus
 
 PLAYS = corpus.play_files()
 

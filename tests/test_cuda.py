@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lm import TransformerModel
-from lm.engine import Row
+from lm.transformer.engine import Row
 from tests.tiny_lm import save_tiny_model
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")

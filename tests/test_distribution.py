@@ -24,7 +24,7 @@ def test_prob_of_listed_and_unlisted_words():
 
 
 def test_other_words_are_one_outcome_so_warping_at_the_defaults_changes_nothing():
-    from lm.distribution import OTHER
+    from lm.core.distribution import OTHER
 
     d = Distribution(["for", "to"], torch.tensor([0.5, 0.2], dtype=torch.float64), other=0.3, no_word=0.4)
     assert d.outcomes() == [("for", 0.5), ("to", 0.2), (OTHER, 0.3)]  # the listed words, then the rest

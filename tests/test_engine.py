@@ -1,4 +1,4 @@
-"""`lm.engine`: rows merged across callers equal rows run alone, urgent work goes first, and the
+"""`lm.transformer.engine`: rows merged across callers equal rows run alone, urgent work goes first, and the
 model's users (word search, evaluation) get the same answers through it."""
 
 import copy
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lm import TransformerModel
-from lm.engine import (
+from lm.transformer.engine import (
     BACKGROUND,
     KEYSTROKE,
     MERGED_VS_ALONE,
@@ -70,7 +70,7 @@ def run_at_once(engine: Engine, requests: list[tuple[list[Row], int]]) -> tuple[
 
 @pytest.fixture(params=["shared contexts", "padded caches"])
 def attention(request, tiny):
-    """Both ways a merged pass attends to the rows' contexts (`lm.shared_attention`, and the fallback)."""
+    """Both ways a merged pass attends to the rows' contexts (`lm.transformer.shared_attention`, and the fallback)."""
     tiny.engine.shared_attention = request.param == "shared contexts"
     yield request.param
     tiny.engine.shared_attention = True

@@ -1,4 +1,4 @@
-"""`lm.evaluate`: the metrics by hand, and the report on a tiny model."""
+"""`lm.evaluation.evaluate`: the metrics by hand, and the report on a tiny model."""
 
 import json
 import math
@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from lm import BigramModel, TransformerModel
-from lm.evaluate import evaluate, main, summary_table
-from lm.metrics import js_divergence, keystroke_savings, perplexity, recall_at_k
-from lm.typing_simulation import _token_scores, typing_cost, word_spans
-from lm.word_search import SearchBudget
+from lm.evaluation.evaluate import evaluate, main, summary_table
+from lm.evaluation.metrics import js_divergence, keystroke_savings, perplexity, recall_at_k
+from lm.evaluation.typing_simulation import _token_scores, typing_cost, word_spans
+from lm.transformer.word_search import SearchBudget
 from tests.tiny_lm import save_tiny_model
 
 
@@ -125,7 +125,7 @@ def test_report_has_every_metric_and_position(models, tmp_path):
         assert -1 < side["keystroke_savings"] < 1
     bigram_side = report["bigram"]
     # independent: Kneser-Ney probabilities of each word given the previous one
-    from lm.smoothing import KneserNey
+    from lm.counting.smoothing import KneserNey
 
     kn = KneserNey(bigram)
     previous = ["<s>", "the", "cat", "sat", "on", "the", "<s>", "a", "wonderful"]
@@ -140,7 +140,7 @@ def test_simulating_many_positions_at_once_gives_the_same_report(models, monkeyp
     """The engine merges the positions' searches into shared passes; the figures stay those of one
     position after another."""
     bigram, tm = models
-    monkeypatch.setattr("lm.typing_simulation.CHUNK_WORDS", 4)  # several chunks, simulated at once
+    monkeypatch.setattr("lm.evaluation.typing_simulation.CHUNK_WORDS", 4)  # several chunks, simulated at once
     text = "The cat sat on the mat. The dog sat on the log, and a wonderful day it was."
     one, two = evaluate(text, bigram, tm, workers=1), evaluate(text, bigram, tm, workers=4)
     assert one["transformer"]["workers"] == 1 and two["transformer"]["workers"] == 4

@@ -12,7 +12,7 @@ import pytest
 
 from demo.keyboard_tab import MAX_TICKET
 from demo.serving import BODY_SECONDS, MAX_ERROR_BYTES
-from lm.checks import MAX_WORD_CHARS
+from lm.core.checks import MAX_WORD_CHARS
 
 SETTINGS = ["most likely", 1.0, 0, 1.0, -1]
 
@@ -192,7 +192,7 @@ def bigram_strip(url: str, text: str, token=None, written=None) -> list:
 
 
 def test_a_page_flooding_its_learner_stops_at_the_bound_and_keeps_serving(tiny_app):
-    from lm.personal import MAX_SENTENCES
+    from lm.counting.personal import MAX_SENTENCES
 
     token = learn(tiny_app)
     for i in range(12):  # each keystroke's text: ~400 new made-up sentences (the page sends 4,000 characters)
@@ -205,7 +205,7 @@ def test_a_page_flooding_its_learner_stops_at_the_bound_and_keeps_serving(tiny_a
 def test_a_learning_page_is_read_off_the_event_loop(tiny_app, monkeypatch):
     import asyncio
 
-    from lm.personal import Learner
+    from lm.counting.personal import Learner
 
     where, read = [], Learner.read
 
@@ -223,7 +223,7 @@ def test_a_learning_page_is_read_off_the_event_loop(tiny_app, monkeypatch):
 
 
 def test_a_loop_of_new_pages_cannot_evict_a_learning_page(own_app):
-    from lm.personal import MAX_LEARNERS
+    from lm.counting.personal import MAX_LEARNERS
 
     token = learn(own_app)
     bigram_strip(own_app, "the ", token, "the dog ran. the dog ran. the ")

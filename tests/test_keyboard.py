@@ -1,10 +1,10 @@
-"""`lm.keyboard`: suggestions, insertion and generation, without any UI."""
+"""`lm.serving.keyboard`: suggestions, insertion and generation, without any UI."""
 
 import pytest
 
 from lm import BigramModel
-from lm.keyboard import CONTEXT_CUT_BLOCK, MAX_CONTEXT_CHARS, Keyboard, Settings, clean_text, insert_word
-from lm.tokenize import join_word
+from lm.core.tokenize import join_word
+from lm.serving.keyboard import CONTEXT_CUT_BLOCK, MAX_CONTEXT_CHARS, Keyboard, Settings, clean_text, insert_word
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def test_sampled_transformer_chips_use_the_keyboard_search(keyboard):
     import inspect
 
     from lm import TransformerModel
-    from lm.word_search import KEYBOARD
+    from lm.transformer.word_search import KEYBOARD
 
     spy = _BudgetSpy()
     chips = Keyboard(keyboard.bigram, spy).suggest("the ", Settings(mode="sampled", seed=0), models=("transformer",))
@@ -174,7 +174,7 @@ def test_updated_settings_keep_the_last_good_value_and_name_the_bad_one():
 def test_what_is_read_as_a_space_is_exactly_unicodes_control_characters_and_surrogates():
     import unicodedata
 
-    from lm.keyboard import _UNREADABLE
+    from lm.serving.keyboard import _UNREADABLE
 
     every = "".join(map(chr, range(0x110000)))
     read_as_space = {ch for pattern, _ in _UNREADABLE for ch in pattern.findall(every)}

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from lm.keyboard import insert_word
-from lm.tokenize import split_partial_word
+from lm.core.tokenize import split_partial_word
+from lm.serving.keyboard import insert_word
 from tests.browser import SCREENSHOTS, open_app, open_tab
 
 SLOW_SECONDS = 0.35  # each transformer strip answer takes at least this long here
@@ -44,7 +44,7 @@ class SlowTransformer:
 def slow_app(tiny_keyboard):
     from bench.load import free_port
     from demo.ui import build_demo, launch
-    from lm.keyboard import Keyboard
+    from lm.serving.keyboard import Keyboard
 
     demo = build_demo(Keyboard(tiny_keyboard.bigram, SlowTransformer(tiny_keyboard.transformer)))
     port = free_port()

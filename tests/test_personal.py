@@ -1,4 +1,4 @@
-"""Counts add up (`BigramModel.__add__`, `__mul__`), and the bigram learns from its user (`lm.personal`),
+"""Counts add up (`BigramModel.__add__`, `__mul__`), and the bigram learns from its user (`lm.counting.personal`),
 one browser session at a time: the numbers, then the served app (tiny models)."""
 
 import itertools
@@ -8,7 +8,7 @@ import pytest
 from gradio_client import Client
 
 from lm import BigramModel
-from lm.personal import MAX_SENTENCES, Learner, Learners
+from lm.counting.personal import MAX_SENTENCES, Learner, Learners
 
 T1 = "The cat sat on the mat. The dog ran!"
 T2 = "A dog sat. The bird sang on the mat? Who's there."

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lm import BigramModel, Distribution, KneserNey
-from lm.sampling import warp
+from lm.core.sampling import warp
 
 finite_logits = st.lists(st.floats(-50, 50, allow_nan=False), min_size=1, max_size=40)
 temperatures = st.one_of(st.just(0.0), st.floats(0.05, 10.0))

@@ -24,7 +24,11 @@ def test_the_limits_the_readme_names_are_the_code_s():
     import re
 
     from demo import common, compare_tab, keyboard_tab, serving, ui, views
-    from lm import checks, context_states, generation, keyboard, personal, transformer
+    from lm.core import checks, generation
+    from lm.counting import personal
+    from lm.serving import keyboard
+    from lm.transformer import context_states
+    from lm.transformer import model as transformer
 
     modules = [
         keyboard,

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 import app
-from lm import BigramModel, TransformerModel, storage
-from lm.loading import load_causal_lm
+from lm import BigramModel, TransformerModel
+from lm.core import storage
+from lm.transformer.loading import load_causal_lm
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [*sorted((ROOT / "lm").glob("*.py")), *sorted((ROOT / "demo").glob("*.py")), ROOT / "app.py"]

@@ -1,4 +1,4 @@
-"""`lm.sampling`: the warpers against transformers' own, validation, and seeded draws."""
+"""`lm.core.sampling`: the warpers against transformers' own, validation, and seeded draws."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers.generation.logits_process import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
-from lm.sampling import apply_temperature, apply_top_k, apply_top_p, draw, make_generator, warp
+from lm.core.sampling import apply_temperature, apply_top_k, apply_top_p, draw, make_generator, warp
 
 NEG_INF = float("-inf")
 

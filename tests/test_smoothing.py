@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lm import MLE, AddK, BigramModel, KneserNey, smoothing
-from lm.smoothing import UNK
+from lm.counting.smoothing import UNK
 
 # pairs: (a, b) x2, (a, c), (b, a), (c, a); vocabulary {a, b, c}, no <s>, so X = {a, b, c, <UNK>}
 PAIRS = [("a", "b"), ("a", "b"), ("a", "c"), ("b", "a"), ("c", "a")]

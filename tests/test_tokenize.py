@@ -1,9 +1,9 @@
-"""`lm.tokenize`: words, sentences and nltk-compatible padding."""
+"""`lm.core.tokenize`: words, sentences and nltk-compatible padding."""
 
 import pytest
 from nltk.lm.preprocessing import padded_everygram_pipeline
 
-from lm.tokenize import BOS, last_word, pad, sentences, split_partial_word, words
+from lm.core.tokenize import BOS, last_word, pad, sentences, split_partial_word, words
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from lm import TransformerModel
-from lm.loading import ModelLoadError
-from lm.prefetch import Prefetcher
-from lm.word_search import SearchBudget
+from lm.transformer.loading import ModelLoadError
+from lm.transformer.prefetch import Prefetcher
+from lm.transformer.word_search import SearchBudget
 from tests.tiny_lm import save_tiny_model
 
 FLOAT32 = 2e-5  # cached, batched float32 forward passes vs one plain pass: equal to float32 rounding
@@ -122,7 +122,7 @@ def test_every_view_of_a_context_reads_one_distribution(tiny):
     # the keyboard's chips, its charts' raw bars and the Python API give one number per word
     from demo.views import bar_frame, warped_bar_frame
     from lm import BigramModel
-    from lm.keyboard import Keyboard
+    from lm.serving.keyboard import Keyboard
 
     keyboard = Keyboard(BigramModel.from_text("the cat sat. the dog ran.", device="cpu"), tiny)
     for text in ["the cat sat on the ", "what a gr", "", "we went to the park and "]:
@@ -277,7 +277,7 @@ def test_a_folder_without_a_model_is_refused(tmp_path):
 
 def test_a_hub_id_while_offline_says_how_to_use_the_default():
     code = (
-        "from lm.loading import load_causal_lm\n"
+        "from lm.transformer.loading import load_causal_lm\n"
         "try:\n    load_causal_lm('gpt2', device='cpu')\nexcept ValueError as e:\n    print(e)"
     )
     result = subprocess.run(
@@ -373,7 +373,7 @@ def test_default_model_on_the_gpu():
 
 
 def test_the_context_cache_keeps_to_its_memory_budget_and_stays_exact(tiny):
-    from lm.context_states import ContextStates
+    from lm.transformer.context_states import ContextStates
 
     texts = [f"the {animal} sat on the mat and" for animal in ("cat", "dog", "bird", "fish", "cow")]
     ids = [tuple(tiny._encode(text)) for text in texts]
@@ -418,7 +418,7 @@ def test_compare_scores_the_first_word_as_the_keyboard_suggests_it(smollm):
     # Compare once scored the first word after the bare start token (p(I) = 8.6e-05) while the empty text's
     # chips follow the message frame (I = 9.8 %): both read the frame now
     from lm import BigramModel
-    from lm.evaluate import evaluate
+    from lm.evaluation.evaluate import evaluate
 
     report = evaluate(
         "I hope you're well", BigramModel.from_text("i hope you are well.", device="cpu"), smollm, max_words=2

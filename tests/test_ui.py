@@ -13,8 +13,8 @@ import pytest
 
 from demo.ui import build_demo, launch
 from lm import BigramModel, TransformerModel
-from lm.keyboard import Keyboard
-from lm.prefetch import Prefetcher
+from lm.serving.keyboard import Keyboard
+from lm.transformer.prefetch import Prefetcher
 from tests.browser import SCREENSHOTS, open_tab
 from tests.chart_reading import read_chart
 

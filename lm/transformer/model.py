@@ -19,14 +19,14 @@ from typing import Callable
 
 import torch
 
-from lm.context_states import ContextStates, current_owner
-from lm.distribution import OTHER, Distribution
-from lm.engine import BACKGROUND, Engine, Job, current_priority
-from lm.generation import generate_words
-from lm.loading import load_causal_lm
-from lm.token_text import TokenText
-from lm.tokenize import stable_tail
-from lm.word_search import KEYBOARD, SearchBudget, WordSearchResult, search_steps
+from lm.core.distribution import OTHER, Distribution
+from lm.core.generation import generate_words
+from lm.core.tokenize import stable_tail
+from lm.transformer.context_states import ContextStates, current_owner
+from lm.transformer.engine import BACKGROUND, Engine, Job, current_priority
+from lm.transformer.loading import load_causal_lm
+from lm.transformer.token_text import TokenText
+from lm.transformer.word_search import KEYBOARD, SearchBudget, WordSearchResult, search_steps
 
 MAX_CONTEXT_TOKENS = 256  # tokens of context the keyboard reads (each row of a batch copies their KV cache)
 BACKGROUND_CONTEXTS = 96  # contexts kept for evaluation and Compare, apart from the typists' (`MAX_CONTEXTS`)
@@ -62,8 +62,8 @@ def message_start(tokenizer) -> list[int]:
 class TransformerModel:
     """A causal LM with its tokenizer, answering next-token and whole-next-word questions.
 
-    It is safe to share between threads: every forward pass runs on its `lm.engine.Engine`, which merges
-    the passes of many callers (users) into one. Evaluation and Compare (`lm.engine.BACKGROUND` work)
+    It is safe to share between threads: every forward pass runs on its `lm.transformer.engine.Engine`, which merges
+    the passes of many callers (users) into one. Evaluation and Compare (`lm.transformer.engine.BACKGROUND` work)
     keep their contexts in a cache of their own, so they never evict the typists' contexts.
     """
 
@@ -77,7 +77,9 @@ class TransformerModel:
         self.engine = Engine(model)
         self.states = ContextStates(self.engine)  # the typists' contexts
         self.background_states = ContextStates(self.engine, BACKGROUND_CONTEXTS, max_bytes=BACKGROUND_CACHE_BYTES)
-        self.pages_apart = False  # True: each owner (`lm.context_states.working_for`) reads only its own cache
+        self.pages_apart = (
+            False  # True: each owner (`lm.transformer.context_states.working_for`) reads only its own cache
+        )
         self._owners: OrderedDict[str, ContextStates] = OrderedDict()  # their caches, when kept apart
         self._owners_lock = threading.Lock()
         window = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", 1024)
@@ -97,7 +99,7 @@ class TransformerModel:
         """Load the embedded default (``None``), a ``.gguf`` file, a local folder or a hub id.
 
         device: ``"auto"`` (cuda, else mps, else cpu) or a device name; dtype: ``"auto"``,
-        ``"float32"``, ``"bfloat16"`` or ``"float16"``. Raises `lm.loading.ModelLoadError` (a
+        ``"float32"``, ``"bfloat16"`` or ``"float16"``. Raises `lm.transformer.loading.ModelLoadError` (a
         ``ValueError``) naming the model when it cannot be loaded.
         """
         tokenizer, model, device = load_causal_lm(name_or_path, device, dtype)
@@ -115,7 +117,7 @@ class TransformerModel:
 
     def _states(self) -> ContextStates:
         """The cache for the calling work: background work has its own. With `pages_apart`, each owner
-        (`lm.context_states.working_for`: a page's address) has its own, so no page can time whether
+        (`lm.transformer.context_states.working_for`: a page's address) has its own, so no page can time whether
         another typed a text (a context cached answers in ~15 ms, a fresh one in ~290 ms); work for no
         owner gets a cache of its own that is dropped after it."""
         if current_priority() == BACKGROUND:
@@ -142,7 +144,7 @@ class TransformerModel:
     def context_ids(self, text: str) -> tuple[int, ...]:
         """The one place a text becomes the model's context: the frame (the start of a user's message, see
         `message_start`), then the text's tokens, cut from the left to `max_context_tokens` (`_clip`).
-        Chips, charts, explanations, generation, Compare and `lm.evaluate` all read a text this way.
+        Chips, charts, explanations, generation, Compare and `lm.evaluation.evaluate` all read a text this way.
 
         Example:
             >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
@@ -203,10 +205,10 @@ class TransformerModel:
         budget: SearchBudget = KEYBOARD,
         before_each_pass: Callable[[], None] | None = None,
     ) -> WordSearchResult:
-        """Run the whole-word search (see `lm.word_search`) after `context`, for words starting with `prefix`.
+        """Run the whole-word search after `context`, for words starting with `prefix`.
 
         `before_each_pass` is called before every batched forward pass (a prefetcher raises there to stop).
-        The search runs as one job on the model's engine (`lm.engine`), its passes merged with other users'.
+        The search runs as one job on the model's engine (`lm.transformer.engine`), its passes merged with other users'.
         """
         ids, separator = self._context(context)
         return self.engine.run_job(self._search_job(self._states(), ids, separator, prefix, budget, before_each_pass))
@@ -228,7 +230,7 @@ class TransformerModel:
         """p(w | context, a word comes next) for the words the search lists (or p(w | context, w starts with prefix)).
 
         Each listed word's probability is the search's p(w | context) divided by P(a word comes next |
-        context), the mass of the tokens that can start a word (see `lm.word_search`); ``no_word`` is the
+        context), the mass of the tokens that can start a word (see `lm.transformer.word_search`); ``no_word`` is the
         rest (punctuation, a line break, the end of the text), ``other`` the words the search did not list.
         One search per context and budget: the keyboard's chips, the charts, sampling and the API all read
         this distribution, so a word shows the same number everywhere.

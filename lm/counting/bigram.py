@@ -31,13 +31,14 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
-from lm import corpus, storage
-from lm.checks import check_whole_number
-from lm.devices import resolve_device
-from lm.distribution import Distribution
-from lm.generation import generate_words
-from lm.tokenize import BOS, EOS, SENTENCE_END_RE, WORD, last_word, normalise
-from lm.vocabulary import Vocabulary
+from lm.core import storage
+from lm.core.checks import check_whole_number
+from lm.core.devices import resolve_device
+from lm.core.distribution import Distribution
+from lm.core.generation import generate_words
+from lm.core.tokenize import BOS, EOS, SENTENCE_END_RE, WORD, last_word, normalise
+from lm.core.vocabulary import Vocabulary
+from lm.counting import corpus
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ class BigramModel:
 
     @classmethod
     def from_text(cls, text: str | Iterable[str], device="auto") -> "BigramModel":
-        """Tokenize text (one string or several documents) with `lm.tokenize` rules and count it.
+        """Tokenize text (one string or several documents) with `lm.core.tokenize` rules and count it.
 
         Example:
             >>> BigramModel.from_text("Who's there? Nay, answer me.", device="cpu").cond_prob(x="there", z="who's")
@@ -226,7 +227,7 @@ class BigramModel:
 
     @classmethod
     def from_corpus(cls, paths=None, device="auto", cache: bool = True) -> "BigramModel":
-        """Build from a corpus (default: the Shakespeare plays, see `lm.corpus`), cached on disk.
+        """Build from a corpus (default: the Shakespeare plays, see `lm.counting.corpus`), cached on disk.
 
         The cache file is keyed by the corpus text itself, so editing a file rebuilds it; a corrupt
         cache file is rebuilt with a warning. `paths`: files, folders (recursive) or glob patterns.

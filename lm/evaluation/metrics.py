@@ -1,5 +1,5 @@
 """The evaluation's metrics, as plain functions of ranks, log-probabilities, key counts and
-distributions (see `lm.evaluate` for how they are gathered)."""
+distributions (see `lm.evaluation.evaluate` for how they are gathered)."""
 
 from __future__ import annotations
 

@@ -32,9 +32,9 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from lm.checks import check_whole_number, shown
-from lm.devices import resolve_device
-from lm.sampling import make_generator
+from lm.core.checks import check_whole_number, shown
+from lm.core.devices import resolve_device
+from lm.core.sampling import make_generator
 
 MAX_SAMPLES = 1_000_000  # draws one call to `sample` or `sample_slice` may make
 

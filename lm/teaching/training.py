@@ -51,10 +51,10 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from lm.bigram import BigramModel, _most_frequent
-from lm.checks import check_whole_number, check_word
-from lm.distribution import OTHER, Distribution
-from lm.sampling import make_generator
+from lm.core.checks import check_whole_number, check_word
+from lm.core.distribution import OTHER, Distribution
+from lm.core.sampling import make_generator
+from lm.counting.bigram import BigramModel, _most_frequent
 
 MAX_WORDS = 1000  # words the network keeps at most: 1001 x 1001 weights, about 3.5 ms a step on a 2-core CPU
 MAX_STEPS = 2000  # steps one fit may take at most: with MAX_WORDS, about 7 s on that CPU

@@ -6,7 +6,7 @@ For a context c, the separator s before the next word (``" "`` or ``""``) and a 
                p(t1..tn | c) * p(the next token ends the word | c, t1..tn)
 
 where t1 starts a word, t2..tn continue it, and "ends the word" means a token that does not begin
-with a word character (see `lm.token_text`). The second factor is what tells "great" from "greater".
+with a word character (see `lm.transformer.token_text`). The second factor is what tells "great" from "greater".
 
 The search expands the most probable partial paths first, in batches that share the context's KV
 cache, and completes a word at a real word boundary, not at a fixed depth. It stops when the `k`
@@ -35,8 +35,8 @@ from typing import Callable, Generator
 
 import torch
 
-from lm.token_text import TokenText
-from lm.tokenize import WORD_RE
+from lm.core.tokenize import WORD_RE
+from lm.transformer.token_text import TokenText
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ def search_steps(
     budget: SearchBudget = SearchBudget(),
 ) -> SearchSteps:
     """`search_words` as steps: a generator that yields each batch of token paths to expand, is sent their
-    ``(len(paths), vocab)`` log-probs, and returns the `WordSearchResult`. The engine (`lm.engine`)
+    ``(len(paths), vocab)`` log-probs, and returns the `WordSearchResult`. The engine (`lm.transformer.engine`)
     advances many users' searches this way, their batches sharing one forward pass."""
     search = _Search(tokens, separator, prefix, budget, root_logprobs.device)
     search.offer(_Partial(-1.0, (), ""), root_logprobs, at_root=True)

@@ -8,7 +8,7 @@ order, merges the rows of many jobs (many users) into one pass, runs it, and han
 a thread beside it advances the jobs (their Python). A CPU runs 64 one-token rows in about twice the
 time of 16 (measured here: 268 against 124 ms), so a class typing at once shares a few passes.
 
-Rows are packed, not padded (`lm.shared_attention`): a pass runs exactly its rows' tokens, each row
+Rows are packed, not padded (`lm.transformer.shared_attention`): a pass runs exactly its rows' tokens, each row
 attending to its own context's cache (copied once per layer, not once per row) at its true positions,
 so a keystroke's new context of a dozen tokens merges with fifty one-token paths. Merged rows must not
 change a user's numbers: at start the engine measures how far merging moves a row of a probe and merges
@@ -26,7 +26,7 @@ first) are set by the caller with `working_as`; the work under it inherits them,
 the UI and the model has to pass them on. Less urgent rows join a pass only while it is small.
 
 Example:
-    >>> from lm.loading import load_causal_lm
+    >>> from lm.transformer.loading import load_causal_lm
     >>> tokenizer, model, _ = load_causal_lm(device="cpu", dtype="float32")
     >>> engine = Engine(model)
     >>> [result] = engine.run([Row([], tuple(tokenizer.encode("I hope you're having a")))])
@@ -52,7 +52,7 @@ from typing import Callable, Generator
 
 import torch
 
-from lm.shared_attention import PackedRows, forward_packed, use_packed_attention
+from lm.transformer.shared_attention import PackedRows, forward_packed, use_packed_attention
 
 KEYSTROKE, VIEW, PREFETCH, BACKGROUND = range(4)  # priorities, most urgent first
 PRIORITY_NAMES = {KEYSTROKE: "keystroke", VIEW: "view", PREFETCH: "prefetch", BACKGROUND: "background"}
@@ -144,7 +144,7 @@ class Engine:
     """The thread that owns a model's forward passes (see the module docstring).
 
     `merge`: merge different callers' rows into one pass (``None``: where a merged row equals the row alone
-    within `MERGED_VS_ALONE`, measured at start on a probe (`lm.shared_attention.use_packed_attention`), or
+    within `MERGED_VS_ALONE`, measured at start on a probe (`lm.transformer.shared_attention.use_packed_attention`), or
     in float32 with padded caches). With ``merge=False`` it runs one caller's rows at a time, in priority
     order.
     """
@@ -370,7 +370,7 @@ class Engine:
 
     def _forward_shared(self, rows: list[Row]) -> list[RowResult]:
         """Rows packed into one sequence, no padding, each after its context's cache, shared, not copied
-        (`lm.shared_attention`)."""
+        (`lm.transformer.shared_attention`)."""
         contexts = {}  # id(layers) -> (index, a row of that context), in order
         for row in rows:
             contexts.setdefault(id(row.layers), (len(contexts), row))
@@ -403,7 +403,7 @@ class Engine:
 
     def _forward_padded(self, rows: list[Row]) -> list[RowResult]:
         """One pass with transformers' own attention: cached contexts left-padded to the longest, new tokens
-        right-padded, both paddings masked (for models `lm.shared_attention` does not fit)."""
+        right-padded, both paddings masked (for models `lm.transformer.shared_attention` does not fit)."""
         from transformers import DynamicCache
 
         bases = list({id(row.layers): row.layers for row in rows}.values())  # distinct contexts

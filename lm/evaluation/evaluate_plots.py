@@ -1,4 +1,4 @@
-"""PNG charts of an evaluation report (`python -m lm.evaluate --plots DIR`)."""
+"""PNG charts of an evaluation report (`python -m lm.evaluation.evaluate --plots DIR`)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`TokenText`: what each token of a tokenizer spells, and its role in building whole words.
 
-A word (as in `lm.tokenize`) is a maximal run of letters and digits with inner apostrophes. Over a
+A word (as in `lm.core.tokenize`) is a maximal run of letters and digits with inner apostrophes. Over a
 sub-word vocabulary every token is sorted into the roles the word search needs:
 
 - starts a word after a space: ``" great"``, ``" wond"`` (the separator, then word characters), or
@@ -27,8 +27,8 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from lm.tokenize import WORD_CHAR as _WORD_CHAR
-from lm.vocabulary import prefix_range
+from lm.core.tokenize import WORD_CHAR as _WORD_CHAR
+from lm.core.vocabulary import prefix_range
 
 _PIECE = re.compile(rf"'?{_WORD_CHAR}(?:{_WORD_CHAR}|')*")  # continues a word
 _START = re.compile(rf"{_WORD_CHAR}(?:{_WORD_CHAR}|')*")  # starts one (no leading apostrophe)

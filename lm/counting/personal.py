@@ -22,9 +22,9 @@ import threading
 import time
 from collections import Counter, OrderedDict
 
-from lm.bigram import BigramModel
-from lm.checks import check_whole_number
-from lm.tokenize import finished_sentences
+from lm.core.checks import check_whole_number
+from lm.core.tokenize import finished_sentences
+from lm.counting.bigram import BigramModel
 
 DEFAULT_WEIGHT = 100  # each of the user's pairs counts as this many corpus pairs (a few sentences show)
 MAX_WEIGHT = 1_000  # the weight slider's top: a few sentences then outweigh most rows of the corpus

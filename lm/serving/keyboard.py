@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from lm.checks import check_choice, shown
-from lm.distribution import OTHER, Distribution, NextWordModel
-from lm.engine import KEYSTROKE, working_as
-from lm.sampling import check_seed, check_temperature, check_top_k, check_top_p
-from lm.tokenize import cased, split_partial_word, stable_tail
+from lm.core.checks import check_choice, shown
+from lm.core.distribution import OTHER, Distribution, NextWordModel
+from lm.core.sampling import check_seed, check_temperature, check_top_k, check_top_p
+from lm.core.tokenize import cased, split_partial_word, stable_tail
+from lm.transformer.engine import KEYSTROKE, working_as
 
 MODES = ("most likely", "sampled")
 MODELS = ("bigram", "transformer")  # the two suggestion strips
@@ -82,7 +82,7 @@ class Settings:
 def clean_text(text: str) -> tuple[str, str]:
     """(the text the models read, a message about what was changed, or "").
 
-    Only the last `MAX_CONTEXT_CHARS` characters at most are read, cut as `lm.tokenize.stable_tail` does,
+    Only the last `MAX_CONTEXT_CHARS` characters at most are read, cut as `lm.core.tokenize.stable_tail` does,
     and made `readable`. The user's own text is never changed.
 
     Example:
@@ -168,7 +168,7 @@ class Keyboard:
     """Suggestions from a bigram model and (optionally) a transformer for the same typed text.
 
     Both strips read one distribution per context, p(w | context, a word comes next) (see
-    `lm.distribution.Distribution`), so a chip, a chart, a marble and the API give one number per word.
+    `lm.core.distribution.Distribution`), so a chip, a chart, a marble and the API give one number per word.
     """
 
     def __init__(self, bigram, transformer=None, prefetcher=None):
@@ -178,14 +178,14 @@ class Keyboard:
             self.models["transformer"] = transformer
 
     def with_bigram(self, bigram) -> "Keyboard":
-        """This keyboard with another bigram model (a user's own counts added, `lm.personal`), sharing the
+        """This keyboard with another bigram model (a user's own counts added, `lm.counting.personal`), sharing the
         transformer and its prefetcher."""
         return self if bigram is self.bigram else Keyboard(bigram, self.transformer, self.prefetcher)
 
     def distribution(self, model: str, context: str, prefix: str) -> Distribution:
         """The distribution strip `model` ("bigram" or "transformer") shows for a context and typed prefix:
         p(w | context, a word comes next), the one every view reads. A prefetcher warming that model's
-        caches is then told what was asked (`lm.prefetch`), to prepare the typist's next keystroke."""
+        caches is then told what was asked (`lm.transformer.prefetch`), to prepare the typist's next keystroke."""
         source = self._model(model)
         distribution = source.next_word_distribution(context, prefix)
         if self.prefetcher is not None and self.prefetcher.model is source:

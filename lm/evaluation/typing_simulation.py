@@ -18,9 +18,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from lm.smoothing import KneserNey
-from lm.tokenize import WORD_RE, last_word
-from lm.word_search import SearchBudget
+from lm.core.tokenize import WORD_RE, last_word
+from lm.counting.smoothing import KneserNey
+from lm.transformer.word_search import SearchBudget
 
 TOP_FOR_AGREEMENT = 10  # words per model in the Jensen-Shannon comparison
 SCORING = SearchBudget(k=10, batch_size=32, fanout=32, max_steps=8, min_prob=1e-4)  # a word a token straddles
@@ -66,7 +66,7 @@ def word_spans(text: str) -> list[WordSpan]:
 
 
 class _Side:
-    """A model as the evaluation uses it: the same questions of either model (`lm.distribution.NextWordModel`);
+    """A model as the evaluation uses it: the same questions of either model (`lm.core.distribution.NextWordModel`);
     each side writes only how it scores a text's words (`log_probs`)."""
 
     name = ""
@@ -209,7 +209,7 @@ def check_workers(workers) -> None:
 
 def choose_workers(side, workers: int | str = "auto") -> int:
     """Word positions simulated at once: ``"auto"`` is `AUTO_WORKERS` for a transformer whose engine merges
-    passes (`lm.engine`: the positions' searches then share its passes), else 1; always 1 for the bigram
+    passes (`lm.transformer.engine`: the positions' searches then share its passes), else 1; always 1 for the bigram
     (its look-ups take microseconds).
 
     Example:
@@ -238,7 +238,7 @@ def simulate_concurrently(
     outcomes: list[Outcome | None] = [None] * len(spans)
     finished: queue.SimpleQueue = queue.SimpleQueue()  # a word's index, or the error a thread met
     stop = threading.Event()
-    context = contextvars.copy_context()  # the caller's priority (`lm.engine.working_as`) for every thread
+    context = contextvars.copy_context()  # the caller's priority (`lm.transformer.engine.working_as`) for every thread
 
     def work():
         while not stop.is_set():

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from lm import storage
-from lm.devices import resolve_device
+from lm.core import storage
+from lm.core.devices import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def choose_dtype(dtype: str, device: torch.device) -> torch.dtype:
     (so both see the same numbers): bfloat16 on CUDA (float16 if unsupported) and on CPUs with native
     bfloat16 matrix products (AVX-512 bf16 or AMX), else float32. On a 2-core CPU without them bfloat16 is
     emulated: a pass of 64 rows took 1.47 s against 0.73 s in float32 (`bench/bench_gpu.py --device cpu`).
-    The engine merges users' rows in whichever dtype, where a merged row equals the row alone (`lm.engine`).
+    The engine merges users' rows in whichever dtype, where a merged row equals the row alone (`lm.transformer.engine`).
 
     Example:
         >>> choose_dtype("float32", torch.device("cpu"))

@@ -11,7 +11,7 @@ context and the letters typed); once that typist has paused for `pause` seconds,
 
 Hints are kept per typist: a new hint replaces the one whose text it continues or cuts (the same
 person typing on, or deleting), so a class's hints do not overwrite each other. The work runs on the
-model's `lm.engine.Engine` at `PREFETCH` priority: a keystroke's rows always go first, and a hint is
+model's `lm.transformer.engine.Engine` at `PREFETCH` priority: a keystroke's rows always go first, and a hint is
 dropped at the next pass once its typist has typed again, or whenever keystrokes are waiting for the
 model (with a class typing there are no pauses to fill). Prefetching only fills caches: what a
 search returns is the same with or without it.
@@ -32,9 +32,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from lm.context_states import current_owner, working_for
-from lm.engine import KEYSTROKE, PREFETCH, working_as
-from lm.word_search import SearchBudget
+from lm.transformer.context_states import current_owner, working_for
+from lm.transformer.engine import KEYSTROKE, PREFETCH, working_as
+from lm.transformer.word_search import SearchBudget
 
 WIDEN = SearchBudget(k=32, batch_size=4, fanout=32, max_steps=3, min_prob=1e-4)  # more paths for this word
 PAUSE = 0.2  # seconds without a keystroke before the background starts (8 keys/s leaves 0.125 s between keys)
@@ -53,7 +53,9 @@ class _Hint:
     context: str
     prefix: str
     at: float  # time.monotonic() of the keystroke
-    owner: str | None = None  # whose keystroke (`lm.context_states.working_for`): its cache is the one warmed
+    owner: str | None = (
+        None  # whose keystroke (`lm.transformer.context_states.working_for`): its cache is the one warmed
+    )
 
     @property
     def text(self) -> str:

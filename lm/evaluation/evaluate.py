@@ -1,19 +1,19 @@
 """Compare the bigram model and the transformer on the same text, word by word: the report and the
-command line (the metrics are in `lm.metrics`, the typing simulation in `lm.typing_simulation`).
+command line (the metrics are in `lm.evaluation.metrics`, the typing simulation in `lm.evaluation.typing_simulation`).
 
-    python -m lm.evaluate [--text FILE] [--model ID|PATH] [--corpus PATH ...] [--json OUT.json]
+    python -m lm.evaluation.evaluate [--text FILE] [--model ID|PATH] [--corpus PATH ...] [--json OUT.json]
                           [--markdown OUT.md] [--plots DIR] [--slots 3] [--max-words N] [--workers auto|N]
 
-Without ``--text`` the text is the play held out of the default corpus (`lm.corpus.HELD_OUT_PLAY`,
+Without ``--text`` the text is the play held out of the default corpus (`lm.counting.corpus.HELD_OUT_PLAY`,
 The Tempest), which the bigram model was not built from.
 
-The metrics, per model, over the words of the text (`lm.tokenize` words; compared case-insensitively):
+The metrics, per model, over the words of the text (`lm.core.tokenize` words; compared case-insensitively):
 
 - ``perplexity``: exp(-mean ln p(word | context)) over the same words for both models. The bigram
   uses interpolated Kneser-Ney on the previous word, so an unseen pair is not infinite; a word the
   corpus never saw gets the ``<UNK>`` slot's probability and is counted like any other word. The
   transformer's p(word) is the probability of the word's tokens in the text (one pass over it) times
-  p(the next token ends the word), as in `lm.word_search`.
+  p(the next token ends the word), as in `lm.transformer.word_search`.
 - ``top1_accuracy``, ``top3_accuracy``: is the word the first / among the first three suggestions,
   with nothing of it typed yet (recall@1 and recall@3).
 - ``keystroke_savings``: KSR = 1 - (keys typed + keys spent selecting) / (keys without prediction),
@@ -39,9 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lm.engine import BACKGROUND, working_as
-from lm.metrics import js_divergence, keystroke_savings, perplexity, recall_at_k
-from lm.typing_simulation import (
+from lm.evaluation.metrics import js_divergence, keystroke_savings, perplexity, recall_at_k
+from lm.evaluation.typing_simulation import (
     BigramSide,
     TransformerSide,
     WordSpan,
@@ -51,6 +50,7 @@ from lm.typing_simulation import (
     simulate_concurrently,
     word_spans,
 )
+from lm.transformer.engine import BACKGROUND, working_as
 
 MAX_PREFIX_SHOWN = 5  # letters typed, in `found_within`
 
@@ -131,7 +131,7 @@ def evaluate(
     cost grows with the letters as well as the words (``report["letters"]`` says how many were read).
 
     `workers`: word positions of the transformer's keyboard simulated at once (``"auto"``: see
-    `choose_workers`). The whole evaluation is `lm.engine.BACKGROUND` work: typists' keystrokes go first,
+    `choose_workers`). The whole evaluation is `lm.transformer.engine.BACKGROUND` work: typists' keystrokes go first,
     and its contexts live in the transformer's background cache.
     """
     if not isinstance(text, str) or not text.strip():
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dtype",
         default="float32",
-        help="the transformer's dtype (float32: the positions' passes are merged, exactly; see lm.engine)",
+        help="the transformer's dtype (float32: the positions' passes are merged, exactly; see lm.transformer.engine)",
     )
     parser.add_argument(
         "--workers",
@@ -235,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from lm import BigramModel, TransformerModel, corpus
+    from lm import BigramModel, TransformerModel
+    from lm.counting import corpus
 
     try:
         text = corpus.read_text_file(Path(args.text)) if args.text else corpus.held_out_text()
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         Path(args.markdown).write_text(table + "\n", encoding="utf-8")
     if args.plots:
-        from lm.evaluate_plots import save_plots
+        from lm.evaluation.evaluate_plots import save_plots
 
         save_plots(report, Path(args.plots))
     return 0

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import torch
 
-from lm.sampling import draw, make_generator, warp
+from lm.core.sampling import draw, make_generator, warp
 
 OTHER = "(other words)"  # the outcome that stands for every word a distribution does not list
 
@@ -16,7 +16,7 @@ OTHER = "(other words)"  # the outcome that stands for every word a distribution
 class Distribution:
     """p(next word = w | context, a word comes next): words and their probabilities, on a torch device.
 
-    Both models answer the same question (see `lm.bigram` and `lm.word_search` for how): given the
+    Both models answer the same question (see `lm.counting.bigram` and `lm.transformer.word_search` for how): given the
     context, and given that the next thing typed is a word (not punctuation, not the end of the
     text), how likely is each word? The listed `probs` and `other`, the mass of words the model could
     not list one by one, add up to 1. `no_word` is the complement of the condition, P(no word comes
@@ -94,7 +94,7 @@ class Distribution:
         return torch.cat([self.probs, self.probs.new_tensor([self.other])])
 
     def warp(self, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> "Distribution":
-        """The distribution after temperature -> top-k -> top-p (see `lm.sampling.warp`), with the
+        """The distribution after temperature -> top-k -> top-p (see `lm.core.sampling.warp`), with the
         unlisted words' mass warped as one outcome (`other`).
 
         Example:
@@ -163,4 +163,4 @@ class NextWordModel(Protocol):
         top_p: float = 1.0,
         seed: int | None = None,
     ) -> str:
-        """`n_words` words drawn one at a time after `context` (see `lm.generation.generate_words`)."""
+        """`n_words` words drawn one at a time after `context` (see `lm.core.generation.generate_words`)."""

@@ -18,10 +18,10 @@ stacked into one matrix product against them, all contexts in one batched produc
 never repeated). The arithmetic is attention's own; only the order of the sums differs from SDPA's, so
 rows agree with a plain pass to rounding (tested). The others' attention terms are exact zeros, but
 the matrix products' rounding still depends on how many rows share them, so a row packed with others
-moves by about 2e-6 in probability in float32 (`use_packed_attention` measures it; `lm.engine` bounds it).
+moves by about 2e-6 in probability in float32 (`use_packed_attention` measures it; `lm.transformer.engine` bounds it).
 
 Example:
-    >>> from lm.loading import load_causal_lm
+    >>> from lm.transformer.loading import load_causal_lm
     >>> tokenizer, model, _ = load_causal_lm(device="cpu", dtype="float32")
     >>> ids = tokenizer.encode("I hope you're having a great")
     >>> use_packed_attention(model) < 1e-5              # once (every other pass stays SDPA's); a row moves < 1e-5
@@ -171,10 +171,10 @@ def use_packed_attention(model) -> float | None:
     probabilities of a plain pass (to 1e-5 in float32; to 0.05 in a 16-bit dtype, whose rounding differs
     with the order of attention's sums), else the model keeps its own attention and this returns None. It
     returns the largest |p packed with the others - p alone| over the rows, which the engine reads before
-    merging users' rows (`lm.engine`). Every pass that is not packed stays SDPA's.
+    merging users' rows (`lm.transformer.engine`). Every pass that is not packed stays SDPA's.
 
     Example:
-        >>> from lm.loading import load_causal_lm
+        >>> from lm.transformer.loading import load_causal_lm
         >>> use_packed_attention(load_causal_lm(device="cpu", dtype="float32")[1]) < 1e-5
         True
     """

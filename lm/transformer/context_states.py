@@ -10,7 +10,7 @@ typed was among the candidates searched), its log-probabilities are already know
 then keeps the old KV cache plus those few "pending" tokens, which every later batch recomputes
 in front of its rows, so the word boundary costs no forward pass of its own.
 
-The passes themselves run on an `lm.engine.Engine`, merged with other users' work: `state_steps` and
+The passes themselves run on an `lm.transformer.engine.Engine`, merged with other users' work: `state_steps` and
 `expand_steps` are engine jobs (generators that yield the rows they need), `state` and `expand` run
 them. The cache's lock is held only while the cache is read or updated, never during a pass.
 """
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from lm.engine import Engine, Job, Row
+from lm.transformer.engine import Engine, Job, Row
 
 MAX_PENDING = 8  # pending tokens a state may carry before its KV cache is brought up to date
 MAX_CONTEXTS = 64  # contexts kept: one per user of a class typing at once, so users do not evict each other
@@ -38,7 +38,7 @@ _owner: ContextVar[str | None] = ContextVar("owner", default=None)
 @contextmanager
 def working_for(owner: str | None):
     """Run the work under this block for `owner` (a page's address), so that a model whose pages are kept
-    apart (`lm.transformer.TransformerModel.pages_apart`) reads and fills that owner's cache only.
+    apart (`lm.transformer.model.TransformerModel.pages_apart`) reads and fills that owner's cache only.
 
     Example:
         >>> with working_for("10.0.0.7"):
@@ -96,7 +96,7 @@ class ContextStates:
     """Forward passes of a causal LM over contexts and word paths, with a small LRU cache.
 
     Example:
-        >>> from lm.loading import load_causal_lm
+        >>> from lm.transformer.loading import load_causal_lm
         >>> tokenizer, model, _ = load_causal_lm(device="cpu", dtype="float32")
         >>> states = ContextStates(Engine(model))
         >>> state = states.state(tuple(tokenizer.encode("I hope you're having a")))
@@ -124,7 +124,7 @@ class ContextStates:
         return self.engine.run_job(self.state_steps(ids))
 
     def state_steps(self, ids: tuple[int, ...]) -> Job:
-        """`state` as an engine job (`lm.engine.Engine.run_job`): yields the row it needs, returns the state."""
+        """`state` as an engine job (`Engine.run_job`): yields the row it needs, returns the state."""
         if not ids:
             raise ValueError("`ids` must hold at least one token")
         with self._lock:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from lm.checks import check_whole_number
-from lm.distribution import Distribution
-from lm.sampling import nth_seed
-from lm.tokenize import EOS, cased, join_word
+from lm.core.checks import check_whole_number
+from lm.core.distribution import Distribution
+from lm.core.sampling import nth_seed
+from lm.core.tokenize import EOS, cased, join_word
 
 MAX_GENERATED_WORDS = 200  # words one call may add (one "generate" click)
 
@@ -30,7 +30,7 @@ def generate_words(
 ) -> str:
     """`n_words` words drawn one at a time after `text`, each from ``next_distribution(text so far)`` warped
     (`Distribution.sample_word`); a drawn ``</s>`` (the bigram's sentence end) ends the sentence with a full
-    stop. Words are cased as a phone keyboard writes them (`lm.keyboard.cased`). Stops early when nothing
+    stop. Words are cased as a phone keyboard writes them (`lm.serving.keyboard.cased`). Stops early when nothing
     can be drawn. A `seed` makes it reproducible (draw i uses `nth_seed(seed, i)`).
     """
     n_words = check_whole_number(n_words, "n_words", 0, MAX_GENERATED_WORDS)

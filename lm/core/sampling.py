@@ -17,7 +17,7 @@ import numbers
 
 import torch
 
-from lm.checks import is_whole_number, shown
+from lm.core.checks import is_whole_number, shown
 
 NEG_INF = float("-inf")
 MIN_TEMPERATURE = 0.01  # the smallest temperature above 0 (0 = greedy): below it, logits / T overflow to inf - inf

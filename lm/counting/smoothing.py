@@ -9,7 +9,7 @@ The base class handles unknown words (template method, as in ``nltk.lm``); each 
 only `row`, the whole conditional p(. | z) as a vector over X.
 
 Example:
-    >>> from lm.bigram import BigramModel
+    >>> from lm.counting.bigram import BigramModel
     >>> m = BigramModel.from_pairs([("a", "b"), ("a", "b"), ("a", "c"), ("b", "a")], device="cpu")
     >>> MLE(m).prob("b", "a"), AddK(m, k=1).prob("b", "a")  # 2/3, (2+1)/(3+1*4)
     (0.666..., 0.428...)
@@ -22,8 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
-from lm.bigram import BigramModel
-from lm.tokenize import BOS, pad, sentences
+from lm.core.tokenize import BOS, pad, sentences
+from lm.counting.bigram import BigramModel
 
 UNK = "<UNK>"
 
@@ -147,7 +147,7 @@ def smoothing(model: BigramModel, name: str = "mle", **options) -> Smoothing:
     """The smoother called `name` (``"mle"``, ``"add-k"``, ``"kneser-ney"``) for `model`.
 
     Example:
-        >>> from lm.bigram import BigramModel
+        >>> from lm.counting.bigram import BigramModel
         >>> smoothing(BigramModel.from_text("a b. b a.", device="cpu"), "kneser-ney").name
         'kneser-ney'
     """

@@ -1,0 +1,73 @@
+"""The house's floors: `lm/` packages by role, imports one way, checked by import-linter's contract."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+PACKAGES = ("core", "counting", "transformer", "serving", "evaluation", "teaching")
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(LINT_IMPORTS)], cwd=tree, capture_output=True, text=True)
+
+
+def tree_copy(tmp_path: Path) -> Path:
+    for part in ("lm", "demo", ".importlinter"):
+        source = ROOT / part
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / part)
+    return tmp_path
+
+
+def test_the_contract_is_kept():
+    checked = lint_imports(ROOT)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "3 kept, 0 broken" in checked.stdout
+
+
+@pytest.mark.parametrize(
+    "module, line, broken",
+    [
+        (
+            "lm/counting/bigram.py",
+            "import lm.transformer.engine",
+            "not allowed to import lm.transformer",
+        ),
+        ("lm/core/distribution.py", "import lm.counting.bigram", "lm.core is not allowed to import lm.counting"),
+        ("lm/counting/corpus.py", "import transformers", "lm.counting is not allowed to import transformers"),
+        (
+            "lm/transformer/engine.py",
+            "import lm.serving.keyboard",
+            "not allowed to import lm.serving",
+        ),
+        ("lm/serving/keyboard.py", "import demo.views", "lm.serving is not allowed to import demo"),
+    ],
+)
+def test_the_contract_catches_an_import_against_the_floors(tmp_path, module, line, broken):
+    tree = tree_copy(tmp_path)
+    with open(tree / module, "a", encoding="utf-8") as source:
+        source.write(f"\n{line}  # noqa\n")
+    checked = lint_imports(tree)
+    assert checked.returncode != 0
+    assert broken in checked.stdout
+
+
+def test_every_package_says_what_it_owns():
+    import importlib
+
+    for name in PACKAGES:
+        package = importlib.import_module(f"lm.{name}")
+        assert package.__doc__ and len(package.__doc__.split()) >= 15, f"lm.{name} says too little of what it owns"
+    assert sorted(p.name for p in (ROOT / "lm").iterdir() if (p / "__init__.py").exists()) == sorted(PACKAGES)
+    assert sorted(p.name for p in (ROOT / "lm").glob("*.py")) == ["__init__.py"]  # no module outside a floor
+
+
+def test_the_counting_side_imports_no_transformer_engine_or_ui():
+    """`import lm.counting.bigram` loads no transformers, engine or Gradio: the counting side stands alone."""
+    heavy = ("transformers", "lm.transformer.engine", "lm.transformer.model", "lm.serving.keyboard", "gradio")
+    probe = f"import sys, lm.counting.bigram; print([m for m in {heavy!r} if m in sys.modules])"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"
