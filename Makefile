@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test test-fast bench clean
 
 install: $(INSTALLED)
 
@@ -23,6 +23,11 @@ test: install
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
+
+# The fast tier for development: math, views and the API on tiny models; no browser, no SmolLM2 (`conftest.py`).
+test-fast: install
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -m "not slow" -q
 
 bench: install
 	$(PY) -m bench.bench_bigram

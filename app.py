@@ -1,9 +1,10 @@
-"""Next-word demo: load both models and serve the keyboard UI.
+"""Next-word demo: load the models and serve the keyboard UI.
 
-    python app.py [--model ID|PATH] [--corpus PATH ...] [--device auto|cpu|cuda] [--host 127.0.0.1]
-                  [--port 7860] [--allow-host NAME] [--share] [--private-pages]
+    python app.py [--models bigram,transformer] [--model ID|PATH] [--corpus PATH ...] [--device auto|cpu|cuda]
+                  [--host 127.0.0.1] [--port 7860] [--allow-host NAME] [--share] [--private-pages]
 
-Defaults: the embedded SmolLM2-135M-Instruct, Shakespeare's plays, this machine only, no share link.
+Defaults: the bigram and the embedded SmolLM2-135M-Instruct, Shakespeare's plays, this machine only, no
+share link. `--models` names any of the registry's models (`lm.registry`), e.g. bigram,trigram,transformer.
 """
 
 from __future__ import annotations
@@ -13,15 +14,20 @@ import logging
 import sys
 import time
 
-from lm import BigramModel, TransformerModel
 from lm.core.devices import DEVICE_CHOICES
+from lm.registry import DEFAULT_MODELS, MODELS, LoadOptions, NamedModel, check_model_names
 from lm.serving.keyboard import Keyboard
 from lm.transformer.loading import DTYPES
 from lm.transformer.prefetch import Prefetcher
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Next-word suggestions from a bigram model and a transformer.")
+    parser = argparse.ArgumentParser(description="Next-word suggestions from counting models and a transformer.")
+    parser.add_argument(
+        "--models",
+        default=",".join(DEFAULT_MODELS),
+        help=f"the strips, comma-separated, from {', '.join(MODELS)} (default: {','.join(DEFAULT_MODELS)})",
+    )
     parser.add_argument("--model", default=None, help="hub id, model folder or .gguf file (default: embedded SmolLM2)")
     parser.add_argument("--corpus", nargs="+", default=None, help="text files, folders or globs (default: Shakespeare)")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="where the models run")
@@ -67,14 +73,26 @@ def step(what: str):
 
 
 def load(args: argparse.Namespace) -> Keyboard:
-    with step("the bigram model (" + (" ".join(args.corpus) if args.corpus else "Shakespeare's plays") + ")"):
-        bigram = BigramModel.from_corpus(args.corpus, device=args.device)
-        print(f"  {bigram}")
-    with step("the transformer (" + (args.model or "embedded SmolLM2-135M-Instruct") + ")"):
-        transformer = TransformerModel.from_pretrained(args.model, device=args.device, dtype=args.dtype)
-        transformer.pages_apart = args.private_pages
-        print(f"  {transformer}")
-    return Keyboard(bigram, transformer, None if args.no_prefetch else Prefetcher(transformer))
+    """Each model of `--models`, built as the registry says, then the keyboard over them."""
+    options = LoadOptions(corpus=args.corpus, model=args.model, device=args.device, dtype=args.dtype)
+    corpus = " ".join(args.corpus) if args.corpus else "Shakespeare's plays"
+    names = check_model_names(args.models)
+    tables = [name for name in MODELS if MODELS[name].learns_from_its_user]
+    if not set(tables) & set(names):
+        raise ValueError(f"`--models` has to include {' or '.join(tables)}: the other tabs teach its table")
+    lineup, prefetcher = [], None
+    for name in names:
+        kind = MODELS[name]
+        source = (args.model or "embedded SmolLM2-135M-Instruct") if kind.runs_on_the_engine else corpus
+        with step(f"the {name} ({source})"):
+            model = kind.load(options)
+            print(f"  {model}")
+        if kind.runs_on_the_engine:
+            model.pages_apart = args.private_pages
+            if prefetcher is None and not args.no_prefetch:
+                prefetcher = Prefetcher(model)
+        lineup.append(NamedModel(name, kind.title, model))
+    return Keyboard(lineup, prefetcher)
 
 
 def main(argv: list[str] | None = None) -> int:

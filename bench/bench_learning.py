@@ -23,6 +23,7 @@ from demo.common import Sessions
 from demo.keyboard_tab import suggest_strip
 from lm import BigramModel, GpaJobDensity, fit_bigram_network
 from lm.counting.personal import Learner
+from lm.registry import lineup
 from lm.serving.keyboard import Keyboard
 
 PARAGRAPH = (
@@ -39,7 +40,7 @@ def strip_per_keystroke(corpus: BigramModel, rounds: int = 5) -> dict:
     per_key = {"without learning": [], "learning": []}
     for _ in range(rounds):
         for name in per_key:
-            sessions = Sessions(Keyboard(corpus))
+            sessions = Sessions(Keyboard(lineup(bigram=corpus)))
             token = "bench" if name == "learning" else None
             if token:
                 sessions.learners.start(token)

@@ -21,6 +21,7 @@ from bench.bench_browser import PARAGRAPH
 from bench.common import write_report
 from lm import BigramModel, TransformerModel
 from lm.core.tokenize import split_partial_word
+from lm.registry import lineup
 from lm.serving.keyboard import Keyboard
 
 KINDS = ("first letter of a word", "letter inside a word", "space or punctuation", "deletion", "click")
@@ -117,7 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     report = {"paragraph": PARAGRAPH}
     for typist, clicking in (("clicks a chip once its word shows", True), ("types every letter", False)):
         tm = TransformerModel.from_pretrained(device=args.device, dtype=args.dtype)  # each with empty caches
-        keyboard = Keyboard(BigramModel.from_text("the.", device=tm.device), tm)  # the transformer strip alone
+        keyboard = Keyboard(
+            lineup(bigram=BigramModel.from_text("the.", device=tm.device), transformer=tm)
+        )  # the transformer strip alone
         report["model"], report[typist] = repr(tm), measure(tm, keyboard, PARAGRAPH, clicking)
         tm.close()
     write_report(args.name, report)

@@ -68,11 +68,8 @@ def naive_top3(tm: TransformerModel, context: str, prefix: str, max_tokens: int 
 
     logprobs = last_logprobs(list(ids))
     target = (separator + prefix).lower()
-    covering, inside = (
-        tm.tokens.compatible_starts(separator, target)
-        if prefix
-        else (torch.nonzero(torch.as_tensor(tm.tokens.start_mask(separator))).squeeze(1).numpy(), [])
-    )
+    starts = tm.tokens.starts_after_space if separator == " " else tm.tokens.starts_bare
+    covering, inside = tm.tokens.compatible_starts(separator, target) if prefix else (starts.nonzero()[0], [])
     candidates = torch.as_tensor(list(covering) + list(inside), dtype=torch.long)
     if len(candidates) == 0:
         return []

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import statistics
 
-STRIPS = ("bigram", "transformer")
+from lm.registry import DEFAULT_MODELS
 
-RECORDER = """
-() => {
-  const log = {keys: [], strips: {bigram: [], transformer: []}};
+STRIPS = DEFAULT_MODELS  # the strips of the default lineup, each recorded
+
+RECORDER = r"""
+(names) => {
+  const log = {keys: [], strips: Object.fromEntries(names.map((name) => [name, []]))};
   const box = document.querySelector('#keyboard-input textarea');
   box.addEventListener('input', () => log.keys.push({t: performance.now(), text: box.value}), true);
   for (const name of Object.keys(log.strips)) {
@@ -45,8 +47,8 @@ RECORDER = """
   if (!window.__typistFetch) {
     const realFetch = window.__typistFetch = window.fetch;
     window.fetch = async (url, options) => {
-      const strip = String(url).match(/suggest_(bigram|transformer)/);
-      if (!strip || !window.__typist) return realFetch(url, options);
+      const strip = String(url).match(/suggest_(\w+)/);
+      if (!strip || !window.__typist || !(strip[1] in window.__typist.strips)) return realFetch(url, options);
       const entry = {name: strip[1], sent: performance.now()};
       window.__typist.requests.push(entry);
       const response = await realFetch(url, options);
@@ -152,7 +154,7 @@ def watch_requests(page, names: dict[int, str]) -> list[dict]:
 
 def type_and_record(page, text: str, key_delay_ms: float) -> dict:
     """Type `text` into the keyboard at one key every `key_delay_ms`; return the page's recording."""
-    page.evaluate(RECORDER)
+    page.evaluate(RECORDER, list(STRIPS))
     box = page.locator("#keyboard-input textarea")
     box.click()
     box.press("End")

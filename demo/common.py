@@ -32,16 +32,19 @@ def new_token() -> str:
 
 
 class Sessions:
-    """The models as each browser session sees them: the corpus's bigram, or, while its user lets it
-    learn from what they write, the corpus's counts plus theirs (`lm.counting.personal`). A session is named by
-    its token (`new_token`, kept in the page's `gr.State` and forgotten with it); no token, the corpus's.
+    """The models as each browser session sees them: the corpus's, or, while its user lets the lineup's
+    learning model (`Keyboard.learner`, the bigram) learn from what they write, the corpus's counts plus
+    theirs (`lm.counting.personal`). A session is named by its token (`new_token`, kept in the page's
+    `gr.State` and forgotten with it); no token, the corpus's.
 
     Example:
         >>> from lm import BigramModel
-        >>> sessions = Sessions(Keyboard(BigramModel.from_text("my cat.", device="cpu")))
+        >>> from lm.registry import lineup
+        >>> sessions = Sessions(Keyboard(lineup(bigram=BigramModel.from_text("my cat.", device="cpu"))))
         >>> _ = sessions.learners.start("me")
-        >>> mine, theirs = sessions.keyboard("me", "My dog. "), sessions.keyboard("them", "My dog. ")
-        >>> mine.bigram.count("my", "dog"), theirs.bigram.count("my", "dog")
+        >>> sessions.read("me", "My dog. "), sessions.read("them", "My dog. ")
+        (True, False)
+        >>> sessions.own_counts("me").count("my", "dog"), sessions.own_counts("them").count("my", "dog")
         (100, 0)
     """
 
@@ -49,20 +52,25 @@ class Sessions:
         self.corpus_keyboard = keyboard
         self.learners = learners or Learners()
 
-    def bigram(self, token):
-        """The bigram model session `token` reads."""
-        return self._bigram_of(self.learners.get(token))
-
-    def keyboard(self, token, written=None) -> Keyboard:
-        """The keyboard session `token` types on; `written` (the whole text, while it learns) is read first."""
+    def read(self, token, written) -> bool:
+        """Session `token`'s learner reads its whole text, `written`, if it is learning: True if it read."""
         learner = self.learners.get(token)
-        if learner is not None and learner.learning and isinstance(written, str):
-            learner.read(written)
-        return self.corpus_keyboard.with_bigram(self._bigram_of(learner))
+        if learner is None or not learner.learning or not isinstance(written, str):
+            return False
+        learner.read(written)
+        return True
 
-    def _bigram_of(self, learner):
-        corpus = self.corpus_keyboard.bigram
+    def own_counts(self, token):
+        """The learning model as session `token` reads it: the corpus's counts, plus its own while it learns."""
+        corpus = self.corpus_keyboard.models[self.corpus_keyboard.learner]
+        learner = self.learners.get(token)
         return corpus if learner is None else learner.model_with(corpus)
+
+    def keyboard(self, token) -> Keyboard:
+        """The keyboard session `token` types on (a query: nothing is learned here, see `read`)."""
+        if self.corpus_keyboard.learner is None or self.learners.get(token) is None:
+            return self.corpus_keyboard
+        return self.corpus_keyboard.with_model(self.corpus_keyboard.learner, self.own_counts(token))
 
 
 def error_message(error: Exception, where: str) -> str:

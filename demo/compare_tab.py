@@ -13,6 +13,7 @@ from demo.common import error_message
 from lm.core.checks import check_whole_number
 from lm.counting.corpus import held_out_text
 from lm.evaluation.evaluate import evaluate
+from lm.registry import MODELS
 from lm.serving.keyboard import Keyboard, readable
 
 MAX_COMPARE_WORDS = 500  # words one Compare run may evaluate in the app (the command line has no limit)
@@ -41,8 +42,7 @@ def _evaluate_in_a_thread(keyboard: Keyboard, text: str, words, progress, stop: 
         try:
             outcome["report"] = evaluate(
                 text,
-                keyboard.bigram,
-                keyboard.transformer,
+                *compared_pair(keyboard),
                 max_words=words,
                 progress=tick,
                 workers="auto",
@@ -55,6 +55,14 @@ def _evaluate_in_a_thread(keyboard: Keyboard, text: str, words, progress, stop: 
     thread = threading.Thread(target=context.run, args=(work,), name="compare", daemon=True)
     thread.start()
     return thread, outcome
+
+
+def compared_pair(keyboard: Keyboard) -> tuple:
+    """(the counting model, the engine's model) that `lm.evaluation.evaluate` compares; None if either is missing."""
+    engine = [keyboard.models[name] for name in keyboard.names if MODELS[name].runs_on_the_engine]
+    if keyboard.learner is None or not engine:
+        return None
+    return keyboard.models[keyboard.learner], engine[0]
 
 
 def compare(keyboard: Keyboard, text, words, progress=gr.Progress()):

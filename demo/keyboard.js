@@ -1,35 +1,36 @@
 // The keystroke loop, in the browser. `demo/ui.py` runs this function once when the page loads, with the
-// two strips' first answers and the settings, and it installs `window.nextword`.
+// lineup (`lineup_for_the_page`: the strips' names in order, their first answers, Tab's order, the learning
+// strip) and the settings, and it installs `window.nextword`. No model is named here: any lineup works.
 //
 // - The strips answer the text before the caret. Every edit or caret move that changes that text marks
-//   both strips stale (dimmed) and asks each strip again. A strip keeps at most one request in flight; when
+//   every strip stale (dimmed) and asks each strip again. A strip keeps at most one request in flight; when
 //   it returns, one more goes for the latest text if the text moved on meanwhile. So the page sends
 //   nothing while the text stays put.
 // - A request is a plain `fetch` of the app's keystroke route, `keystroke/suggest_<strip>` (the handlers of
-//   the `/suggest_bigram` and `/suggest_transformer` API, without Gradio's event processing), and the answer
+//   `/suggest_<strip>` API, without Gradio's event processing), and the answer
 //   is drawn here. Measured on a 2-core machine, Gradio's event machinery cost 35-65 ms per answer in
 //   Chromium, and 11 ms of server CPU per request: with a class typing, most of a core.
 // - Each request carries a ticket naming the text it asks about. A strip is un-dimmed only when its answer
 //   is for the text as it is now.
-// - While the user lets the bigram learn from their writing (`learn`), its requests also carry the page's
+// - While the user lets the learning strip learn from their writing (`learn`), its requests also carry the page's
 //   token and the whole text, whose finished sentences the server counts (`lm.counting.personal`).
 // - A chip click or Tab inserts the word here, reading the textbox as it is at that moment: the chip's word
 //   completes the letters typed since it was computed only if it still starts with them, so a character
 //   the chip did not account for is never deleted or changed. The insertion is an edit of the textbox's own
 //   (`insertText`), so Ctrl+Z undoes it.
-// - Tab inserts the transformer's centre word for the text as it is; while that strip is still answering,
-//   Tab waits for it (at most TAB_WAIT_MS, and only while the text stays put) instead of taking the bigram's.
+// - Tab inserts the centre word of the first strip in `lineup.tab` for the text as it is; while that strip is
+//   still answering, Tab waits for it (at most TAB_WAIT_MS, and only while the text stays put) instead of
+//   taking the next strip's.
 //   Tab never moves the focus out of the box, so what is typed next lands in it (Esc, then Tab, leaves).
 // - Punctuation typed right after an inserted word replaces the space the insertion added ("day." not
 //   "day ."), as phone keyboards do.
-(bigram, transformer, settings) => {
+(lineup, settings) => {
   const PARTIAL_WORD = /^[\p{L}\p{N}]+(?:'[\p{L}\p{N}]+)*'?$/u;  // lm.core.tokenize: a word being typed
   const KEPT_TICKETS = 64;
   const CHARTS_PAUSE_MS = 500;  // an open chart panel follows the text once typing pauses this long
   const LONG_WORD = 12;  // letters from which a chip's word is set smaller, so it fits a phone's chip
-  const TAB_WAIT_MS = 2000;  // how long a Tab waits for the transformer's answer to the text as it is
+  const TAB_WAIT_MS = 2000;  // how long a Tab waits for its first strip's answer to the text as it is
   const CLOSES_A_WORD = /^[.,!?;:]$/;  // typed right after an inserted word, these take its space's place
-  const NOTES = {bigram: "#keyboard-message .note", transformer: "#transformer-message .note"};
   const box = () => document.querySelector("#keyboard-input textarea");
   const chips = (name) => [0, 1, 2].map((index) => document.getElementById(`${name}-${index}`));
   const row = (name) => document.getElementById(`${name}-0`)?.closest(".strip");
@@ -38,16 +39,19 @@
   const tickets = new Map();  // ticket -> the text before the caret it asked about
   const shown = {};  // strip -> {ticket, context, prefix, chips}: what the strip draws now
   const flight = {};  // strip -> {busy, again}: one request at a time, and whether the text moved on since
-  for (const [name, strip] of [["bigram", bigram], ["transformer", transformer]]) {
+  for (const name of lineup.names) {
+    const strip = lineup.answers[name];
     shown[name] = {ticket: 0, context: "", prefix: strip?.prefix || "", chips: strip?.chips || []};
     flight[name] = {busy: false, again: false};
   }
+  const [tabFirst] = lineup.tab;  // Tab inserts this strip's centre word (the next one's when it has none)
+  const CHIP_ID = /^(.+)-(\d)$/;
   let current = settings;  // the last good settings (the server checks every change)
-  let learning = null;  // {token, read_chars} while the bigram learns from what is written here
+  let learning = null;  // {token, read_chars} while the learning strip (lineup.learns) learns from what is written here
   let asked = null;  // the text the strips were last asked about
   let lastTicket = 0;
   let chartsTimer = null;
-  let pendingTab = null;  // {text}: a Tab waiting for the transformer's answer to this text
+  let pendingTab = null;  // {text}: a Tab waiting for tabFirst's answer to this text
   let autoSpace = null;  // {value, caret}: the box right after an insertion that added a space
   let tabLeaves = false;  // Esc was pressed: the next Tab moves the focus on, as usual
 
@@ -61,7 +65,7 @@
     return Boolean(button && button.offsetParent !== null);
   }
 
-  // Ask both strips (and an open chart panel) about the text before the caret, if it changed.
+  // Ask every strip (and an open chart panel) about the text before the caret, if it changed.
   function ask(force = false) {
     const text = beforeCaret();
     if (pendingTab && pendingTab.text !== text) pendingTab = null;  // the text moved on: that Tab is void
@@ -111,7 +115,7 @@
     const ticket = ++lastTicket;
     tickets.set(ticket, text);
     if (tickets.size > KEPT_TICKETS) tickets.delete(tickets.keys().next().value);
-    const written = learning && name === "bigram" ? box()?.value.slice(-learning.read_chars) ?? null : null;
+    const written = learning && name === lineup.learns ? box()?.value.slice(-learning.read_chars) ?? null : null;
     const data = [text, current.mode, current.temperature, current.top_k, current.top_p, current.seed, ticket,
                   learning?.token ?? null, written];
     try {
@@ -127,7 +131,7 @@
   }
 
   function note(name, text) {
-    const element = document.querySelector(NOTES[name]);
+    const element = document.querySelector(`#${name}-message .note`);
     if (element) element.textContent = text || "";
   }
 
@@ -149,7 +153,7 @@
     if (info) info.textContent = strip.info || "";
     note(name, message);
     row(name)?.classList.toggle("stale", text !== beforeCaret());
-    if (name === "transformer" && pendingTab && pendingTab.text === text && fresh("transformer")) {
+    if (name === tabFirst && pendingTab && pendingTab.text === text && fresh(tabFirst)) {
       pendingTab = null;
       insertCentre();
     }
@@ -160,21 +164,21 @@
     return tickets.get(shown[name].ticket) === beforeCaret();
   }
 
-  // Tab: the transformer's centre word (the bigram's when the transformer has none for this text).
+  // Tab: tabFirst's centre word (the next strip's in lineup.tab when it has none for this text).
   function insertCentre() {
-    if (accept("transformer", 0) || accept("bigram", 0)) return true;
-    note("transformer", "nothing to insert here: no chip for this text (Esc, then Tab, leaves the box)");
+    if (lineup.tab.some((name) => accept(name, 0))) return true;
+    note(tabFirst, "nothing to insert here: no chip for this text (Esc, then Tab, leaves the box)");
     return false;
   }
 
   function tab() {
-    if (fresh("transformer") || !flight.transformer.busy) return insertCentre();
-    pendingTab = {text: beforeCaret()};  // the transformer is answering: wait for it
+    if (fresh(tabFirst) || !flight[tabFirst].busy) return insertCentre();
+    pendingTab = {text: beforeCaret()};  // tabFirst is answering: wait for it
     const waiting = pendingTab;
     setTimeout(() => {
       if (pendingTab !== waiting) return;
       pendingTab = null;
-      note("transformer", "Tab: the transformer took too long for this text; press Tab again");
+      note(tabFirst, `Tab: the ${tabFirst} took too long for this text; press Tab again`);
     }, TAB_WAIT_MS);
     return false;
   }
@@ -239,8 +243,8 @@
   document.addEventListener("selectionchange", () => isBox(document.activeElement) && ask());
   document.addEventListener("click", (event) => {
     const chip = event.target.closest?.(".chip");
-    const [, name, index] = chip?.id.match(/^(bigram|transformer)-(\d)$/) || [];
-    if (name && !chip.disabled) accept(name, Number(index));
+    const [, name, index] = chip?.id.match(CHIP_ID) || [];
+    if (name in shown && !chip.disabled) accept(name, Number(index));
   });
   document.addEventListener("keydown", (event) => {
     if (!isBox(event.target) || event.isComposing) return;

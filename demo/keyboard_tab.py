@@ -35,28 +35,35 @@ from demo.common import (
 from lm.core.checks import check_whole_number, shown
 from lm.core.tokenize import join_word, split_partial_word
 from lm.counting.personal import DEFAULT_WEIGHT, MAX_READ_CHARS, MAX_WEIGHT
-from lm.serving.keyboard import MODELS, MODES, SLOTS, Settings, cased, clean_text, readable
+from lm.registry import MODELS
+from lm.serving.keyboard import MODES, SLOTS, Keyboard, Settings, cased, clean_text, readable
 
 KEYBOARD_JS = (Path(__file__).parent / "keyboard.js").read_text(encoding="utf-8")
 CHIP_PLACES = ("centre", "left", "right")  # where chips 0, 1, 2 sit in a strip (the most likely in the centre)
-KEYSTROKE_CONCURRENCY = (
-    64  # transformer keystrokes searched at once, across users: their passes merge (`lm.transformer.engine`)
-)
-BIGRAM_THREADS = 4  # bigram keystrokes answered at once (look-ups of microseconds; a learning page's read first)
+KEYSTROKE_CONCURRENCY = 64  # engine strips' keystrokes searched at once, across users: their passes merge
+COUNTING_THREADS = 4  # a counting strip's keystrokes answered at once (microseconds; a learning page's read first)
 KEYSTROKE_ROUTE = "/keystroke/suggest_{strip}"  # what the page posts each keystroke to (`keystroke_endpoint`)
 KEYSTROKE_INPUTS = 7  # text, mode, temperature, top_k, top_p, seed, ticket; then, while learning: token, whole text
 KEYSTROKE_LEARNING_INPUTS = 2
 MAX_TICKET = 2**53 - 1  # a page's request number at most (the largest whole number JavaScript counts exactly)
 MAX_KEYSTROKE_BYTES = 1 << 20  # a keystroke request's body at most (the text before the caret is in it)
 BUSY = "⚠️ the app is busy: too many keystrokes are waiting; the chips will catch up"
-# API calls of the strips run at once: the transformer's searches merge in the engine (sharing the page's
-# KEYSTROKE_CONCURRENCY with /suggest), the bigram's look-ups take microseconds and never wait behind them.
-STRIP_CONCURRENCY = {
-    "bigram": {"concurrency_limit": None},
-    "transformer": {"concurrency_limit": KEYSTROKE_CONCURRENCY, "concurrency_id": "transformer-strip"},
-}
+# API calls of the strips run at once: an engine model's searches merge in the engine (sharing the page's
+# KEYSTROKE_CONCURRENCY with /suggest), a counting model's look-ups take microseconds and never wait behind them.
+ENGINE_STRIP = {"concurrency_limit": KEYSTROKE_CONCURRENCY, "concurrency_id": "engine-strips"}
+COUNTING_STRIP = {"concurrency_limit": None}
 VIEWS = {"concurrency_limit": 8, "concurrency_id": "model-views"}  # charts, explanations, sampling: merged, at VIEW
-CHART_TITLES = {name: (f"{name.capitalize()}: raw", f"{name.capitalize()}: warped") for name in MODELS}
+CHART_KINDS = ("raw", "warped")  # each model's two charts
+
+
+def chart_titles(name: str) -> tuple[str, str]:
+    """The titles of strip `name`'s two charts.
+
+    Example:
+        >>> chart_titles("bigram")
+        ('Bigram: raw', 'Bigram: warped')
+    """
+    return tuple(f"{name.capitalize()}: {kind}" for kind in CHART_KINDS)
 
 
 @dataclass
@@ -145,35 +152,36 @@ def _chip_updates(chips: list[dict]) -> list:
 
 
 def suggest(sessions: Sessions, text, mode, temperature, top_k, top_p, seed, token=None):
-    """Both strips in one call (the /suggest API): chip buttons, the chips as JSON, and the message (a
+    """Every strip in one call (the /suggest API): chip buttons, the chips as JSON, and the message (a
     setting outside its slider is clamped, an invalid one left at its default, and each named)."""
     settings, problems = read_settings(mode, temperature, top_k, top_p, seed, None)
-    suggestions = sessions.keyboard(token).suggest(text, settings)
-    chips = {
-        key: suggestions[key] for key in ("bigram", "transformer", "prefix", "about")
-    }  # prefix: which word they complete
+    keyboard = sessions.keyboard(token)
+    suggestions = keyboard.suggest(text, settings)
+    chips = {key: suggestions[key] for key in (*keyboard.names, "prefix", "about")}  # prefix: the word completed
     message = "; ".join(filter(None, [*problems, suggestions["message"]]))
-    return (*_chip_updates(chips["bigram"]), *_chip_updates(chips["transformer"]), chips, message)
+    return (*(update for name in keyboard.names for update in _chip_updates(chips[name])), chips, message)
 
 
 def suggest_strip(
     sessions: Sessions, name: str, text, mode, temperature, top_k, top_p, seed, ticket=None, token=None, written=None
 ):
-    """One strip's chips for `text` (the page sends the text before the caret). The page fills its two
-    strips in separate events, so the bigram's never waits for the transformer; notes about the text
-    come with the bigram's (once). The page sends the settings `check_settings` last found good; a bad
+    """One strip's chips for `text` (the page sends the text before the caret). The page fills its
+    strips in separate events, so a counting strip never waits for the transformer; notes about the text
+    come with the first strip's (once). The page sends the settings `check_settings` last found good; a bad
     one from an API caller is clamped or ignored. `ticket` is echoed: the page's name for this request.
-    While the page learns from its user, `token` names it and the bigram's request carries the `written`
-    text whole, whose finished sentences are counted first (`lm.counting.personal`)."""
+    While the page learns from its user, `token` names it and the learning strip's request carries the
+    `written` text whole, whose finished sentences are counted first (`Sessions.read`)."""
     if ticket is not None:
         ticket = check_whole_number(ticket, "ticket", 0, MAX_TICKET, "the page's number for this request")
     settings, _ = read_settings(mode, temperature, top_k, top_p, seed, None)
-    keyboard = sessions.keyboard(token, written if name == "bigram" else None)
-    suggestions = keyboard.suggest(text, settings, models=(name,))
+    learns = name == sessions.corpus_keyboard.learner
+    if learns:
+        sessions.read(token, written)
+    suggestions = sessions.keyboard(token).suggest(text, settings, models=(name,))
     answer = strip_answer(suggestions, name, ticket)
-    if name == "bigram":
+    if learns:
         answer["info"] = " · ".join(filter(None, [answer["info"], views.learned_short(sessions.learners.get(token))]))
-    return answer, suggestions["message"] if name == "bigram" else ""
+    return answer, suggestions["message"] if name == sessions.corpus_keyboard.names[0] else ""
 
 
 def check_settings(mode, temperature, top_k, top_p, seed, last_good):
@@ -186,13 +194,13 @@ def check_settings(mode, temperature, top_k, top_p, seed, last_good):
 
 
 def distributions(sessions: Sessions, text, temperature, top_k, top_p, token=None):
-    """The four charts (raw and warped for each model), read from the very distributions the strips show."""
+    """The charts (raw and warped for each model), read from the very distributions the strips show."""
     context, prefix = split_partial_word(clean_text(text)[0])
     keyboard, frames = sessions.keyboard(token), []
-    for name in MODELS:
+    for name in keyboard.names:
         shown = keyboard.distribution(name, context, prefix)
         raw, warped = views.bar_frame(shown), views.warped_bar_frame(shown, temperature, top_k, top_p)
-        frames += side_by_side((raw, warped), CHART_TITLES[name])
+        frames += side_by_side((raw, warped), chart_titles(name))
     return (*frames, "")
 
 
@@ -263,6 +271,41 @@ def forget_writing(sessions: Sessions, learning, weight, token):
 # ---- layout and events ----------------------------------------------------------------------------
 
 
+def tab_order(keyboard: Keyboard) -> list[str]:
+    """The strips whose centre word Tab inserts, in the order tried: the last strip first (the registry puts
+    the transformer last), then the one before it when it has none.
+
+    Example:
+        >>> from lm import BigramModel
+        >>> from lm.registry import lineup
+        >>> bigram = BigramModel.from_text("a b.", device="cpu")
+        >>> tab_order(Keyboard(lineup(bigram=bigram, trigram=bigram)))
+        ['trigram', 'bigram']
+    """
+    return list(reversed(keyboard.names))
+
+
+def tab_help(keyboard: Keyboard) -> str:
+    """The line under the strips saying how to insert a word."""
+    first, *then = tab_order(keyboard)
+    fallback = f" (the {then[0]}'s when the {first} has none)" if then else ""
+    return (
+        f"Click a chip to insert its word at the caret, or press **Tab** for the {first}'s centre word, the "
+        f"outlined chip, the most likely{fallback}. Dimmed chips are waiting for your latest keystroke. "
+        "**Ctrl+Z** undoes an insertion; **Esc** then **Tab** leaves the box."
+    )
+
+
+def lineup_for_the_page(keyboard: Keyboard, initial: dict) -> dict:
+    """What keyboard.js starts from: the strips in order, their first answers, Tab's order, the learning strip."""
+    return {
+        "names": list(keyboard.names),
+        "answers": {name: strip_answer(initial, name, 0) for name in keyboard.names},
+        "tab": tab_order(keyboard),
+        "learns": keyboard.learner,
+    }
+
+
 def _strip(name: str, title: str, initial: dict) -> list[gr.Button]:
     """A strip's title line and its three chips (chip 0 first in the page, so Tab reaches it first; CSS
     puts it in the centre)."""
@@ -287,31 +330,24 @@ def _strip(name: str, title: str, initial: dict) -> list[gr.Button]:
 def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
     """The tab's components and events; returns the controls the other tabs share."""
     keyboard = sessions.corpus_keyboard
+    names = keyboard.names
     initial = keyboard.suggest("")  # rendered with the page: chips show before any request
     text = gr.Textbox(
         label="Type here", lines=3, elem_id="keyboard-input", autofocus=True, placeholder="I hope you're having a "
     )
-    titles = {"bigram": "Bigram p(x | z)", "transformer": "Transformer p(w | context)"}
-    strips = {name: _strip(name, titles[name], initial) for name in MODELS}  # right under the box, as on a phone
-    gr.Markdown(
-        "Click a chip to insert its word at the caret, or press **Tab** for the transformer's "
-        "centre word, the outlined chip, the most likely (the bigram's when the transformer has none). "
-        "Dimmed chips are waiting for your latest keystroke. **Ctrl+Z** undoes an insertion; "
-        "**Esc** then **Tab** leaves the box.",
-        elem_id="keyboard-help",
-    )
-    api_only = {name: gr.Button(visible=False) for name in MODELS}  # the /suggest_<strip> API; the page fetches it
-    for strip_note in ("keyboard-message", "transformer-message"):  # the strips' notes: keyboard.js writes them
-        gr.HTML("<p class='note'></p>", elem_id=strip_note)
+    strips = {name: _strip(name, keyboard.titles[name], initial) for name in names}  # under the box, as on a phone
+    gr.Markdown(tab_help(keyboard), elem_id="keyboard-help")
+    api_only = {name: gr.Button(visible=False) for name in names}  # the /suggest_<strip> API; the page fetches it
+    for name in names:  # the strips' notes: keyboard.js writes them
+        gr.HTML("<p class='note'></p>", elem_id=f"{name}-message", elem_classes="strip-note")
     message = gr.Textbox(visible=False, label="message")  # the strips' notes, for API users
+    page_lineup = gr.JSON(lineup_for_the_page(keyboard, initial), visible=False, label="strips")  # keyboard.js's
     strip_chips = {
-        name: gr.JSON(strip_answer(initial, name, 0), visible=False, label=f"{name} chips") for name in MODELS
+        name: gr.JSON(strip_answer(initial, name, 0), visible=False, label=f"{name} chips") for name in names
     }
     ticket = gr.Number(value=None, visible=False, label="ticket")  # the page's name for a strip request
     settings_json = gr.JSON(asdict(Settings()), visible=False, label="settings")  # what keyboard.js sends
-    chips = gr.JSON(
-        {"bigram": initial["bigram"], "transformer": initial["transformer"]}, visible=False, label="suggestions"
-    )
+    chips = gr.JSON({name: initial[name] for name in names}, visible=False, label="suggestions")
     both_strips = gr.Button(visible=False)  # the /suggest API: both strips in one call
     good_settings = gr.State(Settings())  # the last settings without a mistake: the strips fall back on them
     with gr.Row():
@@ -333,7 +369,7 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
     with gr.Row():
         n_words = gr.Slider(1, 50, value=10, step=1, label="Words to generate")
         buttons = {
-            name: (gr.Button(f"Sample next word ({name})"), gr.Button(f"Generate N words ({name})")) for name in MODELS
+            name: (gr.Button(f"Sample next word ({name})"), gr.Button(f"Generate N words ({name})")) for name in names
         }
     generated = gr.Textbox(
         label="Sampled text: it continues what you typed, each word x ~ p(x | everything before it)",
@@ -349,8 +385,8 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
         with gr.Row(elem_classes="chart-row"):
             plots = [
                 word_bars(title, f"{name}-{kind}-chart")  # the frame's order: most likely first, other words apart
-                for name in MODELS
-                for title, kind in zip(CHART_TITLES[name], ("raw", "warped"))
+                for name in names
+                for title, kind in zip(chart_titles(name), CHART_KINDS)
             ]
         refresh = gr.Button("Refresh the charts", elem_id="refresh-charts")
         chart_message = gr.Markdown(elem_id="chart-message")  # its own: a chart must not clear a chip's message
@@ -368,10 +404,11 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
     # read) run in threads of their own, so no strip's work ever holds the server's event loop. `preprocess=False`:
     # raw settings reach `read_settings`, which clamps or ignores a bad one instead of failing.
     handlers = {}
-    for name in MODELS:
+    for name in names:
+        on_engine = MODELS[name].runs_on_the_engine
         strip_safely = in_a_thread(  # never on the event loop: a learning page's strip reads its text first
             safely(KEEP)(functools.partial(suggest_strip, sessions, name)),
-            KEYSTROKE_CONCURRENCY if name == "transformer" else BIGRAM_THREADS,
+            KEYSTROKE_CONCURRENCY if on_engine else COUNTING_THREADS,
             QUEUE_SIZE,
             (gr.update(), BUSY),
         )
@@ -383,17 +420,16 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
             api_name=f"suggest_{name}",
             preprocess=False,
             queue=False,
-            **STRIP_CONCURRENCY[name],
+            **(ENGINE_STRIP if on_engine else COUNTING_STRIP),
         )
     demo.keystroke_endpoint = keystroke_endpoint(handlers)  # served by `demo.ui.launch` at KEYSTROKE_ROUTE
     both_strips.click(
-        safely(*[KEEP] * (2 * SLOTS + 1))(functools.partial(suggest, sessions)),
+        safely(*[KEEP] * (len(names) * SLOTS + 1))(functools.partial(suggest, sessions)),  # chips, suggestions
         [text, *settings, session],
-        [*strips["bigram"], *strips["transformer"], chips, message],
+        [*(chip for name in names for chip in strips[name]), chips, message],
         api_name="suggest",
         preprocess=False,
-        concurrency_limit=KEYSTROKE_CONCURRENCY,
-        concurrency_id="transformer-strip",
+        **ENGINE_STRIP,
     )
     gr.on(
         [control.input for control in settings],  # a person's change, not the clamped value shown back
@@ -408,7 +444,7 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
     ).then(None, settings_json, js="(checked) => { window.nextword && window.nextword.use(checked); }")
     # The charts cost a second search: they are computed when their panel opens, on request, and while it
     # is open once typing pauses (keyboard.js clicks the refresh button), never per key.
-    charts_safely = safely(*[KEEP] * 4)(functools.partial(distributions, sessions))
+    charts_safely = safely(*[KEEP] * len(plots))(functools.partial(distributions, sessions))
     chart_inputs, chart_outputs = [text, temperature, top_k, top_p, session], [*plots, chart_message]
     charts.expand(
         charts_safely,
@@ -442,7 +478,7 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
         preprocess=False,
         show_progress="hidden",
     )
-    demo.load(None, [strip_chips["bigram"], strip_chips["transformer"], settings_json], js=KEYBOARD_JS)
+    demo.load(None, [page_lineup, settings_json], js=KEYBOARD_JS)
     for name, (sample_button, generate_button) in buttons.items():
         sample_button.click(
             safely(KEEP)(functools.partial(sample_next, sessions, name)),

@@ -14,7 +14,6 @@ from lm.core.checks import check_choice, check_word
 from lm.core.tokenize import split_partial_word
 from lm.serving.keyboard import clean_text
 
-SOURCES = ("bigram p(x | z)", "transformer p(x | context)")
 SERIES = ("marbles", "target")  # `views.marbles`'s two series, one chart each
 MARBLE_TITLES = ("marbles: how often each word was drawn", "target: the warped distribution")
 CONVERGENCE_TITLE = (
@@ -26,10 +25,10 @@ def drop(sessions: Sessions, source: str, z, context, n, temperature, top_k, top
     """Marbles and target as bars on one scale, the distance after 10, 100, ... marbles, a summary, no message."""
     settings = sampling_settings(temperature, top_k, top_p, seed)
     keyboard = sessions.keyboard(token)
-    if check_choice(source, "source", SOURCES) == SOURCES[0]:
-        distribution = keyboard.bigram.next_word_distribution([check_word(z, "z")])
+    if check_choice(source, "source", keyboard.names) == keyboard.learner:  # the table's row of the word z
+        distribution = keyboard.distribution(source, [check_word(z, "z")], "")
     else:
-        distribution = keyboard.distribution("transformer", *split_partial_word(clean_text(context)[0]))
+        distribution = keyboard.distribution(source, *split_partial_word(clean_text(context)[0]))
     frame, converging, summary = views.marbles(
         distribution, n, settings.temperature, settings.top_k, settings.top_p, settings.seed
     )
@@ -45,7 +44,7 @@ def convergence_chart(converging) -> str:
 
 def pairs(sessions: Sessions, n, seed, token=None):
     """The first pairs drawn z ~ p(z), x ~ p(x | z), a summary, and no message."""
-    return (*views.two_step_pairs(sessions.bigram(token), n, seed_or_none(seed)), "")
+    return (*views.two_step_pairs(sessions.own_counts(token), n, seed_or_none(seed)), "")
 
 
 def build(demo: gr.Blocks, sessions: Sessions, controls: Controls, z_words: list[str]) -> None:
@@ -57,11 +56,13 @@ def build(demo: gr.Blocks, sessions: Sessions, controls: Controls, z_words: list
         "Temperature, top-k, top-p and seed are the ones set on the Keyboard tab."
     )
     with gr.Row():
-        source = gr.Radio(list(SOURCES), value=SOURCES[0], label="Distribution", elem_id="marble-source")
+        keyboard = sessions.corpus_keyboard
+        sources = [(keyboard.titles[name], name) for name in keyboard.names]
+        source = gr.Radio(sources, value=keyboard.names[0], label="Distribution", elem_id="marble-source")
         marble_z = gr.Dropdown(
-            z_words, value="my" if "my" in z_words else z_words[0], label="z (bigram)", elem_id="marble-z"
+            z_words, value="my" if "my" in z_words else z_words[0], label=f"z ({keyboard.learner})", elem_id="marble-z"
         )
-        marble_context = gr.Textbox(value="I hope you're having a ", label="Context (transformer)")
+        marble_context = gr.Textbox(value="I hope you're having a ", label="Context (the other models)")
     with gr.Row():
         marble_n = gr.Number(
             value=1000, precision=0, label=f"N marbles (1 to {views.MAX_MARBLES:,})", elem_id="marble-n"

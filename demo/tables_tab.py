@@ -6,16 +6,99 @@ from __future__ import annotations
 import functools
 
 import gradio as gr
+import numpy as np
 
 from demo import views
-from demo.common import KEEP, Sessions, bars, safely, word_bars
-from lm.core.checks import check_whole_number, check_word
+from demo.common import KEEP, Sessions, bars, safely, side_by_side, word_bars
+from lm.core.checks import check_whole_number, check_word, shown
+from lm.core.tokenize import WORD_RE, normalise
+from lm.registry import MODELS
 
 BLOG_PAIRS = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2 + [("graduated", "no job")]
 MARKERS = ("<s>", "</s>")
 TABLE_SIZES = (4, 20)  # words in the joint table: the slider's range, which the API keeps to as well
 CONDITIONAL_TITLE = "p(x | z): a row of the joint table, renormalised"
 FLIPPED_TITLE = "p(z | x): Bayes' flip, which words come before x"
+LONGER_Z = "my good"  # the longer condition shown when the page opens
+MAX_Z_CHARS = 200  # characters of a typed longer condition at most
+
+
+# ---- a longer z: the trigram's slice beside the bigram's row -------------------------------------
+
+
+def row_sparsity(model) -> tuple[int, float, float]:
+    """(rows seen, mean number of different words after a row's z, share of rows followed by one word only)
+    of a counting model's table (`counts`, one CSR row per condition).
+
+    Example:
+        >>> from lm import BigramModel
+        >>> row_sparsity(BigramModel.from_text("a b. a c. b c.", device="cpu"))  # <s>: a, b; a: b, c; b: ., c; c: .
+        (4, 1.75, 0.25)
+    """
+    sizes = np.diff(model.counts.indptr)
+    sizes = sizes[sizes > 0]
+    return len(sizes), float(sizes.mean()), float((sizes == 1).mean())
+
+
+def sharper_but_sparser(longer, shorter, condition: tuple[str, ...]) -> str:
+    """Why a longer z gives sharper but sparser rows, in this corpus's numbers."""
+    rows, mean, single = row_sparsity(longer)
+    short_rows, short_mean, short_single = row_sparsity(shorter)
+    z = " ".join(condition)
+    seen = longer.next_token_distribution(list(condition))
+    return (
+        f"**One word more of z: sharper rows, but sparser.** The bigram's table has {short_rows:,} rows, "
+        f"{short_mean:.1f} different next words each on average ({short_single:.0%} followed by one word only); "
+        f"with two words of z there are {rows:,} rows of {mean:.1f} words each ({single:.0%} followed by one "
+        f"word only). A row of two words is sharper (it knows more), but most were seen once or never: "
+        + (
+            f"{shown(z)} was never seen, so the row is the bigram's. "
+            if seen.note
+            else f"{shown(z)} was seen {longer.total_of(condition):,} times. "
+        )
+        + "Counting cannot say anything about a z it never saw; a model that *learns* (the Learned table "
+        "tab, then the transformer) shares what it learned between similar contexts."
+    )
+
+
+def longer_slice(sessions: Sessions, name: str, words, token=None):
+    """Model `name`'s row for the last words of `words` and the bigram's row for the last one, as bars, the
+    sentence on sharper but sparser rows, and no message."""
+    if not isinstance(words, str):
+        raise ValueError(f"`words` has to be a string, but is {shown(words)}")
+    if len(words) > MAX_Z_CHARS:
+        raise ValueError(f"`words` has to be at most {MAX_Z_CHARS} characters, but has {len(words):,}")
+    if not WORD_RE.search(normalise(words)):
+        raise ValueError(f"`words` has to hold a word, but is {shown(words)}")
+    longer, shorter = sessions.corpus_keyboard.models[name], sessions.own_counts(None)
+    condition = longer.condition(words)
+    row = longer.next_token_distribution(list(condition))
+    backed_off = " (never seen: the bigram's row of the last word)" if row.note else ""
+    titles = (
+        f"{sessions.corpus_keyboard.titles[name]}, z = {' '.join(condition)}{backed_off}",
+        f"{CONDITIONAL_TITLE}, z = {condition[-1]}",
+    )
+    frames = (views.bar_frame(row), views.bar_frame(shorter.next_token_distribution([condition[-1]])))
+    return (*side_by_side(frames, titles), sharper_but_sparser(longer, shorter, condition), "")
+
+
+def build_longer_condition(demo: gr.Blocks, sessions: Sessions, name: str) -> None:
+    """The section showing model `name`'s slice (its z is several words) beside the bigram's row."""
+    title = sessions.corpus_keyboard.titles[name]
+    gr.Markdown(f"**A longer z: {title}.** The same counting, with the last {MODELS[name].condition_words} words as z.")
+    with gr.Row():
+        words = gr.Textbox(LONGER_Z, label="z: the last words (type any)", elem_id=f"{name}-z", scale=3)
+        show = gr.Button("Show the rows", elem_id=f"{name}-show", scale=1)
+    with gr.Row(elem_classes="chart-row"):
+        longer = word_bars(title, f"{name}-slice-chart")
+        shorter = word_bars(CONDITIONAL_TITLE, f"{name}-bigram-chart")
+    why = gr.Markdown(elem_id=f"{name}-why")
+    message = gr.Markdown(elem_id=f"{name}-message-tables")
+    handler = safely(KEEP, KEEP, KEEP)(functools.partial(longer_slice, sessions, name))
+    outputs = [longer, shorter, why, message]
+    show.click(handler, [words], outputs, api_name=f"{name}_slice", preprocess=False)
+    words.submit(handler, [words], outputs, api_visibility="private", preprocess=False)
+    demo.load(handler, [words], outputs, api_visibility="private", preprocess=False)
 
 
 def _pick(words: list[str], preferred: str, fallback: int) -> str:
@@ -30,7 +113,7 @@ def _also(bigram, word: str) -> list[str]:
 def table(sessions: Sessions, size, prev=None, next=None, token=None):
     """The joint table of the `size` most frequent words, with the picked z and x in it, and no message
     (the page's own counts added while it learns from its user)."""
-    bigram = sessions.bigram(token)
+    bigram = sessions.own_counts(token)
     size = check_whole_number(size, "size", *TABLE_SIZES, "words in the table")
     prev, next = (None if word is None else check_word(word, name) for word, name in ((prev, "prev"), (next, "next")))
     shown = views.with_picked(bigram.joint_table(top=size), bigram, prev, next)
@@ -40,7 +123,7 @@ def table(sessions: Sessions, size, prev=None, next=None, token=None):
 def slices(sessions: Sessions, prev, next, token=None):
     """p(x | z = prev) and p(z | x = next) as bars, the Bayes identity in numbers, and no message."""
     prev, next = check_word(prev, "prev"), check_word(next, "next")
-    bigram = sessions.bigram(token)
+    bigram = sessions.own_counts(token)
     if bigram.next_prob(next) == 0:
         raise ValueError(
             f"x = {next!r} never comes second in the corpus, so p(z | x) = c(z, x) / c(x) "
@@ -57,14 +140,14 @@ def slices(sessions: Sessions, prev, next, token=None):
 def yours(sessions: Sessions, prev, token=None):
     """The page's own counts and their effect on the row of z = `prev`, and no message."""
     learner = sessions.learners.get(token)
-    corpus = sessions.corpus_keyboard.bigram
+    corpus = sessions.own_counts(None)
     effect = views.personal_effect_markdown(corpus, learner, check_word(prev, "prev"))
     return "\n\n".join(filter(None, [views.learned_note(learner), effect, views.personal_pairs_markdown(learner)])), ""
 
 
 def build(demo: gr.Blocks, sessions: Sessions, session: gr.State) -> list[str]:
     """The tab's components and events; returns the words offered as z (the Sampling tab offers them too)."""
-    bigram = sessions.corpus_keyboard.bigram
+    bigram = sessions.own_counts(None)
     gr.Markdown(
         "**A conditional is a fraction, and Bayes flips it.** First the blog's example (*From Bayes' Formula "
         "to Generative Models*): 10 people, graduated or not (z), with a job or not (x), computed by the same "
@@ -112,4 +195,8 @@ def build(demo: gr.Blocks, sessions: Sessions, session: gr.State) -> list[str]:
     refresh.click(table_safely, table_inputs, table_outputs, api_visibility="private", preprocess=False)
     refresh.click(slices_safely, pick_inputs, pick_outputs, api_visibility="private", preprocess=False)
     refresh.click(yours_safely, yours_inputs, yours_outputs, api_name="your_counts", preprocess=False)
+    keyboard = sessions.corpus_keyboard
+    for name in keyboard.names:
+        if (MODELS[name].condition_words or 0) > 1:
+            build_longer_condition(demo, sessions, name)
     return top_words

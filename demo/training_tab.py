@@ -10,8 +10,8 @@ import pandas as pd
 
 from demo.common import KEEP, safely, side_by_side, word_bars
 from lm.core.checks import check_word
-from lm.core.distribution import OTHER, Distribution
-from lm.teaching.training import MAX_STEPS, MAX_WORDS, fit_bigram_network, total_variation
+from lm.core.distribution import OTHER, Distribution, total_variation
+from lm.teaching.training import MAX_STEPS, MAX_WORDS, fit_bigram_network
 
 CHART_WORDS = 10  # bars per chart: the counted row's most likely words, then one bar for the rest
 WORDS_RANGE = (2, MAX_WORDS)  # the sliders' ranges, which the API keeps to as well (`fit_bigram_network`)

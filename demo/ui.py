@@ -36,7 +36,7 @@ CSS = """
 .chip.left { order: 0; }
 .chip.right { order: 2; }
 .strip.stale .chip { opacity: 0.45; }  /* waiting for the answer to a newer keystroke */
-#keyboard-message:has(.note:empty), #transformer-message:has(.note:empty) { display: none; }
+.strip-note:has(.note:empty) { display: none; }
 .joint-table { overflow-x: auto; max-width: 100%; }  /* a phone scrolls the table sideways */
 .joint-table table { border-collapse: collapse; font-size: 0.85em; }
 .joint-table th, .joint-table td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
@@ -129,13 +129,18 @@ def input_problem(value) -> str | None:
 
 
 def build_demo(keyboard: Keyboard) -> gr.Blocks:
-    """The whole app for a `Keyboard` (its bigram model and transformer)."""
+    """The whole app for a `Keyboard` (its lineup of models, `lm.registry`)."""
+    if keyboard.learner is None:
+        raise ValueError(
+            "the lineup has to hold a model with a table (the bigram): the tabs after the Keyboard teach it"
+        )
+    titles = ", ".join(f"*{keyboard.titles[name]}*" for name in keyboard.names)
     with DemoBlocks(title="Next-word demo") as demo:
         gr.Markdown(
             "# Next word: counting vs. a transformer\n"
-            "Type below. Both models suggest the next word, *x ~ p(x | context)*: a bigram model counted "
-            "from Shakespeare, and a small pretrained transformer. The tabs after the Keyboard follow the blog "
-            "*From Bayes' Formula to Generative Models*, one idea each.",
+            f"Type below. Every model suggests the next word, *x ~ p(x | context)*: {titles}. Counting models "
+            "read Shakespeare; the transformer is a small pretrained one. The tabs after the Keyboard follow the "
+            "blog *From Bayes' Formula to Generative Models*, one idea each.",
             elem_id="intro",
         )
         sessions = Sessions(keyboard)  # each page's own counts, while it learns from its user
@@ -143,7 +148,7 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             controls = keyboard_tab.build(demo, sessions)
         # The other tabs in the order of the blog the demo follows ("From Bayes' Formula to Generative
         # Models"): a conditional and its flip, a shape (discrete, then continuous), marbles and two-step
-        # generation, and the table learned; then both models compared.
+        # generation, and the table learned; then the models compared.
         with gr.Tab("Tables (Bayes)"):
             z_words = tables_tab.build(demo, sessions, controls.session)
         with gr.Tab("Continuous (GPA)") as continuous:
@@ -151,9 +156,10 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         with gr.Tab("Sampling"):
             sampling_tab.build(demo, sessions, controls, z_words)
         with gr.Tab("Learned table"):
-            training_tab.build(demo, keyboard.bigram, z_words)
-        with gr.Tab("Compare"):
-            compare_tab.build(keyboard)
+            training_tab.build(demo, sessions.own_counts(None), z_words)
+        if compare_tab.compared_pair(keyboard) is not None:
+            with gr.Tab("Compare"):
+                compare_tab.build(keyboard)
     return demo
 
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import html
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 import pandas as pd
 import torch
 
 from lm.core.checks import check_whole_number
-from lm.core.distribution import OTHER, Distribution
+from lm.core.distribution import OTHER, Distribution, total_variation
 from lm.core.sampling import nth_seed
 from lm.counting.personal import MAX_SENTENCES
 from lm.serving.keyboard import SLOTS, cased
@@ -205,12 +205,9 @@ def bayes_identity(model, prev: str, next: str) -> str:
     )
 
 
-def _gaps(draws: list[str], target: pd.Series) -> pd.Series:
-    """|empirical - target| for every outcome drawn or possible: 0.5 times their sum is the total variation
-    distance (0 when the marbles match the shape exactly)."""
-    counts = pd.Series(draws).value_counts()
-    empirical = (counts / counts.sum()).reindex(target.index.union(counts.index), fill_value=0.0)
-    return (empirical - target.reindex(empirical.index, fill_value=0.0)).abs()
+def _frequencies(draws: list[str]) -> dict[str, float]:
+    """How often each outcome was drawn, as a share of the draws."""
+    return {word: count / len(draws) for word, count in Counter(draws).items()}
 
 
 def marbles(distribution: Distribution, n: int, temperature: float, top_k: int, top_p: float, seed=None):
@@ -230,29 +227,28 @@ def marbles(distribution: Distribution, n: int, temperature: float, top_k: int, 
     n = check_whole_number(n, "n", 1, MAX_MARBLES, "marbles")
     warped = distribution.warp(temperature, top_k, top_p)
     draws = warped.sample(n, seed=seed)
-    target = pd.Series(dict(warped.outcomes()))
+    target = dict(warped.outcomes())
     checkpoints = [10**k for k in range(1, 7) if 10**k < n] + [n]
     converging = pd.DataFrame(
         {
             "marbles": checkpoints,
-            "total variation distance": [0.5 * float(_gaps(draws[:m], target).sum()) for m in checkpoints],
+            "total variation distance": [total_variation(_frequencies(draws[:m]), target) for m in checkpoints],
         }
     )
-    counts = pd.Series(draws).value_counts()
+    frequencies = _frequencies(draws)
     words = [word for word, _ in warped.top(CHART_WORDS)]  # the ones drawn as bars; the rest is one OTHER row
-    drawn = _with_rest([(word, float(counts.get(word, 0)) / n) for word in words])
+    drawn = _with_rest([(word, frequencies.get(word, 0.0)) for word in words])
     wanted = _with_rest([(word, float(target[word])) for word in words])
     frame = pd.DataFrame(
         [(word, p, "marbles") for word, p in drawn] + [(word, p, "target") for word, p in wanted],
         columns=["word", "p", "series"],
     )
-    gaps = _gaps(draws, target)
-    distance, drawn = 0.5 * float(gaps.sum()), 0.5 * float(gaps.reindex(words).sum())
+    distance, in_bars = total_variation(frequencies, target), total_variation(frequencies, target, over=words)
     summary = f"{n:,} marbles; total variation distance to the target: {distance:.4f}"
-    if distance - drawn > 1e-4:  # the bars can look right while the undrawn tail is far off
+    if distance - in_bars > 1e-4:  # the bars can look right while the undrawn tail is far off
         summary += (
-            f": {distance - drawn:.4f} of it lies in the {len(target) - len(words):,} outcomes not "
-            f"drawn as bars (a rare word drawn once is far from its tiny p), {drawn:.4f} in the bars"
+            f": {distance - in_bars:.4f} of it lies in the {len(target) - len(words):,} outcomes not "
+            f"drawn as bars (a rare word drawn once is far from its tiny p), {in_bars:.4f} in the bars"
         )
     return frame, converging, summary
 

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 import pytest
 
 from lm import BigramModel
+from lm.registry import lineup
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +31,20 @@ def tiny_keyboard(tmp_path_factory):
     from tests.tiny_lm import save_tiny_model
 
     transformer = TransformerModel.from_pretrained(save_tiny_model(tmp_path_factory.mktemp("tiny-app")), device="cpu")
-    return Keyboard(BigramModel.from_text("the cat sat. the dog ran. a cat ran!", device="cpu"), transformer)
+    return Keyboard(
+        lineup(
+            bigram=BigramModel.from_text("the cat sat. the dog ran. a cat ran!", device="cpu"), transformer=transformer
+        )
+    )
+
+
+def call(url: str, api: str, data: list) -> str:
+    """A `/gradio_api/call` request and its event stream, as text (every output, buttons included)."""
+    import httpx
+
+    started = httpx.post(f"{url}gradio_api/call/{api}", json={"data": data}, timeout=60)
+    assert started.status_code == 200, started.text[:200]
+    return httpx.get(f"{url}gradio_api/call/{api}/{started.json()['event_id']}", timeout=60).text
 
 
 @contextmanager

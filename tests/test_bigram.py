@@ -10,6 +10,8 @@ from nltk.lm.preprocessing import padded_everygram_pipeline
 from lm import BigramModel
 from lm.core.tokenize import BOS, pad, sentences
 from lm.counting.corpus import play_files, read_documents
+from lm.counting.trigram import TrigramModel
+from lm.registry import lineup
 
 TINY = "the cat sat. the cat ran. the dog sat. a dog ran!"
 
@@ -211,7 +213,7 @@ def test_ties_are_broken_alphabetically_in_every_path():
     assert model.top_next_words("a", 3) == expected == model.next_word_distribution("a").top(3)
     from lm.serving.keyboard import Keyboard
 
-    assert [chip["word"] for chip in Keyboard(model).suggest("a ")["bigram"]] == ["b", "c", "d"]
+    assert [chip["word"] for chip in Keyboard(lineup(bigram=model)).suggest("a ")["bigram"]] == ["b", "c", "d"]
 
 
 def test_top_next_words_equals_the_distribution_top(shakespeare):
@@ -305,3 +307,64 @@ def test_the_explanation_shows_the_counts_behind_the_number(shakespeare):
     assert shakespeare.explain("to be or not to", "be", prefix="b").endswith(
         f"= {shakespeare.next_word_distribution('to be or not to', 'b').prob('be'):.1%}"
     )
+
+
+# ---- the trigram: one word more of context, the same counting ------------------------------------
+
+
+def test_trigram_conditionals_equal_nltk_order_3_mle(hamlet_sentences):
+    train, vocab = padded_everygram_pipeline(3, hamlet_sentences)
+    nltk_model = NltkMLE(3)
+    nltk_model.fit(train, vocab)
+    ours = TrigramModel.from_sentences(hamlet_sentences, device="cpu")
+    for condition in [("<s>", "<s>"), ("<s>", "the"), ("my", "lord"), ("to", "be"), ("i", "am"), ("of", "the")]:
+        for next, p in ours.next_token_distribution(list(condition)).top(20):  # the slice, </s> included
+            assert p == pytest.approx(nltk_model.score(next, list(condition)), rel=1e-12)
+        words = ours.next_word_distribution(list(condition))
+        assert words.note == ""
+        assert words.no_word == pytest.approx(nltk_model.score("</s>", list(condition)), rel=1e-12)
+        given_a_word = 1 - words.no_word
+        for next, p in words.top(20):
+            assert p == pytest.approx(nltk_model.score(next, list(condition)) / given_a_word, rel=1e-12)
+
+
+def test_trigram_counts_equal_a_brute_force_counter(hamlet_sentences):
+    expected = Counter()
+    for sentence in hamlet_sentences:
+        padded = [BOS, BOS, *sentence, "</s>"]
+        expected.update(zip(padded, padded[1:], padded[2:]))
+    ours = TrigramModel.from_sentences(hamlet_sentences, device="cpu")
+    assert ours.total == sum(expected.values())
+    for (z1, z2, x), c in list(expected.items())[::97]:
+        assert ours.count(z1, z2, x) == c
+    # Summed over z1, the trigram's counts are the bigram's: the back-off table is the same corpus's.
+    bigram = BigramModel.from_sentences(hamlet_sentences, device="cpu")
+    for z2, x in [("my", "lord"), (BOS, "what"), ("the", "king")]:
+        assert sum(c for (a, b, y), c in expected.items() if (b, y) == (z2, x)) == bigram.count(z2, x)
+
+
+def test_trigram_reads_the_context_the_keyboard_types():
+    m = TrigramModel.from_text("to be or not to be. to go. be quick.", device="cpu")
+    assert m.condition("Or not to") == ("not", "to")
+    assert m.condition("It is done. To") == (BOS, "to")
+    assert m.condition("") == (BOS, BOS)
+    assert m.next_word_distribution("To").top() == [("be", 0.5), ("go", 0.5)]  # (<s>, to): be once, go once
+    assert m.next_word_distribution("or not to").top() == [("be", 1.0)]  # (not, to)
+    assert m.next_word_distribution("not to", prefix="g").note.startswith("'not to' was never followed by a word")
+    backed_off = m.next_word_distribution("what to")  # never seen: the bigram's p(x | to)
+    bigram = BigramModel.from_text("to be or not to be. to go. be quick.", device="cpu")
+    assert backed_off.top() == bigram.next_word_distribution("to").top() == [("be", 2 / 3), ("go", 1 / 3)]
+    assert "showing the bigram's p(x | to)" in backed_off.note
+
+
+def test_trigram_adds_and_multiplies_counts_like_the_bigram():
+    a = TrigramModel.from_text("the cat sat. the cat ran.", device="cpu")
+    b = TrigramModel.from_text("the cat sat. a dog barked.", device="cpu")
+    both = TrigramModel.from_text(["the cat sat. the cat ran.", "the cat sat. a dog barked."], device="cpu")
+    pooled = a + b
+    for z1, z2, x in [("the", "cat", "sat"), ("the", "cat", "ran"), (BOS, "a", "dog"), ("dog", "barked", "</s>")]:
+        assert pooled.count(z1, z2, x) == both.count(z1, z2, x)
+    assert pooled.total == both.total
+    assert (2 * a).count("the", "cat", "sat") == 2 and (2 * a).cond_prob(x="sat", z=("the", "cat")) == 0.5
+    with pytest.raises(ValueError, match="`times`"):
+        a * 0

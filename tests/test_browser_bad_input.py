@@ -78,7 +78,7 @@ def test_a_long_paste_says_how_much_is_read(page):
     from playwright.sync_api import expect
 
     page.locator("#keyboard-input textarea").fill("the cat sat. " * 80_000)
-    expect(page.locator("#keyboard-message")).to_contain_text("characters are read", timeout=20_000)
+    expect(page.locator("#bigram-message")).to_contain_text("characters are read", timeout=20_000)
     still_serving(page)
 
 
@@ -125,7 +125,7 @@ def test_half_an_emoji_is_read_as_a_space_and_kept_in_the_box(page):
         """() => { const box = document.querySelector('#keyboard-input textarea');
                    box.value = 'the \\ud83d c'; box.dispatchEvent(new Event('input', {bubbles: true})); }"""
     )
-    expect(page.locator("#keyboard-message")).to_contain_text("lone surrogates", timeout=20_000)
+    expect(page.locator("#bigram-message")).to_contain_text("lone surrogates", timeout=20_000)
     expect(page.locator("#bigram-0")).to_contain_text("cat")
     assert page.evaluate("() => document.querySelector('#keyboard-input textarea').value === 'the \\ud83d c'")
     expect(page.locator(".toast-body")).to_have_count(0)

@@ -77,7 +77,7 @@ def column(bigram, x: str) -> dict[str, float]:
 
 
 def test_the_tables_charts_follow_every_pick(page, tiny_keyboard):
-    bigram = tiny_keyboard.bigram
+    bigram = tiny_keyboard.models["bigram"]
     open_tab(page, "Tables (Bayes)")
     for z in ("the", "a", "cat", "the"):  # each pick redraws; the last goes back to the first
         pick(page, "pick-z", z)
@@ -99,7 +99,7 @@ def set_number(page, elem_id: str, value: int):
 
 
 def test_the_marbles_charts_follow_every_drop(page, tiny_keyboard):
-    bigram = tiny_keyboard.bigram
+    bigram = tiny_keyboard.models["bigram"]
     open_tab(page, "Sampling")
     pick(page, "marble-z", "the")
     expected = row(bigram, "the")
@@ -118,9 +118,9 @@ def test_the_marbles_charts_follow_every_drop(page, tiny_keyboard):
         distances = drawn(page, "convergence")["bars"]
         assert distances[-1]["word"] == f"{n:,} marbles" and all(0 <= bar["p"] <= 1 for bar in distances)
         assert_drawn_to_scale(drawn(page, "convergence"), 1.0)  # the distance's scale: 0 to 1
-    page.locator("#marble-source").get_by_text("transformer p(x | context)").click()
+    page.locator("#marble-source").get_by_text("Transformer p(w | context)").click()
     page.get_by_role("button", name="Drop marbles").click()
-    tiny = tiny_keyboard.transformer.next_word_distribution("I hope you're having a ")
+    tiny = tiny_keyboard.models["transformer"].next_word_distribution("I hope you're having a ")
     page.wait_for_function(
         "word => document.querySelector('#target-chart .bar')?.dataset.word === word", arg=tiny.top(1)[0][0]
     )
@@ -129,7 +129,7 @@ def test_the_marbles_charts_follow_every_drop(page, tiny_keyboard):
 
 
 def test_the_learned_tables_charts_follow_every_learn(page, tiny_keyboard):
-    bigram = tiny_keyboard.bigram
+    bigram = tiny_keyboard.models["bigram"]
     open_tab(page, "Learned table")
     for z in ("the", "a", "cat"):
         pick(page, "learn-z", z)
@@ -152,7 +152,10 @@ def test_the_keyboards_charts_follow_the_text_as_it_is_typed(page, tiny_keyboard
     for text in ("the ", "the cat ", "a c"):  # typed on: each pause redraws the four charts
         box.fill(text)
         context, prefix = split_partial_word(text)
-        for name, model in (("bigram", tiny_keyboard.bigram), ("transformer", tiny_keyboard.transformer)):
+        for name, model in (
+            ("bigram", tiny_keyboard.models["bigram"]),
+            ("transformer", tiny_keyboard.models["transformer"]),
+        ):
             expected = model.next_word_distribution(context, prefix)
             first = expected.top(1)[0][0]
             page.wait_for_function(

@@ -54,10 +54,11 @@ class CountingTransformer:
 def counting_app(tiny_keyboard):
     from bench.load import free_port
     from demo.ui import build_demo, launch
+    from lm.registry import lineup
     from lm.serving.keyboard import Keyboard
 
-    counting = CountingTransformer(tiny_keyboard.transformer)
-    demo = build_demo(Keyboard(tiny_keyboard.bigram, counting))
+    counting = CountingTransformer(tiny_keyboard.models["transformer"])
+    demo = build_demo(Keyboard(lineup(bigram=tiny_keyboard.models["bigram"], transformer=counting)))
     port = free_port()
     launch(demo, port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/", counting

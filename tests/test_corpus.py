@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from lm.core.tokenize import words
 from lm.counting import corpus
+from tests.test_tokenize import words
 
 PLAYS = corpus.play_files()
 

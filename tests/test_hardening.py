@@ -13,15 +13,9 @@ import pytest
 from demo.keyboard_tab import MAX_TICKET
 from demo.serving import BODY_SECONDS, MAX_ERROR_BYTES
 from lm.core.checks import MAX_WORD_CHARS
+from tests.conftest import call
 
 SETTINGS = ["most likely", 1.0, 0, 1.0, -1]
-
-
-def call(url: str, api: str, data: list) -> str:
-    """A `/gradio_api/call` request and its event stream, as text."""
-    started = httpx.post(f"{url}gradio_api/call/{api}", json={"data": data}, timeout=60)
-    assert started.status_code == 200, started.text[:200]
-    return httpx.get(f"{url}gradio_api/call/{api}/{started.json()['event_id']}", timeout=60).text
 
 
 def keystroke(url: str, body: bytes) -> httpx.Response:
@@ -257,7 +251,7 @@ def test_one_client_cannot_fill_the_queue_for_everyone(own_app):
 def test_pages_kept_apart_share_no_cached_context(tiny_app, tiny_keyboard, monkeypatch):
     """Shared (the default), a text one address typed answers another from the cache (no pass: a timing
     tells that it was typed); with `pages_apart` (``--private-pages``), the other address runs its own."""
-    engine = tiny_keyboard.transformer.engine
+    engine = tiny_keyboard.models["transformer"].engine
 
     def ask(source: str, text: str) -> dict:
         with httpx.Client(transport=httpx.HTTPTransport(local_address=source), timeout=60) as client:
@@ -271,7 +265,7 @@ def test_pages_kept_apart_share_no_cached_context(tiny_app, tiny_keyboard, monke
 
     assert passes_for("127.0.0.1", "a text the first page types ") > 0
     assert passes_for("127.0.0.2", "a text the first page types ") == 0  # shared: answered from the cache
-    monkeypatch.setattr(tiny_keyboard.transformer, "pages_apart", True)
+    monkeypatch.setattr(tiny_keyboard.models["transformer"], "pages_apart", True)
     assert passes_for("127.0.0.1", "another text the first page types ") > 0
     assert passes_for("127.0.0.2", "another text the first page types ") > 0  # apart: its own passes
     assert passes_for("127.0.0.2", "another text the first page types ") == 0  # and its own cache

@@ -4,12 +4,15 @@ import pytest
 
 from lm import BigramModel
 from lm.core.tokenize import join_word
+from lm.registry import lineup
 from lm.serving.keyboard import CONTEXT_CUT_BLOCK, MAX_CONTEXT_CHARS, Keyboard, Settings, clean_text, insert_word
 
 
 @pytest.fixture(scope="module")
 def keyboard():
-    return Keyboard(BigramModel.from_text("the cat sat. the cat ran. the dog sat. a dog ran!", device="cpu"))
+    return Keyboard(
+        lineup(bigram=BigramModel.from_text("the cat sat. the cat ran. the dog sat. a dog ran!", device="cpu"))
+    )
 
 
 def test_most_likely_chips_are_exact_conditionals(keyboard):
@@ -45,7 +48,7 @@ def test_unknown_prefix_gets_a_message(keyboard):
 )
 def test_bad_input_never_raises(keyboard, text):
     result = keyboard.suggest(text)
-    assert set(result) >= {"bigram", "transformer", "message"}
+    assert set(result) >= {*keyboard.names, "message"}
 
 
 def test_long_text_is_cut_with_a_message():
@@ -102,11 +105,13 @@ def test_join_word():
 
 def test_generate_bigram_follows_the_chain(keyboard):
     # greedy from "the": cat (2/3), then sat (1/2, tie broken by order), then </s> ends the sentence
-    text = keyboard.bigram.generate_words("the", 3, temperature=0)
+    text = keyboard.models["bigram"].generate_words("the", 3, temperature=0)
     assert text.startswith("cat ")
-    assert keyboard.bigram.generate_words("the", 5, seed=1) == keyboard.bigram.generate_words("the", 5, seed=1)
+    assert keyboard.models["bigram"].generate_words("the", 5, seed=1) == keyboard.models["bigram"].generate_words(
+        "the", 5, seed=1
+    )
     with pytest.raises(ValueError, match="`n_words`"):
-        keyboard.bigram.generate_words("the", -1)
+        keyboard.models["bigram"].generate_words("the", -1)
 
 
 def test_generated_text_is_cased_like_a_phone_keyboard_writes():
@@ -119,7 +124,7 @@ def test_generated_text_is_cased_like_a_phone_keyboard_writes():
 
 def test_one_strip_at_a_time(keyboard):
     bigram_only = keyboard.suggest("the zq", models=("bigram",))
-    assert bigram_only["transformer"] == [] and "known to the bigram model" in bigram_only["message"]
+    assert bigram_only["bigram"] == [] and "known to the bigram" in bigram_only["message"]
     assert keyboard.suggest("the c", models=("bigram",))["bigram"] == keyboard.suggest("the c")["bigram"]
     for bad in [(), ("trigram",)]:
         with pytest.raises(ValueError, match="`models`"):
@@ -156,7 +161,9 @@ def test_sampled_transformer_chips_use_the_keyboard_search(keyboard):
     from lm.transformer.word_search import KEYBOARD
 
     spy = _BudgetSpy()
-    chips = Keyboard(keyboard.bigram, spy).suggest("the ", Settings(mode="sampled", seed=0), models=("transformer",))
+    chips = Keyboard(lineup(bigram=keyboard.models["bigram"], transformer=spy)).suggest(
+        "the ", Settings(mode="sampled", seed=0), models=("transformer",)
+    )
     assert spy.budgets == [None] and {chip["word"] for chip in chips["transformer"]} <= {"cat", "dog"}
     # no budget asked: the model's own, which is the keyboard's search (the one every view reads)
     assert inspect.signature(TransformerModel.next_word_distribution).parameters["budget"].default == KEYBOARD

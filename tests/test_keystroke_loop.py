@@ -16,6 +16,7 @@ import time
 import pytest
 
 from lm.core.tokenize import split_partial_word
+from lm.registry import lineup
 from lm.serving.keyboard import insert_word
 from tests.browser import SCREENSHOTS, open_app, open_tab
 
@@ -46,7 +47,13 @@ def slow_app(tiny_keyboard):
     from demo.ui import build_demo, launch
     from lm.serving.keyboard import Keyboard
 
-    demo = build_demo(Keyboard(tiny_keyboard.bigram, SlowTransformer(tiny_keyboard.transformer)))
+    demo = build_demo(
+        Keyboard(
+            lineup(
+                bigram=tiny_keyboard.models["bigram"], transformer=SlowTransformer(tiny_keyboard.models["transformer"])
+            )
+        )
+    )
     port = free_port()
     launch(demo, port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"

@@ -61,7 +61,7 @@ def test_api_users_of_the_transformer_strip_reach_the_engine_at_once(tiny_app, t
 
     from tests.test_engine import held
 
-    engine, users = tiny_keyboard.transformer.engine, 4
+    engine, users = tiny_keyboard.models["transformer"].engine, 4
     texts = [f"marmot {word} quokka s" for word in ("zebra", "yak", "ibex", "okapi")]  # contexts no test caches
     clients = [Client(tiny_app, verbose=False) for _ in range(users)]
     answers = [None] * users
@@ -87,6 +87,6 @@ def test_api_users_of_the_transformer_strip_reach_the_engine_at_once(tiny_app, t
 def test_the_bigram_strip_answers_while_the_transformer_is_busy(tiny_app, tiny_keyboard):
     from tests.test_engine import held
 
-    with held(tiny_keyboard.transformer.engine):  # every transformer pass waits
+    with held(tiny_keyboard.models["transformer"].engine):  # every transformer pass waits
         answer = Client(tiny_app, verbose=False).predict("the c", *SETTINGS, 3, None, api_name="/suggest_bigram")[0]
     assert answer["ticket"] == 3 and [chip["word"] for chip in answer["chips"]] == ["cat"]

@@ -19,7 +19,7 @@ from lm.core import storage
 from lm.transformer.loading import load_causal_lm
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [*sorted((ROOT / "lm").glob("*.py")), *sorted((ROOT / "demo").glob("*.py")), ROOT / "app.py"]
+SOURCES = [*sorted((ROOT / "lm").rglob("*.py")), *sorted((ROOT / "demo").glob("*.py")), ROOT / "app.py"]
 
 
 def test_app_binds_to_localhost_without_a_share_link_by_default():

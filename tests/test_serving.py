@@ -26,13 +26,13 @@ def port_of(url: str) -> str:
 
 def test_a_page_of_a_rebound_domain_is_refused_before_the_api_runs(tiny_app, tiny_keyboard, caplog):
     port = port_of(tiny_app)
-    searches = tiny_keyboard.transformer.engine.passes
+    searches = tiny_keyboard.models["transformer"].engine.passes
     evil = {"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"}
     with caplog.at_level(logging.WARNING, logger="demo.serving"):
         answer = call(tiny_app, evil)
         page = httpx.get(tiny_app, headers=evil, timeout=60)
     assert answer.status_code == 421 and "evil.example" in answer.text and page.status_code == 421
-    assert "event_id" not in answer.text and tiny_keyboard.transformer.engine.passes == searches
+    assert "event_id" not in answer.text and tiny_keyboard.models["transformer"].engine.passes == searches
     assert [record.message for record in caplog.records] == [
         f"refused POST '/gradio_api/call/suggest': this app is not served as 'evil.example:{port}' {HINT}",
         f"refused GET '/': this app is not served as 'evil.example:{port}' {HINT}",

@@ -8,8 +8,8 @@ import torch
 from demo import training_tab
 from demo.common import safely
 from lm import BigramModel
-from lm.core.distribution import OTHER, Distribution
-from lm.teaching.training import fit_bigram_network, table_nll, total_variation
+from lm.core.distribution import OTHER, Distribution, total_variation
+from lm.teaching.training import fit_bigram_network, table_nll
 from tests.chart_reading import read_chart
 
 TEXT = "the cat sat. the cat ran. the dog sat."

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from lm import TransformerModel
+from lm.registry import lineup
 from lm.transformer.loading import ModelLoadError
 from lm.transformer.prefetch import Prefetcher
 from lm.transformer.word_search import SearchBudget
@@ -106,7 +107,7 @@ def test_word_probabilities_equal_brute_force(tiny, context):
 def test_a_word_probability_is_conditioned_on_a_word_coming_next(tiny, context):
     # p(w | c, a word comes next) = p(w | c) / P(the next token starts a word | c), from plain passes
     ids, separator = tiny._context(context)
-    starts = torch.as_tensor(tiny.tokens.start_mask(separator))
+    starts = torch.as_tensor(tiny.tokens.starts_after_space if separator == " " else tiny.tokens.starts_bare)
     a_word = float(next_probs(tiny, list(ids))[starts].sum())
     distribution = tiny.next_word_distribution(context, "", EXHAUSTIVE_TWO_TOKENS)
     assert distribution.no_word == pytest.approx(1 - a_word, rel=FLOAT32, abs=1e-9)
@@ -124,7 +125,9 @@ def test_every_view_of_a_context_reads_one_distribution(tiny):
     from lm import BigramModel
     from lm.serving.keyboard import Keyboard
 
-    keyboard = Keyboard(BigramModel.from_text("the cat sat. the dog ran.", device="cpu"), tiny)
+    keyboard = Keyboard(
+        lineup(bigram=BigramModel.from_text("the cat sat. the dog ran.", device="cpu"), transformer=tiny)
+    )
     for text in ["the cat sat on the ", "what a gr", "", "we went to the park and "]:
         context, prefix = text[: len(text) - len(text.split(" ")[-1])], text.split(" ")[-1]
         for model in ("bigram", "transformer"):

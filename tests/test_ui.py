@@ -13,6 +13,7 @@ import pytest
 
 from demo.ui import build_demo, launch
 from lm import BigramModel, TransformerModel
+from lm.registry import lineup
 from lm.serving.keyboard import Keyboard
 from lm.transformer.prefetch import Prefetcher
 from tests.browser import SCREENSHOTS, open_tab
@@ -28,7 +29,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def app_url():
     transformer = TransformerModel.from_pretrained()
-    keyboard = Keyboard(BigramModel.from_corpus(), transformer, Prefetcher(transformer))
+    keyboard = Keyboard(lineup(bigram=BigramModel.from_corpus(), transformer=transformer), Prefetcher(transformer))
     demo = build_demo(keyboard)
     port = free_port()
     launch(demo, port=port, prevent_thread_lock=True, quiet=True)

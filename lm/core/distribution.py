@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Iterable, Mapping, Protocol
 
 import torch
 
@@ -139,6 +139,25 @@ class Distribution:
             'a'
         """
         return next((word for word in self.sample(tries, temperature, top_k, top_p, seed) if word != OTHER), None)
+
+
+def total_variation(
+    p: "Distribution | Mapping[str, float]", q: "Distribution | Mapping[str, float]", over: Iterable[str] | None = None
+) -> float:
+    """Half the summed absolute difference over every outcome of either (`OTHER` included), or only over
+    the outcomes `over`: 0 for the same distribution, 1 for two with no outcome in common. Takes
+    distributions or plain {outcome: probability} mappings (frequencies of draws, say).
+
+    Example:
+        >>> a = Distribution(["x", "y"], torch.tensor([0.5, 0.5], dtype=torch.float64))
+        >>> total_variation(a, Distribution(["x"], torch.tensor([0.75], dtype=torch.float64), other=0.25))
+        0.5
+        >>> total_variation({"x": 1.0}, {"x": 0.5, "y": 0.5}), total_variation({"x": 1.0}, {"y": 1.0}, over=["x"])
+        (0.5, 0.5)
+    """
+    mine, theirs = (dict(d.outcomes()) if isinstance(d, Distribution) else d for d in (p, q))
+    outcomes = mine.keys() | theirs.keys() if over is None else set(over)
+    return 0.5 * sum(abs(mine.get(word, 0.0) - theirs.get(word, 0.0)) for word in outcomes)
 
 
 class NextWordModel(Protocol):

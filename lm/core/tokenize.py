@@ -23,7 +23,7 @@ WORD_CHAR = r"[^\W_]"  # a letter or digit, in any script: what words (and the t
 WORD = rf"{WORD_CHAR}+(?:'{WORD_CHAR}+)*"
 WORD_RE = re.compile(WORD)
 SENTENCE_END_RE = re.compile(r"[.!?]+|\n[ \t]*\n")
-_TOKEN_RE = re.compile(rf"(?P<word>{WORD})|(?P<end>[.!?]|\n[ \t]*\n)")
+TOKEN_RE = re.compile(rf"(?P<word>{WORD})|(?P<end>[.!?]|\n[ \t]*\n)")  # a word, or a sentence end
 _SPACE_RE = re.compile(r"\s")
 _PARTIAL_WORD_RE = re.compile(rf"{WORD}'?\Z")
 _PRONOUN_I = re.compile(r"i(?:'[a-z]+)?")
@@ -41,37 +41,19 @@ def normalise(text: str) -> str:
     return text.lower().replace("\u2019", "'").replace("\u02bc", "'")
 
 
-def words(text: str) -> list[str]:
-    """The words of `text`, lower-cased, ignoring sentence boundaries.
-
-    Example:
-        >>> words("To be, or not to be: that is the question.")
-        ['to', 'be', 'or', 'not', 'to', 'be', 'that', 'is', 'the', 'question']
-    """
-    return WORD_RE.findall(normalise(text))
-
-
-def sentences(text: str) -> list[list[str]]:
-    """The sentences of `text` as lists of words; sentences without words are dropped.
+def sentences(text: str, finished: bool = False) -> list[list[str]]:
+    """The sentences of `text` as lists of words; sentences without words are dropped. `finished`: only
+    those ended (a ``.``, ``!``, ``?`` or a blank line after them), since what is typed after the last
+    sentence end is still being written.
 
     Example:
         >>> sentences("Long live the king!  He.")
         [['long', 'live', 'the', 'king'], ['he']]
-    """
-    parts = SENTENCE_END_RE.split(normalise(text))
-    return [found for found in map(WORD_RE.findall, parts) if found]
-
-
-def finished_sentences(text: str) -> list[list[str]]:
-    """The sentences of `text` that are finished (a ``.``, ``!``, ``?`` or a blank line after them), as
-    lists of words: what is typed after the last sentence end is still being written.
-
-    Example:
-        >>> finished_sentences("I love my dog. I love my d")
+        >>> sentences("I love my dog. I love my d", finished=True)
         [['i', 'love', 'my', 'dog']]
     """
-    parts = SENTENCE_END_RE.split(normalise(text))[:-1]
-    return [found for found in map(WORD_RE.findall, parts) if found]
+    parts = SENTENCE_END_RE.split(normalise(text))
+    return [found for found in map(WORD_RE.findall, parts[:-1] if finished else parts) if found]
 
 
 def pad(sentence: list[str]) -> list[str]:
@@ -93,13 +75,22 @@ def last_word(context: str) -> str:
         >>> last_word("Good night.  ")
         '<s>'
     """
-    tail = normalise(context[-TAIL:])
-    last = None
-    for last in _TOKEN_RE.finditer(tail):
-        pass
-    if last is None or last.group("word") is None:
-        return BOS
-    return last.group("word")
+    return last_words(context, 1)[0]
+
+
+def last_words(context: str, n: int) -> tuple[str, ...]:
+    """The condition (z1, ..., zn) for the next word: the context's last `n` words in its current sentence,
+    padded with ``<s>`` as a sentence is (``<s> <s> w1 w2 ...`` for n = 2).
+
+    Example:
+        >>> last_words("Good night, sweet", 2), last_words("Good night. Sweet", 2), last_words("Good night.", 2)
+        (('night', 'sweet'), ('<s>', 'sweet'), ('<s>', '<s>'))
+    """
+    found: list[str] = []
+    for token in TOKEN_RE.finditer(normalise(context[-TAIL:])):
+        word = token.group("word")
+        found = [*found, word][-n:] if word is not None else []  # a sentence end starts afresh
+    return (BOS,) * (n - len(found)) + tuple(found)
 
 
 def stable_tail(text: str, limit: int, block: int) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -36,7 +35,7 @@ from lm.core.checks import check_whole_number
 from lm.core.devices import resolve_device
 from lm.core.distribution import Distribution
 from lm.core.generation import generate_words
-from lm.core.tokenize import BOS, EOS, SENTENCE_END_RE, WORD, last_word, normalise
+from lm.core.tokenize import BOS, EOS, TOKEN_RE, last_word, normalise
 from lm.core.vocabulary import Vocabulary
 from lm.counting import corpus
 
@@ -44,7 +43,6 @@ log = logging.getLogger(__name__)
 
 MAX_TIMES = 1_000_000  # `times * model` at most: counts stay far inside int64
 FORMAT = "nextword-bigram-v1"  # bump when the file layout or the tokenizer's rules change
-_TOKEN_RE = re.compile(rf"{WORD}|{SENTENCE_END_RE.pattern}")
 
 
 def count_pairs(prev_ids: np.ndarray, next_ids: np.ndarray, size: int) -> sp.csr_matrix:
@@ -58,6 +56,39 @@ def count_pairs(prev_ids: np.ndarray, next_ids: np.ndarray, size: int) -> sp.csr
     rows, cols = np.divmod(codes, size)
     indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=size))))
     return sp.csr_matrix((counts.astype(np.int64), cols, indptr), shape=(size, size))
+
+
+def word_stream(text: str | Iterable[str]) -> tuple[np.ndarray, list[str]]:
+    """(codes, words): the text tokenized with `lm.core.tokenize` rules, each word as its index in `words`
+    and -1 between sentences. What every counting model counts.
+
+    Example:
+        >>> codes, words = word_stream("The cat. The dog")
+        >>> codes.tolist(), words
+        ([0, 1, -1, 0, 2], ['the', 'cat', 'dog'])
+    """
+    texts = [text] if isinstance(text, str) else list(text)
+    tokens = [word or end for word, end in TOKEN_RE.findall(normalise("\n\n".join(texts)))]
+    codes, uniques = pd.factorize(np.array(tokens, dtype=object))
+    is_end = np.array([token[0] in ".!?\n" for token in uniques], dtype=bool)  # ".", "?!", "\n\n"...
+    word_code = np.cumsum(~is_end) - 1  # code among the words alone
+    return np.where(is_end[codes], -1, word_code[codes]), uniques[~is_end].tolist()
+
+
+def sentence_stream(sentences: Iterable[Sequence[str]]) -> tuple[np.ndarray, list[str]]:
+    """(codes, words) of pre-tokenized sentences (words taken as given), as `word_stream` returns them.
+
+    Example:
+        >>> codes, words = sentence_stream([["the", "cat"], ["the"]])
+        >>> codes.tolist(), words
+        ([0, 1, -1, 0, -1], ['the', 'cat'])
+    """
+    stream = []
+    for sentence in sentences:
+        stream.extend(sentence)
+        stream.append(None)
+    codes, uniques = pd.factorize(np.array(stream, dtype=object))  # None -> -1
+    return codes, uniques.tolist()
 
 
 def _padded_pairs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +108,7 @@ def _padded_pairs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(prev >= 0, prev, -2), next_
 
 
-def _most_frequent(counts: np.ndarray, top: int) -> np.ndarray:
+def most_frequent(counts: np.ndarray, top: int) -> np.ndarray:
     """The ids of the `top` largest non-zero counts, largest first (ties by id)."""
     order = np.argsort(-counts, kind="stable")[:top]
     return order[counts[order] > 0]
@@ -184,8 +215,13 @@ class BigramModel:
         return cls(vocab, count_pairs(prev_ids, next_ids, len(vocab)), device)
 
     @classmethod
-    def _from_stream(cls, codes: np.ndarray, words: Sequence[str], device) -> "BigramModel":
-        """Build from token codes into `words`, with -1 between sentences; pads every sentence."""
+    def from_word_stream(cls, codes: np.ndarray, words: Sequence[str], device) -> "BigramModel":
+        """Count a `word_stream`: token codes into `words`, with -1 between sentences; pads every sentence.
+
+        Example:
+            >>> BigramModel.from_word_stream(np.array([0, 1, -1, 0]), ["the", "cat"], device="cpu").count("the", "cat")
+            1
+        """
         if not (codes >= 0).any():
             raise ValueError("the text has no words: a bigram model needs at least one word")
         vocab = Vocabulary([*words, BOS, EOS])
@@ -202,12 +238,7 @@ class BigramModel:
             >>> m.cond_prob(x="the", z="<s>"), m.cond_prob(x="</s>", z="cat")
             (1.0, 1.0)
         """
-        stream = []
-        for sentence in sentences:
-            stream.extend(sentence)
-            stream.append(None)
-        codes, uniques = pd.factorize(np.array(stream, dtype=object))  # None -> -1
-        return cls._from_stream(codes, uniques.tolist(), device)
+        return cls.from_word_stream(*sentence_stream(sentences), device)
 
     @classmethod
     def from_text(cls, text: str | Iterable[str], device="auto") -> "BigramModel":
@@ -217,13 +248,7 @@ class BigramModel:
             >>> BigramModel.from_text("Who's there? Nay, answer me.", device="cpu").cond_prob(x="there", z="who's")
             1.0
         """
-        texts = [text] if isinstance(text, str) else list(text)
-        tokens = _TOKEN_RE.findall(normalise("\n\n".join(texts)))
-        codes, uniques = pd.factorize(np.array(tokens, dtype=object))
-        is_end = np.array([token[0] in ".!?\n" for token in uniques], dtype=bool)  # ".", "?!", "\n\n"...
-        word_code = np.cumsum(~is_end) - 1  # code among the words alone
-        codes = np.where(is_end[codes], -1, word_code[codes])
-        return cls._from_stream(codes, uniques[~is_end].tolist(), device)
+        return cls.from_word_stream(*word_stream(text), device)
 
     @classmethod
     def from_corpus(cls, paths=None, device="auto", cache: bool = True) -> "BigramModel":
@@ -349,7 +374,7 @@ class BigramModel:
         if words is None:
             if isinstance(top, bool) or not isinstance(top, int) or top < 1:
                 raise ValueError(f"`top` has to be a positive integer, but is {top!r}")
-            rows, cols = (_most_frequent(marginal, top) for marginal in (self.prev_counts, self.next_counts))
+            rows, cols = (most_frequent(marginal, top) for marginal in (self.prev_counts, self.next_counts))
             row_words, col_words = self.vocab.words_at(rows), self.vocab.words_at(cols)
         else:
             row_words = col_words = list(words)

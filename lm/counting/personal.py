@@ -23,7 +23,7 @@ import time
 from collections import Counter, OrderedDict
 
 from lm.core.checks import check_whole_number
-from lm.core.tokenize import finished_sentences
+from lm.core.tokenize import sentences
 from lm.counting.bigram import BigramModel
 
 DEFAULT_WEIGHT = 100  # each of the user's pairs counts as this many corpus pairs (a few sentences show)
@@ -51,7 +51,7 @@ class Learner:
 
     def read(self, text: str) -> int:
         """Count the finished sentences of `text` new since the last read; returns how many."""
-        now = Counter(map(tuple, finished_sentences(text[-MAX_READ_CHARS:])))
+        now = Counter(map(tuple, sentences(text[-MAX_READ_CHARS:], finished=True)))
         new = now - self._last_read
         self._last_read = now
         room = MAX_SENTENCES - self.sentences

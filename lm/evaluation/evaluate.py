@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from lm.evaluation.metrics import js_divergence, keystroke_savings, perplexity, recall_at_k
 from lm.evaluation.typing_simulation import (
@@ -193,16 +194,19 @@ def summary_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _progress_bar(name: str, done: int, total: int) -> None:
-    if done == total or done % 25 == 0:
-        width = 30
-        filled = int(width * done / total)
-        print(
-            f"\r{name:12s} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-            end="\n" if done == total else "",
-            file=sys.stderr,
-            flush=True,
-        )
+class ProgressBars:
+    """`evaluate`'s `progress(name, done, total)` as one tqdm bar per model, on stderr."""
+
+    def __init__(self):
+        self.bars: dict[str, tqdm] = {}
+
+    def __call__(self, name: str, done: int, total: int) -> None:
+        if name not in self.bars:
+            self.bars[name] = tqdm(total=total, desc=name, unit="word", file=sys.stderr)
+        bar = self.bars[name]
+        bar.update(done - bar.n)
+        if done == total:
+            bar.close()
 
 
 def _workers_argument(value: str) -> int | str:
@@ -242,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         text = corpus.read_text_file(Path(args.text)) if args.text else corpus.held_out_text()
         bigram = BigramModel.from_corpus(args.corpus, device=args.device)
         transformer = TransformerModel.from_pretrained(args.model, device=args.device, dtype=args.dtype)
-        report = evaluate(text, bigram, transformer, args.slots, args.max_words, _progress_bar, args.workers)
+        report = evaluate(text, bigram, transformer, args.slots, args.max_words, ProgressBars(), args.workers)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,10 +1,12 @@
-"""`Keyboard`: what a suggestion strip needs, from both models, for the text typed so far.
+"""`Keyboard`: what a suggestion strip needs, from every model in the lineup, for the text typed so far.
 
 No UI here: plain functions and one class the Gradio demo (and its tests) call.
 
 Example:
     >>> from lm import BigramModel
-    >>> keyboard = Keyboard(BigramModel.from_text("the cat sat. the cat ran. the dog sat.", device="cpu"))
+    >>> from lm.registry import lineup
+    >>> bigram = BigramModel.from_text("the cat sat. the cat ran. the dog sat.", device="cpu")
+    >>> keyboard = Keyboard(lineup(bigram=bigram))
     >>> keyboard.suggest("the c")["bigram"]
     [{'word': 'cat', 'p': 1.0}]
     >>> insert_word("the c", "cat")
@@ -15,15 +17,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Sequence
 
 from lm.core.checks import check_choice, shown
 from lm.core.distribution import OTHER, Distribution, NextWordModel
 from lm.core.sampling import check_seed, check_temperature, check_top_k, check_top_p
 from lm.core.tokenize import cased, split_partial_word, stable_tail
+from lm.registry import MODELS, NamedModel
 from lm.transformer.engine import KEYSTROKE, working_as
 
 MODES = ("most likely", "sampled")
-MODELS = ("bigram", "transformer")  # the two suggestion strips
 SLOTS = 3  # chips per strip, like a phone keyboard
 MAX_CONTEXT_CHARS = 4_000  # only the last characters typed are read as context (the text itself is kept)
 CONTEXT_CUT_BLOCK = 1_000  # the cut moves a block at a time, so the models' caches survive typing (`stable_tail`)
@@ -165,84 +168,95 @@ def strip_about(distribution: Distribution, settings: Settings) -> dict:
 
 
 class Keyboard:
-    """Suggestions from a bigram model and (optionally) a transformer for the same typed text.
+    """Suggestions from a lineup of models (`lm.registry.NamedModel`, one strip each) for the same typed text.
 
-    Both strips read one distribution per context, p(w | context, a word comes next) (see
+    Every strip reads one distribution per context, p(w | context, a word comes next) (see
     `lm.core.distribution.Distribution`), so a chip, a chart, a marble and the API give one number per word.
     """
 
-    def __init__(self, bigram, transformer=None, prefetcher=None):
-        self.bigram, self.transformer, self.prefetcher = bigram, transformer, prefetcher
-        self.models: dict[str, NextWordModel] = {"bigram": bigram}  # strip name -> model, the strips' order
-        if transformer is not None:
-            self.models["transformer"] = transformer
+    def __init__(self, models: Sequence[NamedModel], prefetcher=None):
+        if not models:
+            raise ValueError("`models` has to hold at least one model")
+        self.lineup = list(models)
+        self.models: dict[str, NextWordModel] = {m.name: m.model for m in models}  # strip name -> model, in order
+        self.titles: dict[str, str] = {m.name: m.title for m in models}
+        self.prefetcher = prefetcher
 
-    def with_bigram(self, bigram) -> "Keyboard":
-        """This keyboard with another bigram model (a user's own counts added, `lm.counting.personal`), sharing the
-        transformer and its prefetcher."""
-        return self if bigram is self.bigram else Keyboard(bigram, self.transformer, self.prefetcher)
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The strips' names, in the page's order."""
+        return tuple(self.models)
+
+    @property
+    def learner(self) -> str | None:
+        """The name of the model that learns from its user (`lm.counting.personal`), if the lineup has one."""
+        return next((name for name in self.models if MODELS[name].learns_from_its_user), None)
+
+    def with_model(self, name: str, model: NextWordModel) -> "Keyboard":
+        """This keyboard with strip `name` reading another model (a user's own counts added,
+        `lm.counting.personal`), sharing the others and the prefetcher."""
+        if model is self._model(name):
+            return self
+        return Keyboard([replace(m, model=model) if m.name == name else m for m in self.lineup], self.prefetcher)
 
     def distribution(self, model: str, context: str, prefix: str) -> Distribution:
-        """The distribution strip `model` ("bigram" or "transformer") shows for a context and typed prefix:
-        p(w | context, a word comes next), the one every view reads. A prefetcher warming that model's
-        caches is then told what was asked (`lm.transformer.prefetch`), to prepare the typist's next keystroke."""
-        source = self._model(model)
-        distribution = source.next_word_distribution(context, prefix)
-        if self.prefetcher is not None and self.prefetcher.model is source:
-            self.prefetcher.hint(context, prefix)
-        return distribution
+        """The distribution strip `model` shows for a context and typed prefix: p(w | context, a word comes
+        next), the one every view reads. A query: it tells no prefetcher anything (only a typist's
+        keystroke, `suggest`, does)."""
+        return self._model(model).next_word_distribution(context, prefix)
 
     def _model(self, model: str) -> NextWordModel:
-        check_choice(model, "model", MODELS)
+        check_choice(model, "model", tuple(MODELS))
         if model not in self.models:
             raise ValueError(f"this keyboard has no {model}")
         return self.models[model]
 
     def _strip(self, model: str, context: str, prefix: str, settings: Settings) -> tuple[list[dict], dict]:
         distribution = self.distribution(model, context, prefix)
+        if self.prefetcher is not None and self.prefetcher.model is self.models[model]:
+            self.prefetcher.hint(context, prefix)  # the typist's next keystroke is prepared from here
         pairs = _drawn(distribution, settings) if settings.mode == "sampled" else distribution.top(SLOTS)
         return _as_chips(pairs, context, prefix), strip_about(distribution, settings)
 
-    def suggest(self, text: str, settings: Settings = Settings(), models: tuple[str, ...] = MODELS) -> dict:
-        """``{"bigram": [{"word", "p"}, ...], "transformer": [...], "about": {...}, "context", "prefix", "message"}``.
+    def suggest(self, text: str, settings: Settings = Settings(), models: tuple[str, ...] | None = None) -> dict:
+        """``{<strip name>: [{"word", "p"}, ...] for each strip, "about": {...}, "context", "prefix", "message"}``.
 
         Chip probabilities are p(w | context, a word comes next), given the prefix when one is typed;
         in "sampled" mode, the warped ones. ``about[strip]`` says which (`strip_about`) and P(no word
-        comes next). `models` picks the strips to fill (a strip not asked for, or without a
-        transformer, is empty): a UI can then show the fast bigram strip without waiting for the transformer.
+        comes next). `models` picks the strips to fill (default: all; one not asked for is empty): a UI
+        can then show the fast counting strips without waiting for the transformer.
 
         Example:
             >>> from lm import BigramModel
-            >>> keyboard = Keyboard(BigramModel.from_text("the cat sat.", device="cpu"))
+            >>> from lm.registry import lineup
+            >>> keyboard = Keyboard(lineup(bigram=BigramModel.from_text("the cat sat.", device="cpu")))
             >>> keyboard.suggest("the zz", models=("bigram",))["message"]
-            "no word starting with 'zz' is known to the bigram model"
+            "no word starting with 'zz' is known to the bigram"
         """
-        unknown = set(models) - set(MODELS)
+        models = self.names if models is None else tuple(models)
+        unknown = [name for name in models if name not in self.models]
         if unknown or not models:
-            raise ValueError(f"`models` has to name some of {MODELS}, but is {models!r}")
+            raise ValueError(f"`models` has to name some of {self.names}, but is {models!r}")
         readable, message = clean_text(text)
         context, prefix = split_partial_word(readable)
-        result, about = {"bigram": [], "transformer": []}, {}
+        result, about = {name: [] for name in self.names}, {}
         with working_as(KEYSTROKE):  # the strips' passes go before charts, prefetching and Compare
             for model in models:
-                if model in self.models:
-                    result[model], about[model] = self._strip(model, context, prefix, settings)
-        if prefix and not (result["bigram"] or result["transformer"]):
-            asked = (
-                "either model"
-                if len(models) > 1
-                else {"bigram": "the bigram model", "transformer": "the transformer"}[models[0]]
-            )
+                result[model], about[model] = self._strip(model, context, prefix, settings)
+        if prefix and not any(result.values()):
+            asked = "any model" if len(models) > 1 else f"the {models[0]}"
             message = "; ".join(filter(None, [message, f"no word starting with {shown(prefix)} is known to {asked}"]))
         return {**result, "about": about, "context": context, "prefix": prefix, "message": message}
 
-    def explain(self, text: str, models: tuple[str, ...] = MODELS) -> dict[str, list[str]]:
+    def explain(self, text: str, models: tuple[str, ...] | None = None) -> dict[str, list[str]]:
         """For each strip, the arithmetic behind its most likely chips' raw probabilities (each model's
         `explain`), read from the distribution the chips come from.
 
         Example:
             >>> from lm import BigramModel
-            >>> Keyboard(BigramModel.from_text("the cat sat. the dog sat.", device="cpu")).explain("the ")["bigram"][0]
+            >>> from lm.registry import lineup
+            >>> keyboard = Keyboard(lineup(bigram=BigramModel.from_text("the cat sat. the dog sat.", device="cpu")))
+            >>> keyboard.explain("the ")["bigram"][0]
             'p(cat | z = the, a word comes next) = c(the, cat) / (c(the) - c(the, </s>)) = 1 / (2 - 0) = 50.0%'
         """
         context, prefix = split_partial_word(clean_text(text)[0])
@@ -251,6 +265,6 @@ class Keyboard:
                 self.models[model].explain(context, word, prefix)
                 for word, _ in self.distribution(model, context, prefix).top(SLOTS)
             ]
-            for model in models
+            for model in (self.names if models is None else models)
             if model in self.models
         }

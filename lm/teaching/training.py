@@ -25,9 +25,9 @@ to p(z), so the rows of rare words barely move: on the Shakespeare model with th
 table. Adam scales each weight's step by its own gradient's size, and reaches the table to 0.01 % in
 300 steps at `LEARNING_RATE` (the loss may rise for a step or two early on, then falls).
 
-Measured on a 2-core CPU with nothing else running, default settings (200 words, 300 steps) on the
-Shakespeare model: about 0.35 ms a step, 0.1 s for the whole fit; with 1,000 words about 3.5 ms a
-step. A busy CPU can make it many times slower (torch's threads wait for each other).
+How long a step takes, with the default 200 words and with 1,000, is measured by `bench/bench_learning.py`
+(figures in `bench/results/learning.json`, quoted in the README). A busy CPU can make it many times slower
+(torch's threads wait for each other).
 
 Example:
     >>> from lm import BigramModel
@@ -54,9 +54,9 @@ import torch
 from lm.core.checks import check_whole_number, check_word
 from lm.core.distribution import OTHER, Distribution
 from lm.core.sampling import make_generator
-from lm.counting.bigram import BigramModel, _most_frequent
+from lm.counting.bigram import BigramModel, most_frequent
 
-MAX_WORDS = 1000  # words the network keeps at most: 1001 x 1001 weights, about 3.5 ms a step on a 2-core CPU
+MAX_WORDS = 1000  # words the network keeps at most: 1001 x 1001 weights (`bench/results/learning.json`: ms a step)
 MAX_STEPS = 2000  # steps one fit may take at most: with MAX_WORDS, about 7 s on that CPU
 LEARNING_RATE = 0.3  # Adam's; from a random start the default fit is within 0.01 % of the table in 300 steps
 
@@ -78,7 +78,7 @@ def kept_words(model: BigramModel, words: int) -> np.ndarray:
         >>> m.vocab.words_at(kept_words(m, 4))  # the, <s>, </s> 3 times each; cat 2, before sat 2
         ['</s>', '<s>', 'cat', 'the']
     """
-    return np.sort(_most_frequent(np.maximum(model.prev_counts, model.next_counts), words))
+    return np.sort(most_frequent(np.maximum(model.prev_counts, model.next_counts), words))
 
 
 def merged_counts(model: BigramModel, kept: np.ndarray) -> torch.Tensor:
@@ -110,19 +110,6 @@ def table_nll(counts: torch.Tensor) -> float:
     rows = counts.sum(dim=1, keepdim=True)
     logp = torch.where(counts > 0, (counts / rows.clamp(min=1)).log(), 0.0)  # rows with no counts add nothing
     return float(-(counts * logp).sum() / counts.sum())
-
-
-def total_variation(p: Distribution, q: Distribution) -> float:
-    """Half the summed absolute difference over every outcome of either (`OTHER` included): 0 for the
-    same distribution, 1 for two with no outcome in common.
-
-    Example:
-        >>> a = Distribution(["x", "y"], torch.tensor([0.5, 0.5], dtype=torch.float64))
-        >>> total_variation(a, Distribution(["x"], torch.tensor([0.75], dtype=torch.float64), other=0.25))
-        0.5
-    """
-    mine, theirs = dict(p.outcomes()), dict(q.outcomes())
-    return 0.5 * sum(abs(mine.get(word, 0.0) - theirs.get(word, 0.0)) for word in mine.keys() | theirs.keys())
 
 
 # ---- the network and its training ----------------------------------------------------------------

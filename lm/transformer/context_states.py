@@ -98,11 +98,12 @@ class ContextStates:
     Example:
         >>> from lm.transformer.loading import load_causal_lm
         >>> tokenizer, model, _ = load_causal_lm(device="cpu", dtype="float32")
-        >>> states = ContextStates(Engine(model))
-        >>> state = states.state(tuple(tokenizer.encode("I hope you're having a")))
+        >>> engine = Engine(model)
+        >>> state = ContextStates(engine).state(tuple(tokenizer.encode("I hope you're having a")))
         >>> great = tokenizer.encode(" great")[0]
         >>> round(float(state.logprobs[great].exp()), 2)
         0.63
+        >>> engine.close()  # its thread stops
     """
 
     def __init__(

@@ -158,7 +158,6 @@ class Engine:
         self.shared_attention = self.merge and moved is not None
         self.max_rows = max_rows
         self.passes = 0  # forward passes run, for benchmarks
-        self.rows_run = 0
         self._cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
         self._waiting: list[_Request] = []  # rows and calls, most urgent first
         self._ready: list[tuple[_Request, list[RowResult] | None]] = []  # jobs to advance: (request, results)
@@ -383,7 +382,6 @@ class Engine:
         ids = torch.tensor([token for row in rows for token in row.tokens], device=self.device)  # (N,)
         logprobs = torch.log_softmax(forward_packed(self.model, ids, packed).float(), dim=-1)  # (rows, vocab)
         self.passes += 1
-        self.rows_run += len(rows)
         results = []
         for i, (row, start) in enumerate(zip(rows, packed.starts)):
             layers = None
@@ -432,7 +430,6 @@ class Engine:
             )
         logprobs = torch.log_softmax(output.logits[:, 0].float(), dim=-1)  # (B, vocab)
         self.passes += 1
-        self.rows_run += len(rows)
         return [  # each row its own copy: a cached row must not keep the whole batch's tensor alive
             RowResult(logprobs[i].clone(), self._row_layers(cache, row, i, longest) if row.keep_kv else None)
             for i, row in enumerate(rows)

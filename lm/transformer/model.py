@@ -7,6 +7,9 @@ Example:
     'great'
     >>> tm.next_word_distribution("I hope you're having a ", prefix="wond").top(1)[0][0]
     'wonderful'
+    >>> tm.close()  # its engine's thread stops
+
+The examples of the methods below use such a `tm`, one shared by the doctests (`conftest.py`).
 """
 
 from __future__ import annotations
@@ -45,7 +48,6 @@ def message_start(tokenizer) -> list[int]:
     followed by " day" (74 %); after the bare start token, by " way" or " cup", as web text would be.
 
     Example:
-        >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
         >>> tm.tokenizer.decode(message_start(tm.tokenizer)).endswith("<|im_start|>user\\n")
         True
     """
@@ -147,7 +149,6 @@ class TransformerModel:
         Chips, charts, explanations, generation, Compare and `lm.evaluation.evaluate` all read a text this way.
 
         Example:
-            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
             >>> tm.tokenizer.decode(tm.context_ids("Have a nice"))[-28:]
             '<|im_start|>user\\nHave a nice'
         """
@@ -190,7 +191,6 @@ class TransformerModel:
         """p(next token | context) over the whole vocabulary; words are the tokens' decoded texts.
 
         Example:
-            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
             >>> tm.next_token_distribution("The capital of France is").top(1)[0][0]
             ' Paris'
         """
@@ -236,7 +236,6 @@ class TransformerModel:
         this distribution, so a word shows the same number everywhere.
 
         Example:
-            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
             >>> d = tm.next_word_distribution("The capital of France is")
             >>> d.top(1)[0][0], round(float(d.probs.sum()) + d.other, 6)
             ('Paris', 1.0)
@@ -269,7 +268,6 @@ class TransformerModel:
         word ends), all divided by P(a word comes next) (or by P(the word starts with the prefix)).
 
         Example:
-            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
             >>> print(tm.explain("I hope you're having a", "great"))  # doctest: +ELLIPSIS
             p(great | text, a word comes next)
               = [p(' great') 0.69... × p(the word ends) 0.99...]
@@ -308,7 +306,6 @@ class TransformerModel:
         """(len(ids), vocab) logits after each prefix of `ids`, from one plain pass on the engine (no cache).
 
         Example:
-            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
             >>> tm.logits(tm.tokenizer.encode("Hello there")).shape[0]
             2
         """
@@ -327,7 +324,6 @@ class TransformerModel:
         text with an empty context unscored: nothing comes before it to condition on.
 
         Example:
-            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
             >>> context = "The capital of France is"
             >>> tm.log_likelihood(" Paris", context) > tm.log_likelihood(" Rome", context)
             True
@@ -357,7 +353,6 @@ class TransformerModel:
         (a draw of the words the search could not list is drawn again: see `Distribution.sample_word`).
 
         Example:
-            >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
             >>> tm.generate_words("The capital of France is", 1, temperature=0)
             'Paris'
         """

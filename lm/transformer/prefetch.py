@@ -17,8 +17,8 @@ model (with a class typing there are no pauses to fill). Prefetching only fills 
 search returns is the same with or without it.
 
 Example:
-    >>> from lm import TransformerModel
-    >>> tm = TransformerModel.from_pretrained(device="cpu", dtype="float32")
+    >>> tm  # TransformerModel.from_pretrained(device="cpu", dtype="float32"), shared by the doctests
+    TransformerModel(...)
     >>> with Prefetcher(tm, pause=0) as prefetcher:
     ...     chips = tm.top_next_words("I hope you're having a ", 3)
     ...     prefetcher.hint("I hope you're having a ", "")

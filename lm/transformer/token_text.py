@@ -112,10 +112,6 @@ class TokenText:
             self._on_device[key] = {name: torch.as_tensor(role, device=device) for name, role in roles.items()}
         return self._on_device[key]
 
-    def start_mask(self, separator: str) -> np.ndarray:
-        """Which tokens can begin a word after `separator` (``" "`` or ``""``)."""
-        return self.starts_after_space if separator == " " else self.starts_bare
-
     def compatible_starts(self, separator: str, remaining: str) -> tuple[np.ndarray, np.ndarray]:
         """Word-starting tokens that agree with `remaining`: (those covering it, those fitting inside it)."""
         return self._starts[separator].compatible(remaining.lower())

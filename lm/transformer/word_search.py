@@ -31,7 +31,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Generator
+from typing import Generator
 
 import torch
 
@@ -149,19 +149,20 @@ class _Search:
         return heapq.nlargest(self.budget.k, self.words.values())[-1] >= bound
 
 
-def search_words(
+def search_steps(
     root_logprobs: torch.Tensor,
-    expand: Callable[[list[tuple[int, ...]]], torch.Tensor],
     tokens: TokenText,
     separator: str,
     prefix: str = "",
     budget: SearchBudget = SearchBudget(),
-) -> WordSearchResult:
-    """Find the most likely whole words after a context (see the module docstring for the definition).
+) -> SearchSteps:
+    """Find the most likely whole words after a context (see the module docstring for the definition), as
+    steps: a generator that yields each batch of token paths to expand, is sent their ``(len(paths), vocab)``
+    log-probs, and returns the `WordSearchResult`. The engine (`lm.transformer.engine`) advances many users'
+    searches this way, their batches sharing one forward pass (`TransformerModel.word_search`).
 
     Args:
         root_logprobs: ``(vocab,)`` log p(next token | context).
-        expand: maps token paths to ``(len(paths), vocab)`` log p(next token | context + path).
         tokens: the tokenizer's `TokenText`.
         separator: ``" "`` when the word follows a space (folded into its first token), else ``""``.
         prefix: the part of the word already typed; the result is conditioned on it.
@@ -172,33 +173,16 @@ def search_words(
         >>> logits = torch.tensor([0.5, 0.25, 0.0, 0.25]).log()
         >>> after = {(0,): torch.tensor([0.0, 0.0, 0.5, 0.5]).log(), (0, 2): torch.tensor([0.0, 0.0, 0.0, 1.0]).log(),
         ...          (1,): torch.tensor([0.0, 0.0, 0.0, 1.0]).log()}
-        >>> result = search_words(logits, lambda paths: torch.stack([after[p] for p in paths]), tokens, " ")
+        >>> steps = search_steps(logits, tokens, " ")
+        >>> paths = next(steps)
+        >>> try:
+        ...     while True:
+        ...         paths = steps.send(torch.stack([after[path] for path in paths]))  # what a forward pass answers
+        ... except StopIteration as done:
+        ...     result = done.value
         >>> sorted((word, round(p, 6)) for word, p in result.words.items())  # ab: 0.25 + 0.5 * 0.5 (" a" + "b")
         [('a', 0.25), ('ab', 0.5)]
     """
-    return run_search(search_steps(root_logprobs, tokens, separator, prefix, budget), expand)
-
-
-def run_search(steps: SearchSteps, expand: Callable[[list[tuple[int, ...]]], torch.Tensor]) -> WordSearchResult:
-    """Drive `search_steps` to the end, answering each batch of paths with `expand(paths)`."""
-    try:
-        paths = next(steps)
-        while True:
-            paths = steps.send(expand(paths))
-    except StopIteration as done:
-        return done.value
-
-
-def search_steps(
-    root_logprobs: torch.Tensor,
-    tokens: TokenText,
-    separator: str,
-    prefix: str = "",
-    budget: SearchBudget = SearchBudget(),
-) -> SearchSteps:
-    """`search_words` as steps: a generator that yields each batch of token paths to expand, is sent their
-    ``(len(paths), vocab)`` log-probs, and returns the `WordSearchResult`. The engine (`lm.transformer.engine`)
-    advances many users' searches this way, their batches sharing one forward pass."""
     search = _Search(tokens, separator, prefix, budget, root_logprobs.device)
     search.offer(_Partial(-1.0, (), ""), root_logprobs, at_root=True)
     passes = 0
