@@ -1,5 +1,5 @@
-"""The Compare tab: both models run over one text word by word (`lm.evaluation.evaluate`), with what each figure
-means, where they disagree most, and a progress bar beside the button."""
+"""The Compare tab: every model of the lineup run over one text word by word (`lm.evaluation.evaluate`), with
+what each figure means, where each pair disagrees most, and a progress bar beside the button."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from demo.common import error_message
 from lm.core.checks import check_whole_number
 from lm.counting.corpus import held_out_text
 from lm.evaluation.evaluate import evaluate
-from lm.registry import MODELS
 from lm.serving.keyboard import Keyboard, readable
 
 MAX_COMPARE_WORDS = 500  # words one Compare run may evaluate in the app (the command line has no limit)
@@ -42,7 +41,7 @@ def _evaluate_in_a_thread(keyboard: Keyboard, text: str, words, progress, stop: 
         try:
             outcome["report"] = evaluate(
                 text,
-                *compared_pair(keyboard),
+                keyboard.lineup,
                 max_words=words,
                 progress=tick,
                 workers="auto",
@@ -55,14 +54,6 @@ def _evaluate_in_a_thread(keyboard: Keyboard, text: str, words, progress, stop: 
     thread = threading.Thread(target=context.run, args=(work,), name="compare", daemon=True)
     thread.start()
     return thread, outcome
-
-
-def compared_pair(keyboard: Keyboard) -> tuple:
-    """(the counting model, the engine's model) that `lm.evaluation.evaluate` compares; None if either is missing."""
-    engine = [keyboard.models[name] for name in keyboard.names if MODELS[name].runs_on_the_engine]
-    if keyboard.learner is None or not engine:
-        return None
-    return keyboard.models[keyboard.learner], engine[0]
 
 
 def compare(keyboard: Keyboard, text, words, progress=gr.Progress()):
@@ -130,8 +121,8 @@ def build(keyboard: Keyboard) -> None:
     """The tab's components and events."""
     gr.Markdown(
         "**Counting against a transformer: which suggests better, and where?** "
-        "Paste a text (or use the held-out play, which the bigram "
-        "model never saw) and run both models over it word by word: recall@1 and @3 of the next word with "
+        "Paste a text (or use the held-out play, which the counting "
+        "models never saw) and run every model over it word by word: recall@1 and @3 of the next word with "
         "nothing typed, keystroke savings with a 3-slot strip, and per-word perplexity."
     )
     compare_text = gr.Textbox(label="Text to compare on", lines=6, value=held_out_text(MAX_COMPARE_WORDS))
@@ -163,9 +154,9 @@ def build(keyboard: Keyboard) -> None:
             title="p(the word actually typed) along the text",
         )
     gr.Markdown(
-        "Where the models disagree most about the word actually typed: |log10(p transformer / p bigram)| "
-        "is 1 when one model gave it ten times the other's probability. Both p are the ones perplexity "
-        "uses: the bigram's smoothed by Kneser-Ney (never 0), the transformer's from its tokens."
+        "Where each pair of models disagrees most about the word actually typed: |log10(p one / p other)| "
+        "is 1 when one model gave it ten times the other's probability. Every p is the one perplexity "
+        "uses: a counting model's smoothed (never 0), the transformer's from its tokens."
     )
     disagreements = gr.HTML(elem_id="compare-disagreements")
 

@@ -157,9 +157,8 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             sampling_tab.build(demo, sessions, controls, z_words)
         with gr.Tab("Learned table"):
             training_tab.build(demo, sessions.own_counts(None), z_words)
-        if compare_tab.compared_pair(keyboard) is not None:
-            with gr.Tab("Compare"):
-                compare_tab.build(keyboard)
+        with gr.Tab("Compare"):
+            compare_tab.build(keyboard)
     return demo
 
 

@@ -285,25 +285,21 @@ def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFra
     )
 
 
-DISAGREEMENT_COLUMNS = [
-    "|log10 ratio|",
-    "context",
-    "word",
-    "p bigram (Kneser-Ney)",
-    "p transformer",
-    "bigram top 3",
-    "transformer top 3",
-]
+def disagreement_columns(one: str, other: str) -> list[str]:
+    """The columns of the table of where two models disagree most."""
+    return ["|log10 ratio|", "context", "word", f"p {one}", f"p {other}", f"{one} top 3", f"{other} top 3"]
+
+
 METRICS_EXPLAINED = """\
 - **perplexity (per word)**: how surprised the model is by each actual word, as "a choice among N equally
-  likely words"; lower is better. From each model's probability of the word typed (the bigram's smoothed by
-  Kneser-Ney, so a pair never seen is not impossible).
+  likely words"; lower is better. From each model's probability of the word typed (the counting models'
+  smoothed, so a pair never seen is not impossible).
 - **recall@1 / recall@3**: how often the actual next word was the centre chip / among the three chips, with
   nothing of it typed yet.
 - **keystroke savings**: the share of key presses saved by clicking a chip as soon as the word appears in the
   strip (each word costs its letters plus a space without help).
-- **Jensen-Shannon divergence**: how different the two models' next-word distributions are, from 0 (the same)
-  to ln 2 = 0.693 nats (no word in common), averaged over the positions.
+- **Jensen-Shannon divergence**: how different two models' next-word distributions are, from 0 (the same)
+  to ln 2 = 0.693 nats (no word in common), averaged over the positions; one line per pair of models.
 """
 
 
@@ -323,13 +319,13 @@ def table_html(frame: pd.DataFrame) -> str:
     return f"<div class='wide-table'><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
 
 
-def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.DataFrame, str]:
     """What the Compare tab shows for an `lm.evaluation.evaluate` report: the summary table, the share of words
-    suggested by letters typed, p(true word) along the text, and where the models disagree most (HTML)."""
+    suggested by letters typed, p(true word) along the text, and, for every pair of models, where they
+    disagree most (HTML)."""
     from lm.evaluation.evaluate import summary_table
-    from lm.evaluation.typing_simulation import word_spans
 
-    models = ("bigram", "transformer")
+    models = report["models"]
     found = pd.DataFrame(
         [(int(k), share, name) for name in models for k, share in report[name]["found_within"].items()],
         columns=["letters typed", "share suggested", "model"],
@@ -338,24 +334,37 @@ def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.Dat
         [(i, p["p"], name) for name in models for i, p in enumerate(report[name]["positions"])],
         columns=["word position", "p(true word)", "model"],
     )
+    tables = [
+        f"<p><b>{html.escape(one)} vs {html.escape(other)}</b></p>" + disagreements(report, text, one, other)
+        for i, one in enumerate(models)
+        for other in models[i + 1 :]
+    ]
+    return summary_table(report), found, along, "".join(tables)
+
+
+def disagreements(report: dict, text: str, one: str, other: str) -> str:
+    """Where models `one` and `other` disagree most about the word actually typed, as an HTML table:
+    |log10(p other / p one)|, 1 when one gave the word ten times the other's probability."""
+    from lm.evaluation.typing_simulation import word_spans
+
     spans = word_spans(text)
     gaps = []
-    for i, (b, t) in enumerate(zip(report["bigram"]["positions"], report["transformer"]["positions"])):
-        gap = math.log10(max(t["p"], 1e-300)) - math.log10(max(b["p"], 1e-300))
+    for i, (a, b) in enumerate(zip(report[one]["positions"], report[other]["positions"])):
+        gap = math.log10(max(b["p"], 1e-300)) - math.log10(max(a["p"], 1e-300))
         before = text[max(0, spans[i].start - 40) : spans[i].start].replace("\n", " ")
         gaps.append(
             (
                 round(abs(gap), 2),
                 "…" + before,
                 spans[i].word,
+                f"{a['p']:.3g}",
                 f"{b['p']:.3g}",
-                f"{t['p']:.3g}",
-                ", ".join(cased(word, text[: spans[i].start], "") for word in b["top3"]),  # as the chips write them
-                ", ".join(cased(word, text[: spans[i].start], "") for word in t["top3"]),
+                ", ".join(cased(word, text[: spans[i].start], "") for word in a["top3"]),  # as the chips write them
+                ", ".join(cased(word, text[: spans[i].start], "") for word in b["top3"]),
             )
         )
-    worst = pd.DataFrame(sorted(gaps, key=lambda row: -row[0])[:DISAGREEMENTS_SHOWN], columns=DISAGREEMENT_COLUMNS)
-    return summary_table(report), found, along, table_html(worst)
+    worst = sorted(gaps, key=lambda row: -row[0])[:DISAGREEMENTS_SHOWN]
+    return table_html(pd.DataFrame(worst, columns=disagreement_columns(one, other)))
 
 
 # ---- what the bigram learned from its user (`lm.counting.personal`) ------------------------------------------

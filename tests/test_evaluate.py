@@ -10,7 +10,9 @@ import torch
 from lm import BigramModel, TransformerModel
 from lm.evaluation.evaluate import evaluate, main, summary_table
 from lm.evaluation.metrics import js_divergence, keystroke_savings, perplexity, recall_at_k
-from lm.evaluation.typing_simulation import _token_scores, typing_cost, word_spans
+from lm.evaluation.typing_simulation import typing_cost, word_spans
+from lm.registry import lineup
+from lm.transformer.scoring import token_scores
 from lm.transformer.word_search import SearchBudget
 from tests.tiny_lm import save_tiny_model
 
@@ -75,7 +77,7 @@ def test_token_scores_equal_plain_forward_passes_after_the_frame_even_in_windows
     ids = tm._encode("the cat sat on the mat. " * 12)
     window, frame = tm.max_context_tokens, list(tm.frame)
     assert len(ids) > window and frame == [tm.tokenizer.bos_token_id]  # several windows; no chat template: BOS
-    logprob, end = _token_scores(tm, ids)
+    logprob, end = token_scores(tm, ids)
     ends = torch.as_tensor(tm.tokens.ends)
 
     def plain(context):  # p(next token | frame + context), one plain forward pass
@@ -94,7 +96,7 @@ def test_token_scores_equal_plain_forward_passes_after_the_frame_even_in_windows
 def test_transformer_word_probability_matches_the_word_search(models):
     bigram, tm = models
     text = "the cat sat on the mat"
-    report = evaluate(text, bigram, tm)
+    report = evaluate(text, lineup(bigram=bigram, transformer=tm))
     everything = SearchBudget(k=10**6, batch_size=10**6, fanout=10**6, max_steps=3, min_prob=0.0)
     for position, span in zip(report["transformer"]["positions"], word_spans(text), strict=True):  # the first too
         result = tm.word_search(text[: span.start], span.word, everything)
@@ -108,14 +110,14 @@ def test_a_text_longer_than_the_vocabulary_is_scored_by_token_ids_not_positions(
     bigram, tm = models
     text = " ".join(["the cat sat on the mat.", "we went to the park and the dogs ran."] * 20)
     assert len(tm.tokenizer.encode(text)) > len(tm.tokens)
-    report = evaluate(text, bigram, tm)
+    report = evaluate(text, lineup(bigram=bigram, transformer=tm))
     assert all(0 < position["p"] <= 1 for position in report["transformer"]["positions"])
 
 
 def test_report_has_every_metric_and_position(models, tmp_path):
     bigram, tm = models
     text = "The cat sat on the mat. A wonderful day!"
-    report = evaluate(text, bigram, tm, slots=3)
+    report = evaluate(text, lineup(bigram=bigram, transformer=tm), slots=3)
     for name in ("bigram", "transformer"):
         side = report[name]
         assert set(side) >= {"perplexity", "top1_accuracy", "top3_accuracy", "keystroke_savings", "words", "seconds"}
@@ -132,7 +134,7 @@ def test_report_has_every_metric_and_position(models, tmp_path):
     words = ["the", "cat", "sat", "on", "the", "mat", "a", "wonderful", "day"]
     expected = math.exp(-np.mean([math.log(kn.prob(x, z)) for z, x in zip(previous, words)]))
     assert bigram_side["perplexity"] == pytest.approx(expected)
-    assert 0 <= report["agreement"]["top3_share_a_word"] <= 1
+    assert 0 <= report["agreement"]["bigram vs transformer"]["top3_share_a_word"] <= 1
     assert "recall@3" in summary_table(report)
 
 
@@ -142,7 +144,10 @@ def test_simulating_many_positions_at_once_gives_the_same_report(models, monkeyp
     bigram, tm = models
     monkeypatch.setattr("lm.evaluation.typing_simulation.CHUNK_WORDS", 4)  # several chunks, simulated at once
     text = "The cat sat on the mat. The dog sat on the log, and a wonderful day it was."
-    one, two = evaluate(text, bigram, tm, workers=1), evaluate(text, bigram, tm, workers=4)
+    one, two = (
+        evaluate(text, lineup(bigram=bigram, transformer=tm), workers=1),
+        evaluate(text, lineup(bigram=bigram, transformer=tm), workers=4),
+    )
     assert one["transformer"]["workers"] == 1 and two["transformer"]["workers"] == 4
     for a, b in zip(one["transformer"]["positions"], two["transformer"]["positions"]):
         assert (a["word"], a["rank"], a["letters_typed"], a["top3"]) == (
@@ -152,19 +157,19 @@ def test_simulating_many_positions_at_once_gives_the_same_report(models, monkeyp
             b["top3"],
         )
     assert one["transformer"]["keystroke_savings"] == two["transformer"]["keystroke_savings"]
-    assert one["agreement"]["mean_js_divergence_nats"] == pytest.approx(
-        two["agreement"]["mean_js_divergence_nats"], abs=1e-5
+    assert one["agreement"]["bigram vs transformer"]["mean_js_divergence_nats"] == pytest.approx(
+        two["agreement"]["bigram vs transformer"]["mean_js_divergence_nats"], abs=1e-5
     )
 
 
 def test_bad_arguments(models):
     bigram, tm = models
     with pytest.raises(ValueError, match="`text`"):
-        evaluate("   ", bigram, tm)
+        evaluate("   ", lineup(bigram=bigram, transformer=tm))
     with pytest.raises(ValueError, match="`slots`"):
-        evaluate("the cat", bigram, tm, slots=0)
+        evaluate("the cat", lineup(bigram=bigram, transformer=tm), slots=0)
     with pytest.raises(ValueError, match="`workers`"):
-        evaluate("the cat", bigram, tm, workers=0)
+        evaluate("the cat", lineup(bigram=bigram, transformer=tm), workers=0)
 
 
 def test_command_line_writes_json_and_markdown(models, tmp_path, monkeypatch):
@@ -199,14 +204,23 @@ def test_command_line_writes_json_and_markdown(models, tmp_path, monkeypatch):
 
 def test_a_run_is_bounded_by_its_letters_as_well_as_its_words(models):
     bigram, tm = models
-    report = evaluate("the cat sat on the mat", bigram, tm, max_letters=10)
+    report = evaluate("the cat sat on the mat", lineup(bigram=bigram, transformer=tm), max_letters=10)
     assert report["words"] == ["the", "cat", "sat"] and report["letters"] == 9  # with "on": 3 + 3 + 3 + 2 > 10
     with pytest.raises(ValueError, match="longer than the 2 letters"):
-        evaluate("the cat", bigram, tm, max_letters=2)
+        evaluate("the cat", lineup(bigram=bigram, transformer=tm), max_letters=2)
 
 
 def test_a_divergence_of_zero_prints_as_zero_not_nan():
     side = {key: 0.5 for key in ("perplexity", "top1_accuracy", "top3_accuracy", "keystroke_savings", "seconds")}
     agreement = {"top3_share_a_word": 1.0, "top3_mean_overlap": 3.0, "mean_js_divergence_nats": 0.0}
-    table = summary_table({"bigram": side, "transformer": side, "agreement": agreement, "slots": 3, "words": ["a"]})
+    table = summary_table(
+        {
+            "models": ["bigram", "transformer"],
+            "bigram": side,
+            "transformer": side,
+            "agreement": {"bigram vs transformer": agreement},
+            "slots": 3,
+            "words": ["a"],
+        }
+    )
     assert "divergence 0.000 nats" in table

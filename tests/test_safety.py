@@ -47,7 +47,7 @@ def test_no_unsafe_loading_anywhere_in_the_code(pattern):
 
 
 def test_every_transformers_load_refuses_remote_code():
-    source = (ROOT / "lm" / "loading.py").read_text(encoding="utf-8")
+    source = (ROOT / "lm" / "transformer" / "loading.py").read_text(encoding="utf-8")
     loads = re.findall(r"Auto\w+\.from_pretrained\([^)]*\)", source, flags=re.DOTALL)
     assert len(loads) == 3 and all("trust_remote_code=False" in call for call in loads)
 

@@ -422,10 +422,10 @@ def test_compare_scores_the_first_word_as_the_keyboard_suggests_it(smollm):
     # chips follow the message frame (I = 9.8 %): both read the frame now
     from lm import BigramModel
     from lm.evaluation.evaluate import evaluate
+    from lm.registry import lineup
 
-    report = evaluate(
-        "I hope you're well", BigramModel.from_text("i hope you are well.", device="cpu"), smollm, max_words=2
-    )
+    bigram = BigramModel.from_text("i hope you are well.", device="cpu")
+    report = evaluate("I hope you're well", lineup(bigram=bigram, transformer=smollm), max_words=2)
     first, chips = report["transformer"]["positions"][0], smollm.next_word_distribution("")
     assert first["word"] == "I" and first["top3"] == [word for word, _ in chips.top(3)]
     # Compare's p is p(w | text); a chip's is p(w | text, a word comes next) = p(w | text) / (1 - no_word)

@@ -20,7 +20,9 @@ Example (the seed's worked example):
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -526,6 +528,24 @@ class BigramModel:
             f"p({word} | z = {prev}, a word comes next) = c({prev}, {word}) / (c({prev}) - c({prev}, {EOS})) = "
             f"{c:,} / ({total + ended:,} - {ended:,}) = {p}"
         )
+
+    def word_log_probs(self, text: str, words: list[tuple[str, int]]) -> list[float]:
+        """ln p(word | the word before it) for each (word, start offset) of `text`, smoothed by interpolated
+        Kneser-Ney (`lm.counting.smoothing`), so an unseen pair is not impossible: what perplexity reads.
+
+        Example:
+            >>> m = BigramModel.from_text("the cat sat. the dog sat.", device="cpu")
+            >>> [round(lp, 2) for lp in m.word_log_probs("the cat", [("the", 0), ("cat", 4)])]
+            [-0.39, -1.45]
+        """
+        return [math.log(self.kneser_ney.prob(word.lower(), last_word(text[:start]))) for word, start in words]
+
+    @functools.cached_property
+    def kneser_ney(self):
+        """This model's counts smoothed by interpolated Kneser-Ney (`lm.counting.smoothing.KneserNey`)."""
+        from lm.counting.smoothing import KneserNey  # smoothing reads a BigramModel: imported when first needed
+
+        return KneserNey(self)
 
     def generate_words(
         self,

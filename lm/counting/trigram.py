@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Iterable, Sequence
 
@@ -296,6 +297,29 @@ class TrigramModel:
             f"p({word} | z = {z}, a word comes next) = c({z} {word}) / (c({z}) - c({z} {EOS})) = "
             f"{c:,} / ({total + ended:,} - {ended:,}) = {c / total:.1%}"
         )
+
+    def smoothed_prob(self, x: str, z: tuple[str, str]) -> float:
+        """p(x | z1 z2) for scoring text, never 0: Witten-Bell interpolation with the bigram's Kneser-Ney,
+        (c(z1 z2 x) + T p_KN(x | z2)) / (c(z1 z2) + T), T the number of different words seen after z1 z2
+        (a pair never seen gives p_KN(x | z2)). It sums to 1 over the outcomes, as p_KN does.
+
+        Example:
+            >>> m = TrigramModel.from_text("a b c. a b d. x b c.", device="cpu")
+            >>> kn = m.shorter.kneser_ney.prob("c", "b")
+            >>> m.smoothed_prob("c", ("a", "b")) == (1 + 2 * kn) / (2 + 2)  # c(a b c) = 1, c(a b) = 2, T = 2
+            True
+        """
+        ids, counts = self._row(*z)
+        backoff = self.shorter.kneser_ney.prob(x, z[1])
+        if not len(ids):
+            return backoff
+        found = np.flatnonzero(ids == self.vocab.id(x))
+        c = int(counts[found[0]]) if len(found) else 0
+        return (c + len(ids) * backoff) / (int(counts.sum()) + len(ids))
+
+    def word_log_probs(self, text: str, words: list[tuple[str, int]]) -> list[float]:
+        """ln `smoothed_prob` of each (word, start offset) of `text` after its two words before: perplexity's."""
+        return [math.log(self.smoothed_prob(word.lower(), last_words(text[:start], 2))) for word, start in words]
 
     def generate_words(
         self,

@@ -1,19 +1,21 @@
-"""Compare the bigram model and the transformer on the same text, word by word: the report and the
+"""Compare the models of a lineup (`lm.registry`) on the same text, word by word: the report and the
 command line (the metrics are in `lm.evaluation.metrics`, the typing simulation in `lm.evaluation.typing_simulation`).
 
-    python -m lm.evaluation.evaluate [--text FILE] [--model ID|PATH] [--corpus PATH ...] [--json OUT.json]
-                          [--markdown OUT.md] [--plots DIR] [--slots 3] [--max-words N] [--workers auto|N]
+    python -m lm.evaluation.evaluate [--models bigram,transformer] [--text FILE] [--model ID|PATH] [--corpus PATH ...]
+                          [--json OUT.json] [--markdown OUT.md] [--plots DIR] [--slots 3] [--max-words N]
+                          [--workers auto|N]
 
 Without ``--text`` the text is the play held out of the default corpus (`lm.counting.corpus.HELD_OUT_PLAY`,
 The Tempest), which the bigram model was not built from.
 
 The metrics, per model, over the words of the text (`lm.core.tokenize` words; compared case-insensitively):
 
-- ``perplexity``: exp(-mean ln p(word | context)) over the same words for both models. The bigram
-  uses interpolated Kneser-Ney on the previous word, so an unseen pair is not infinite; a word the
-  corpus never saw gets the ``<UNK>`` slot's probability and is counted like any other word. The
-  transformer's p(word) is the probability of the word's tokens in the text (one pass over it) times
-  p(the next token ends the word), as in `lm.transformer.word_search`.
+- ``perplexity``: exp(-mean ln p(word | context)) over the same words for every model, each model's own
+  `word_log_probs`. The bigram uses interpolated Kneser-Ney on the previous word, so an unseen pair is
+  not infinite; a word the corpus never saw gets the ``<UNK>`` slot's probability and is counted like any
+  other word. The trigram interpolates its counts with that (Witten-Bell). The transformer's p(word) is
+  the probability of the word's tokens in the text (one pass over it) times p(the next token ends the
+  word), as in `lm.transformer.word_search`.
 - ``top1_accuracy``, ``top3_accuracy``: is the word the first / among the first three suggestions,
   with nothing of it typed yet (recall@1 and recall@3).
 - ``keystroke_savings``: KSR = 1 - (keys typed + keys spent selecting) / (keys without prediction),
@@ -22,8 +24,8 @@ The metrics, per model, over the words of the text (`lm.core.tokenize` words; co
   length + 1 for the space.
 - ``found_within``: the share of words suggested after typing at most 0, 1, 2, ... letters.
 
-``agreement``: how often the two top-3 lists share a word, their mean overlap, and the mean
-Jensen-Shannon divergence (nats) of the two next-word distributions over the union of each model's
+``agreement``, for every pair of models: how often the two top-3 lists share a word, their mean overlap,
+and the mean Jensen-Shannon divergence (nats) of the two next-word distributions over the union of each model's
 top-10 words (for the transformer, the words its keyboard search found, case merged), each
 renormalised over that union (0 when identical, ln 2 when disjoint).
 """
@@ -42,8 +44,7 @@ from tqdm import tqdm
 
 from lm.evaluation.metrics import js_divergence, keystroke_savings, perplexity, recall_at_k
 from lm.evaluation.typing_simulation import (
-    BigramSide,
-    TransformerSide,
+    Side,
     WordSpan,
     check_workers,
     choose_workers,
@@ -51,6 +52,7 @@ from lm.evaluation.typing_simulation import (
     simulate_concurrently,
     word_spans,
 )
+from lm.registry import DEFAULT_MODELS, MODELS, LoadOptions, check_model_names, load
 from lm.transformer.engine import BACKGROUND, working_as
 
 MAX_PREFIX_SHOWN = 5  # letters typed, in `found_within`
@@ -104,11 +106,11 @@ def evaluate_side(
     }, [outcome.distribution for outcome in outcomes]
 
 
-def agreement(bigram: tuple[dict, list], transformer: tuple[dict, list]) -> dict:
-    """How the two models' suggestions overlap, and how far apart their next-word distributions are."""
-    pairs = list(zip(bigram[0]["positions"], transformer[0]["positions"]))
-    overlaps = [len({w.lower() for w in b["top3"]} & {w.lower() for w in t["top3"]}) for b, t in pairs]
-    divergences = [js_divergence(p, q) for p, q in zip(bigram[1], transformer[1]) if p and q]
+def agreement(one: tuple[dict, list], other: tuple[dict, list]) -> dict:
+    """How two models' suggestions overlap, and how far apart their next-word distributions are."""
+    pairs = list(zip(one[0]["positions"], other[0]["positions"]))
+    overlaps = [len({w.lower() for w in a["top3"]} & {w.lower() for w in b["top3"]}) for a, b in pairs]
+    divergences = [js_divergence(p, q) for p, q in zip(one[1], other[1]) if p and q]
     return {
         "top3_share_a_word": sum(o > 0 for o in overlaps) / len(overlaps),
         "top3_mean_overlap": float(np.mean(overlaps)),
@@ -116,22 +118,33 @@ def agreement(bigram: tuple[dict, list], transformer: tuple[dict, list]) -> dict
     }
 
 
+def pair_name(one: str, other: str) -> str:
+    """The key of a pair of models in ``report["agreement"]``.
+
+    Example:
+        >>> pair_name("bigram", "transformer")
+        'bigram vs transformer'
+    """
+    return f"{one} vs {other}"
+
+
 def evaluate(
     text: str,
-    bigram,
-    transformer,
+    models: list,
     slots: int = 3,
     max_words: int | None = None,
     progress=None,
     workers: int | str = 1,
     max_letters: int | None = None,
 ) -> dict:
-    """The full comparison report for `text` (see the module docstring).
+    """The full comparison report for `text` (see the module docstring), for every model of `models` (a
+    lineup of `lm.registry.NamedModel`): ``report[name]`` for each, ``report["agreement"][pair_name(a, b)]``
+    for each pair, ``report["models"]`` their names in order.
 
     `max_words` and `max_letters` cut the text: the simulation types a word letter by letter, so its
     cost grows with the letters as well as the words (``report["letters"]`` says how many were read).
 
-    `workers`: word positions of the transformer's keyboard simulated at once (``"auto"``: see
+    `workers`: word positions of an engine model's keyboard simulated at once (``"auto"``: see
     `choose_workers`). The whole evaluation is `lm.transformer.engine.BACKGROUND` work: typists' keystrokes go first,
     and its contexts live in the transformer's background cache.
     """
@@ -139,6 +152,8 @@ def evaluate(
         raise ValueError("`text` is empty: give some words to evaluate on")
     if isinstance(slots, bool) or not isinstance(slots, int) or not 1 <= slots <= 10:
         raise ValueError(f"`slots` has to be an integer from 1 to 10, but is {slots!r}")
+    if not models:
+        raise ValueError("`models` is empty: give at least one model to evaluate")
     check_workers(workers)  # before any work
     spans = word_spans(text)[:max_words]
     if not spans:
@@ -151,11 +166,17 @@ def evaluate(
     text = text.replace("\u2019", "'")[: spans[-1].start + len(spans[-1].word)]
     with working_as(BACKGROUND):
         results = {
-            side.name: evaluate_side(side, text, spans, slots, progress, workers)
-            for side in (BigramSide(bigram), TransformerSide(transformer))
+            named.name: evaluate_side(Side(named.name, named.model), text, spans, slots, progress, workers)
+            for named in models
         }
+    names = list(results)
     report = {name: details for name, (details, _) in results.items()}
-    report["agreement"] = agreement(results["bigram"], results["transformer"])
+    report["models"] = names
+    report["agreement"] = {
+        pair_name(one, other): agreement(results[one], results[other])
+        for i, one in enumerate(names)
+        for other in names[i + 1 :]
+    }
     report["slots"] = slots
     report["words"] = [s.word for s in spans]
     report["letters"] = sum(len(s.word) for s in spans)
@@ -181,16 +202,18 @@ def summary_table(report: dict) -> str:
         (f"keystroke savings ({report['slots']} slots)", "keystroke_savings", "{:.1%}".format),
         ("seconds", "seconds", "{:.1f}".format),
     ]
-    lines = ["| metric | bigram | transformer |", "| --- | --- | --- |"]
+    names = report["models"]
+    lines = [f"| metric | {' | '.join(names)} |", "| --- |" + " --- |" * len(names)]
     for label, key, form in rows:
-        lines.append(f"| {label} | {form(report['bigram'][key])} | {form(report['transformer'][key])} |")
-    agree = report["agreement"]
-    divergence = agree["mean_js_divergence_nats"]  # None when no position had both distributions
-    lines.append(
-        f"\n{len(report['words'])} words. Top-3 lists share a word at {agree['top3_share_a_word']:.1%} of positions "
-        f"(mean overlap {agree['top3_mean_overlap']:.2f}); mean Jensen-Shannon divergence "
-        f"{float('nan') if divergence is None else divergence:.3f} nats (ln 2 = 0.693 is disjoint)."
-    )
+        lines.append(f"| {label} | " + " | ".join(form(report[name][key]) for name in names) + " |")
+    lines.append(f"\n{len(report['words'])} words.")
+    for pair, agree in report["agreement"].items():
+        divergence = agree["mean_js_divergence_nats"]  # None when no position had both distributions
+        lines.append(
+            f"{pair}: top-3 lists share a word at {agree['top3_share_a_word']:.1%} of positions "
+            f"(mean overlap {agree['top3_mean_overlap']:.2f}); mean Jensen-Shannon divergence "
+            f"{float('nan') if divergence is None else divergence:.3f} nats (ln 2 = 0.693 is disjoint)."
+        )
     return "\n".join(lines)
 
 
@@ -216,10 +239,11 @@ def _workers_argument(value: str) -> int | str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Compare the bigram model and the transformer on a text.")
+    parser = argparse.ArgumentParser(description="Compare the models of a lineup on a text, word by word.")
+    parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help=f"any of {', '.join(MODELS)}")
     parser.add_argument("--text", help="a UTF-8 text file (default: the held-out play)")
     parser.add_argument("--model", default=None, help="hub id, folder or .gguf (default: embedded SmolLM2)")
-    parser.add_argument("--corpus", nargs="+", default=None, help="the bigram model's corpus (default: Shakespeare)")
+    parser.add_argument("--corpus", nargs="+", default=None, help="the counting models' corpus (default: Shakespeare)")
     parser.add_argument("--json", help="write the full report (with per-position details) here")
     parser.add_argument("--markdown", help="write the summary table here")
     parser.add_argument("--plots", help="write PNG charts into this folder")
@@ -239,14 +263,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from lm import BigramModel, TransformerModel
     from lm.counting import corpus
 
     try:
         text = corpus.read_text_file(Path(args.text)) if args.text else corpus.held_out_text()
-        bigram = BigramModel.from_corpus(args.corpus, device=args.device)
-        transformer = TransformerModel.from_pretrained(args.model, device=args.device, dtype=args.dtype)
-        report = evaluate(text, bigram, transformer, args.slots, args.max_words, ProgressBars(), args.workers)
+        options = LoadOptions(corpus=args.corpus, model=args.model, device=args.device, dtype=args.dtype)
+        models = load(check_model_names(args.models), options)
+        report = evaluate(text, models, args.slots, args.max_words, ProgressBars(), args.workers)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,29 +1,22 @@
 """Each model as a suggester and a scorer, and a typist using its suggestion strip.
 
-`BigramSide` and `TransformerSide` answer the same three questions (the suggestions after a context and
+A `Side` asks any model of the lineup the same three questions (the suggestions after a context and
 typed letters, the next-word distribution, and ln p of each word of a text), so `simulate` types a text
-against either: one more letter at a time until the word is in the strip (`typing_cost`). The
-transformer's simulation can run many positions at once (`simulate_concurrently`).
+against any of them: one more letter at a time until the word is in the strip (`typing_cost`). A model
+whose engine merges passes is simulated at many positions at once (`simulate_concurrently`).
 """
 
 from __future__ import annotations
 
 import contextvars
-import math
 import queue
 import threading
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
-import torch
-
-from lm.core.tokenize import WORD_RE, last_word
-from lm.counting.smoothing import KneserNey
-from lm.transformer.word_search import SearchBudget
+from lm.core.tokenize import WORD_RE
 
 TOP_FOR_AGREEMENT = 10  # words per model in the Jensen-Shannon comparison
-SCORING = SearchBudget(k=10, batch_size=32, fanout=32, max_steps=8, min_prob=1e-4)  # a word a token straddles
 
 
 def typing_cost(word: str, suggest: Callable[[str], list[str]]) -> tuple[int, int | None]:
@@ -65,14 +58,13 @@ def word_spans(text: str) -> list[WordSpan]:
     return [WordSpan(m.group(), m.start()) for m in WORD_RE.finditer(text)]
 
 
-class _Side:
-    """A model as the evaluation uses it: the same questions of either model (`lm.core.distribution.NextWordModel`);
-    each side writes only how it scores a text's words (`log_probs`)."""
+class Side:
+    """A model of the lineup as the evaluation uses it: the same questions of every model
+    (`lm.core.distribution.NextWordModel`), its name, and ln p of a text's words (the model's own
+    `word_log_probs`: smoothed counts, or the transformer's tokens)."""
 
-    name = ""
-
-    def __init__(self, model):
-        self.model = model
+    def __init__(self, name: str, model):
+        self.name, self.model = name, model
 
     def suggest(self, context: str, prefix: str, k: int) -> list[str]:
         """The strip's `k` words after `context` with `prefix` typed."""
@@ -86,73 +78,15 @@ class _Side:
             merged[word.lower()] = merged.get(word.lower(), 0.0) + p
         return [w for w, _ in ranked[:k]], merged
 
-
-class BigramSide(_Side):
-    """The bigram model: probabilities of a text's words from Kneser-Ney (an unseen pair is not impossible)."""
-
-    name = "bigram"
-
-    def __init__(self, model):
-        super().__init__(model)
-        self.smoother = KneserNey(model)
-
     def log_probs(self, text: str, spans: list[WordSpan]) -> list[float]:
-        return [math.log(self.smoother.prob(s.word.lower(), last_word(text[: s.start]))) for s in spans]
+        """ln p(word | text before it) for each span, as the model scores a text."""
+        return self.model.word_log_probs(text, [(span.word, span.start) for span in spans])
 
-
-class TransformerSide(_Side):
-    """The transformer: probabilities of a text's words from one pass over the text."""
-
-    name = "transformer"
-
-    def log_probs(self, text: str, spans: list[WordSpan]) -> list[float]:
-        """ln p(word | text before it) for each span: its tokens' log-probs plus ln p(the word ends)."""
-        tm = self.model
-        encoded = tm.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
-        token_logprobs, end_mass = _token_scores(tm, ids)
-        owner = np.full(len(text) + 1, -1)  # character -> the token that holds it
-        for index, (start, end) in enumerate(offsets):
-            owner[start:end] = index
-        scores = []
-        for span in spans:
-            first, last = owner[span.start], owner[span.start + len(span.word) - 1]
-            if span.start and text[span.start - 1] == " " and first >= 0 and offsets[first][0] == span.start:
-                space = owner[span.start - 1]  # the token holding the space: the path starts there if it is a bare " "
-                first = space if space >= 0 and tm.tokens.texts[ids[space]] == " " else -1
-            aligned = first >= 0 and last >= first and offsets[last][1] == span.start + len(span.word)
-            aligned = aligned and not text[offsets[first][0] : span.start].strip()
-            if aligned:
-                scores.append(float(token_logprobs[first : last + 1].sum()) + math.log(max(end_mass[last], 1e-300)))
-            else:  # a token straddles the word's edge: ask the word search instead
-                result = tm.word_search(text[: span.start], span.word, SCORING)
-                p = result.words.get(span.word, 0.0) * result.prefix_mass
-                scores.append(math.log(p) if p > 0 else -math.inf)
-        return scores
-
-
-def _token_scores(tm, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """For each token of `ids`: ln p(token | the frame and the tokens before it), and p(the token after it
-    ends a word), read as the keyboard reads a text (`TransformerModel.context_ids`): after the model's
-    frame, from at most `max_context_tokens` of the text's tokens. A long text goes in overlapping chunks,
-    each after the frame.
-    """
-    frame, window = list(tm.context_ids("")), tm.max_context_tokens  # the frame (a model without one raises)
-    stride = max(1, window // 2)  # each chunk after the first keeps window - stride tokens of context
-    logprob, end = np.zeros(len(ids)), np.zeros(len(ids))
-    ends = torch.as_tensor(tm.tokens.ends, device=tm.device)
-    position = 0  # the next token whose log-prob is needed
-    while position < len(ids):
-        start = max(0, position - (window - stride))
-        chunk = ids[start : start + window]
-        logprobs = torch.log_softmax(tm.logits(frame + chunk).float(), -1)  # row r: after (frame + chunk)[: r + 1]
-        stop = start + len(chunk)
-        after = torch.arange(position - start, stop - start, device=tm.device) + len(frame)  # row after ids[: j + 1]
-        following = torch.tensor(ids[position:stop], device=tm.device)
-        logprob[position:stop] = logprobs[after - 1, following].cpu().numpy()
-        end[position:stop] = torch.logsumexp(logprobs[after].masked_fill(~ends, float("-inf")), -1).exp().cpu().numpy()
-        position = stop
-    return logprob, end
+    @property
+    def merges_passes(self) -> bool:
+        """Whether the model's searches share an engine's passes (`lm.transformer.engine`)."""
+        engine = getattr(self.model, "engine", None)
+        return engine is not None and engine.merge
 
 
 @dataclass
@@ -170,7 +104,7 @@ def simulate(side, text: str, spans: list[WordSpan], slots: int) -> list[Outcome
 
     Example:
         >>> from lm import BigramModel
-        >>> side = BigramSide(BigramModel.from_text("the cat sat. the cat ran. the dog ran.", device="cpu"))
+        >>> side = Side("bigram", BigramModel.from_text("the cat sat. the cat ran. the dog ran.", device="cpu"))
         >>> text = "the dog sat"
         >>> [(o.top[:2], o.cost, o.typed) for o in simulate(side, text, word_spans(text), slots=1)]
         [(['the'], 1, 0), (['cat', 'dog'], 2, 1), (['ran'], 2, 1)]
@@ -214,14 +148,14 @@ def choose_workers(side, workers: int | str = "auto") -> int:
 
     Example:
         >>> from lm import BigramModel
-        >>> choose_workers(BigramSide(BigramModel.from_text("the cat sat.", device="cpu")), "auto")
+        >>> choose_workers(Side("bigram", BigramModel.from_text("the cat sat.", device="cpu")), "auto")
         1
     """
     check_workers(workers)
-    if not isinstance(side, TransformerSide):
+    if getattr(side.model, "engine", None) is None:
         return 1
     if workers == "auto":
-        return AUTO_WORKERS if side.model.engine.merge else 1
+        return AUTO_WORKERS if side.merges_passes else 1
     return workers
 
 

@@ -28,6 +28,7 @@ from lm.core.tokenize import stable_tail
 from lm.transformer.context_states import ContextStates, current_owner
 from lm.transformer.engine import BACKGROUND, Engine, Job, current_priority
 from lm.transformer.loading import load_causal_lm
+from lm.transformer.scoring import word_log_probs
 from lm.transformer.token_text import TokenText
 from lm.transformer.word_search import KEYBOARD, SearchBudget, WordSearchResult, search_steps
 
@@ -339,6 +340,16 @@ class TransformerModel:
         logits = self.logits(ids)[len(context_ids) - 1 : -1]
         logprobs = torch.log_softmax(logits.double(), dim=-1)
         return float(logprobs.gather(1, torch.tensor(text_ids, device=logits.device)[:, None]).sum())
+
+    def word_log_probs(self, text: str, words: list[tuple[str, int]]) -> list[float]:
+        """ln p(word | the text before it) for each (word, start offset) of `text`, from one pass over the text
+        (`lm.transformer.scoring`): what the evaluation's perplexity reads.
+
+        Example:
+            >>> [round(lp, 1) for lp in tm.word_log_probs("Have a nice day", [("day", 12)])]
+            [-0.3]
+        """
+        return word_log_probs(self, text, words)
 
     def generate_words(
         self,
