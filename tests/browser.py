@@ -43,3 +43,13 @@ def open_tab(page, name):
         return
     page.locator(".overflow-menu button").first.click()
     page.locator(".overflow-dropdown button", has_text=name).first.click()
+
+
+def poll(page, condition, timeout_ms: int = 20_000, step_ms: int = 50) -> None:
+    """Let the page run until `condition()` (a check on what the test recorded) holds; fail at `timeout_ms`."""
+    waited = 0
+    while not condition():
+        if waited >= timeout_ms:
+            raise AssertionError(f"still not true after {timeout_ms} ms: {condition.__doc__ or condition}")
+        page.wait_for_timeout(step_ms)
+        waited += step_ms

@@ -1,6 +1,7 @@
 """Shared fixtures: models built once per test session."""
 
 import os
+import socket
 from contextlib import contextmanager
 
 import pytest
@@ -38,6 +39,13 @@ def tiny_keyboard(tmp_path_factory):
     )
 
 
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def call(url: str, api: str, data: list) -> str:
     """A `/gradio_api/call` request and its event stream, as text (every output, buttons included)."""
     import httpx
@@ -50,7 +58,6 @@ def call(url: str, api: str, data: list) -> str:
 @contextmanager
 def served(keyboard):
     """The whole app for `keyboard`, served on loopback while the block runs; its URL."""
-    from bench.load import free_port
     from demo.ui import build_demo, launch
 
     demo = build_demo(keyboard)

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from tests.browser import SCREENSHOTS, open_tab
+from tests.conftest import served
 
 
 @pytest.mark.parametrize("width", [1280, 400])
@@ -52,23 +53,27 @@ class CountingTransformer:
 
 @pytest.fixture
 def counting_app(tiny_keyboard):
-    from bench.load import free_port
-    from demo.ui import build_demo, launch
     from lm.registry import lineup
     from lm.serving.keyboard import Keyboard
 
     counting = CountingTransformer(tiny_keyboard.models["transformer"])
-    demo = build_demo(Keyboard(lineup(bigram=tiny_keyboard.models["bigram"], transformer=counting)))
-    port = free_port()
-    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/", counting
-    demo.close()
+    with served(Keyboard(lineup(bigram=tiny_keyboard.models["bigram"], transformer=counting))) as url:
+        yield url, counting
 
 
 def _work_goes_on(counting, seconds: float) -> bool:
     before = counting.calls
     time.sleep(seconds)
     return counting.calls > before
+
+
+def _work_stops(counting, within: float = 10.0) -> bool:
+    """Whether the work stops (a second without a call) within `within` seconds: polled, not slept."""
+    deadline = time.time() + within
+    while time.time() < deadline:
+        if not _work_goes_on(counting, 1.0):
+            return True
+    return False
 
 
 def test_a_cancelled_compare_stops_its_work(counting_app):
@@ -81,8 +86,8 @@ def test_a_cancelled_compare_stops_its_work(counting_app):
         time.sleep(0.1)
     assert _work_goes_on(counting, 1.0)
     job.cancel()
-    time.sleep(2.0)  # the handler's next yield (every POLL_S), then the evaluation's next word
-    assert not _work_goes_on(counting, 2.0)  # stopped, not running on in its thread
+    assert _work_stops(counting)  # at the handler's next yield (every POLL_S), the evaluation's next word
+    assert not _work_goes_on(counting, 1.0)  # stopped, not running on in its thread
 
 
 def test_one_page_cannot_queue_a_second_compare_but_another_page_can_run_one(counting_app):
@@ -100,7 +105,7 @@ def test_one_page_cannot_queue_a_second_compare_but_another_page_can_run_one(cou
     other = Client(url, verbose=False).predict("the dog ran on the log", 20, api_name="/compare")
     assert other[-1] == "" and "recall@3" in other[0]  # another page's run is not held up behind the first
     first.cancel()
-    time.sleep(2.0)
+    assert _work_stops(counting)
     assert "recall@3" in page.predict("the dog ran", 20, api_name="/compare")[0]  # free again after the cancel
 
 

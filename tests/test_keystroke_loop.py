@@ -18,10 +18,11 @@ import pytest
 from lm.core.tokenize import split_partial_word
 from lm.registry import lineup
 from lm.serving.keyboard import insert_word
-from tests.browser import SCREENSHOTS, open_app, open_tab
+from tests.browser import SCREENSHOTS, open_app, open_tab, poll
 
 SLOW_SECONDS = 0.35  # each transformer strip answer takes at least this long here
 BOX = "#keyboard-input textarea"
+QUIET_MS = 2_500  # longer than every timer of the page (keyboard.js: CHARTS_PAUSE_MS 500, TAB_WAIT_MS 2000)
 
 
 class SlowTransformer:
@@ -43,9 +44,9 @@ class SlowTransformer:
 
 @pytest.fixture(scope="module")
 def slow_app(tiny_keyboard):
-    from bench.load import free_port
     from demo.ui import build_demo, launch
     from lm.serving.keyboard import Keyboard
+    from tests.conftest import free_port
 
     demo = build_demo(
         Keyboard(
@@ -211,7 +212,7 @@ def test_after_typing_stops_each_strip_gets_at_most_one_request_then_none(page, 
     after_last_key = [url for at, url in sent if at > stopped]
     assert len(after_last_key) <= 2, after_last_key  # at most one more per strip
     quiet_from = time.perf_counter()
-    page.wait_for_timeout(8000)
+    page.wait_for_timeout(QUIET_MS)  # longer than any timer of the page's (keyboard.js: charts, Tab)
     assert [url for at, url in sent if at > quiet_from] == []
     assert len(sent) < 2 * len("the cat sat on the") + 2  # deferred, never duplicated per key
 
@@ -225,13 +226,15 @@ def test_only_the_chips_are_computed_per_keystroke(page):
     assert {request["name"] for request in sent} <= {"suggest_bigram", "suggest_transformer"}, sent
     sent.clear()
     page.locator("#charts").get_by_text("p(next word | context)").click()  # open the chart panel
-    page.wait_for_timeout(1500)
+    poll(page, lambda: sent)
+    page.wait_for_timeout(QUIET_MS)  # a second request would have left by now
     assert [r["name"] for r in sent] == ["charts_opened"]  # opening the panel computes the charts, once
     sent.clear()
     page.locator(BOX).press_sequentially(" sat", delay=30)
     wait_settled(page)
-    page.wait_for_timeout(1500)
-    assert [r["name"] for r in sent].count("distributions") == 1, sent  # once typing paused, not per key
+    poll(page, lambda: any(r["name"] == "distributions" for r in sent))  # once typing paused
+    page.wait_for_timeout(QUIET_MS)
+    assert [r["name"] for r in sent].count("distributions") == 1, sent  # once, not per key
 
 
 def test_a_failing_strip_says_so_and_recovers(page):
@@ -365,10 +368,17 @@ def test_a_value_outside_a_slider_is_clamped_with_one_message(page):
     assert page.locator(".toast-body").count() == 0
 
 
-def test_the_other_tabs_still_answer(page):
+def test_the_other_tabs_still_answer(page, slow_app):
+    from gradio_client import Client
+
     open_tab(page, "Sampling")
+    page.locator("#marble-n input").fill("137")  # a count no default shows: the summary must be this drop's
     page.get_by_role("button", name="Drop marbles").click()
-    page.locator("#sampling-message").wait_for(state="attached")
+    page.get_by_text("137 marbles;").first.wait_for(timeout=20_000)  # the summary of this very drop
+    assert page.locator("#marbles-chart .bar-row").count() > 0
+    assert page.locator("#sampling-message").inner_text().strip() == ""
     open_tab(page, "Keyboard")
     page.locator(BOX).fill("the c")
     wait_settled(page)
+    api = Client(slow_app, verbose=False).predict("the c", api_name="/suggest_bigram")[0]
+    assert chip_words(page, "bigram")[: len(api["chips"])] == [chip["word"] for chip in api["chips"]]

@@ -39,7 +39,6 @@ Example:
 from __future__ import annotations
 
 import atexit
-import heapq
 import inspect
 import itertools
 import threading
@@ -52,16 +51,11 @@ from typing import Callable, Generator
 
 import torch
 
+from lm.transformer.scheduler import MAX_ROWS, Limits, Shape, next_batch
 from lm.transformer.shared_attention import PackedRows, forward_packed, use_packed_attention
 
 KEYSTROKE, VIEW, PREFETCH, BACKGROUND = range(4)  # priorities, most urgent first
 PRIORITY_NAMES = {KEYSTROKE: "keystroke", VIEW: "view", PREFETCH: "prefetch", BACKGROUND: "background"}
-MAX_ROWS = 64  # rows merged into one pass at most
-MAX_NEW_TOKENS = 192  # rows x the longest row's new tokens, per pass: past ~100 a CPU pass costs ~2 ms per token
-MAX_PADDING = 0.5  # padded token slots a merge may add, as a share of the real tokens (padding costs like tokens)
-MAX_KV_TOKENS = 4096  # cached contexts copied x the longest, per pass (each layer copies them, padded)
-
-FREE_RIDE = 32  # token slots a pass may hold before less urgent work stops joining it (a CPU pass of 32 costs ~1)
 MERGED_VS_ALONE = 1e-5  # how far merging may move a row's probabilities (measured here: ~2e-6 in float32)
 
 _work: ContextVar[tuple[int, int] | None] = ContextVar("work", default=None)  # (priority, the job's number)
@@ -123,15 +117,17 @@ class _Request:
     call: Callable[[], object] | None = field(compare=False, default=None)  # a plain function to run instead
     steps: Generator | None = field(compare=False, default=None)  # the job these rows are for (`run_job`)
 
+    @property
+    def shapes(self) -> list[Shape]:
+        """What the scheduler weighs of the rows (`lm.transformer.scheduler`)."""
+        return [Shape(len(row.tokens), row.cached, id(row.layers)) for row in self.rows]
+
+    @property
+    def is_call(self) -> bool:
+        return self.call is not None
+
 
 Job = Generator[list[Row], list[RowResult], object]  # yields the rows it needs, gets their results, returns
-
-
-def _slots(rows: list[Row], packed: bool) -> int:
-    """Token slots a pass over `rows` computes: their tokens when packed, else rows x the longest (padding)."""
-    if packed:
-        return sum(len(row.tokens) for row in rows)
-    return len(rows) * max((len(row.tokens) for row in rows), default=0)
 
 
 def _close_at_exit(engine_ref) -> None:
@@ -159,7 +155,7 @@ class Engine:
         self.max_rows = max_rows
         self.passes = 0  # forward passes run, for benchmarks
         self._cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-        self._waiting: list[_Request] = []  # rows and calls, most urgent first
+        self._waiting: list[_Request] = []  # rows and calls (`lm.transformer.scheduler` picks the next pass's)
         self._ready: list[tuple[_Request, list[RowResult] | None]] = []  # jobs to advance: (request, results)
         self._order = itertools.count()
         self._changed = threading.Condition()
@@ -169,6 +165,11 @@ class Engine:
         self._thread.start()
         self._jobs_thread.start()
         atexit.register(_close_at_exit, weakref.ref(self))  # never killed inside a pass when Python exits
+
+    @property
+    def limits(self) -> Limits:
+        """What the scheduler may put in one pass, as this engine runs rows."""
+        return Limits(merge=self.merge, packed=self.shared_attention, max_rows=self.max_rows)
 
     @property
     def device(self) -> torch.device:
@@ -232,7 +233,7 @@ class Engine:
             if steps is not None:
                 self._ready.append((request, None))  # started by the jobs' thread
             else:
-                heapq.heappush(self._waiting, request)
+                self._waiting.append(request)
             self._changed.notify_all()
         return request.future
 
@@ -285,7 +286,7 @@ class Engine:
                 request.steps.close()
                 request.future.set_exception(RuntimeError("the engine is closed"))
                 return
-            heapq.heappush(self._waiting, request)
+            self._waiting.append(request)
             self._changed.notify_all()
 
     def _run_batch(self, batch: list[_Request]) -> None:
@@ -327,39 +328,10 @@ class Engine:
         self._waiting.clear()
         self._ready.clear()
 
-    def _next_batch(self) -> list[_Request] | None:
-        """The most urgent waiting request, and (when merging) the next ones in priority order that fit."""
+    def _next_batch(self) -> list[_Request]:
+        """The next pass's requests, as the scheduler's policy picks them (`lm.transformer.scheduler.next_batch`)."""
         with self._changed:
-            if not self._waiting:
-                return None
-            batch = [heapq.heappop(self._waiting)]
-            if batch[0].call is not None or not self.merge:
-                return batch
-            for request in sorted(self._waiting):  # most urgent first; one that does not fit waits for a later pass
-                if request.call is None and self._fits(batch, request):
-                    batch.append(request)
-            if len(batch) > 1:
-                chosen = {id(request) for request in batch}
-                self._waiting = [request for request in self._waiting if id(request) not in chosen]
-                heapq.heapify(self._waiting)
-            return batch
-
-    def _fits(self, batch: list[_Request], request: _Request) -> bool:
-        """Whether `request` can join `batch` within the pass's limits (rows, token slots, KV copy)."""
-        rows = [row for r in [*batch, request] for row in r.rows]
-        first = batch[0].rows
-        real = sum(len(row.tokens) for row in rows)
-        longest_cached = max(row.cached for row in rows)
-        copies = len({id(row.layers) for row in rows}) if self.shared_attention else len(rows)  # cached contexts copied
-        slots = _slots(rows, self.shared_attention)
-        if request.priority > batch[0].priority and slots > FREE_RIDE:
-            return False  # less urgent work rides along only while it costs the urgent work almost nothing
-        return (
-            len(rows) <= self.max_rows
-            and slots <= max(MAX_NEW_TOKENS, _slots(first, self.shared_attention))
-            and slots <= (1 + MAX_PADDING) * real
-            and copies * longest_cached <= MAX_KV_TOKENS
-        )
+            return next_batch(self._waiting, self.limits)
 
     def _forward(self, rows: list[Row]) -> list[RowResult]:
         """One pass over `rows`: each row's log-probs after its last real token (and its KV cache if asked)."""
