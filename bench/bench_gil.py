@@ -38,7 +38,7 @@ def pass_ms_beside(engine: Engine, rows: list[Row], busy_threads: int) -> float:
     for thread in threads:
         thread.start()
     try:
-        return 1000 * median_seconds(lambda: engine._forward(rows), 3)
+        return 1000 * median_seconds(lambda: engine.runner.forward(rows), 3)
     finally:
         stop.set()
         for thread in threads:
@@ -55,7 +55,7 @@ def main():
     contexts = [tuple(torch.randint(100, 40_000, (CONTEXT,), generator=generator).tolist()) for _ in range(ROWS)]
     layers = [result.layers for result in engine.run([Row([], ids, keep_kv=True) for ids in contexts])]
     rows = [Row(kv, (5 + i,)) for i, kv in enumerate(layers)]
-    engine._forward(rows)  # warm-up
+    engine.runner.forward(rows)  # warm-up
     report = {"rows": ROWS, "context_tokens": CONTEXT, "app_switch_interval_s": SWITCH_INTERVAL_S, "pass_ms": {}}
     for interval in (0.0005, SWITCH_INTERVAL_S):  # the app's old and current switch intervals
         sys.setswitchinterval(interval)

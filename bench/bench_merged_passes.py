@@ -34,17 +34,17 @@ def measure(tm: TransformerModel, users: int, rows: int, words: int) -> dict:
     engine = tm.engine
     requests = user_rows(tm, users, rows, words)
     everything = [row for request in requests for row in request]
-    alone = torch.stack([r.logprobs for request in requests for r in engine._forward(request)])
+    alone = torch.stack([r.logprobs for request in requests for r in engine.runner.forward(request)])
     figures = {
         "context_tokens": max(row.cached for row in everything),
-        "alone_ms": 1000 * median_seconds(lambda: [engine._forward(r) for r in requests], 3),
-        "padded_ms": 1000 * median_seconds(lambda: engine._forward_padded(everything), 3),
+        "alone_ms": 1000 * median_seconds(lambda: [engine.runner.forward(r) for r in requests], 3),
+        "padded_ms": 1000 * median_seconds(lambda: engine.runner._forward_padded(everything), 3),
     }
-    padded = torch.stack([r.logprobs for r in engine._forward_padded(everything)])
+    padded = torch.stack([r.logprobs for r in engine.runner._forward_padded(everything)])
     figures["padded_max_probability_difference"] = float((padded.exp() - alone.exp()).abs().max())
-    if engine.shared_attention:
-        figures["merged_ms"] = 1000 * median_seconds(lambda: engine._forward_shared(everything), 3)
-        merged = torch.stack([r.logprobs for r in engine._forward_shared(everything)])
+    if engine.runner.shared_attention:
+        figures["merged_ms"] = 1000 * median_seconds(lambda: engine.runner._forward_shared(everything), 3)
+        merged = torch.stack([r.logprobs for r in engine.runner._forward_shared(everything)])
         figures["merged_max_probability_difference"] = float((merged.exp() - alone.exp()).abs().max())
         figures["merged_speedup_vs_alone"] = figures["alone_ms"] / figures["merged_ms"]
     return figures

@@ -76,8 +76,8 @@ def keystrokes(keyboard: Keyboard, paragraph: str, clicking: bool = True):
 def measure(tm: TransformerModel, keyboard: Keyboard, paragraph: str, clicking: bool) -> dict:
     """Passes, rows and tokens per keystroke, by kind, for one typist writing `paragraph`."""
     passes: list[list[int]] = []  # per pass: the rows' token counts
-    forward = tm.engine._forward
-    tm.engine._forward = lambda rows: passes.append([len(row.tokens) for row in rows]) or forward(rows)
+    forward = tm.engine.runner.forward
+    tm.engine.runner.forward = lambda rows: passes.append([len(row.tokens) for row in rows]) or forward(rows)
     by_kind: dict[str, list[dict]] = {kind: [] for kind in KINDS}
     try:
         for before, after in keystrokes(keyboard, paragraph, clicking):
@@ -93,7 +93,7 @@ def measure(tm: TransformerModel, keyboard: Keyboard, paragraph: str, clicking: 
                 }
             )
     finally:
-        tm.engine._forward = forward
+        tm.engine.runner.forward = forward
     every = [key for keys in by_kind.values() for key in keys]
     return {"all keys": _summary(every), **{kind: _summary(keys) for kind, keys in by_kind.items() if keys}}
 

@@ -4,23 +4,111 @@ what each figure means, where each pair disagrees most, and a progress bar besid
 from __future__ import annotations
 
 import contextvars
+import html
+import math
 import threading
 
 import gradio as gr
+import pandas as pd
 
-from demo import views
 from demo.common import error_message
 from lm.core.checks import check_whole_number
 from lm.counting.corpus import held_out_text
 from lm.evaluation.evaluate import evaluate
-from lm.serving.keyboard import Keyboard, readable
+from lm.serving.keyboard import Keyboard, cased, readable
 
 MAX_COMPARE_WORDS = 500  # words one Compare run may evaluate in the app (the command line has no limit)
 MAX_COMPARE_LETTERS = 3_000  # letters of those words at most: the simulation types each word letter by letter
 MAX_COMPARE_CHARS = 50_000  # characters read from the start of the text: far more than those letters need
 COMPARE_CONCURRENCY = 4  # runs at once across users: their passes merge in the engine, behind every keystroke
+DISAGREEMENTS_SHOWN = 10  # rows of each pair's "where they disagree most"
 POLL_S = 0.5  # how often a running Compare offers Gradio the chance to stop it
 ALREADY_RUNNING = "⚠️ a comparison is already running for this page: wait for it, or cancel it first"
+
+
+# ---- views: plain functions of the models' numbers (no Gradio) -----------------------------------
+
+
+def disagreement_columns(one: str, other: str) -> list[str]:
+    """The columns of the table of where two models disagree most."""
+    return ["|log10 ratio|", "context", "word", f"p {one}", f"p {other}", f"{one} top 3", f"{other} top 3"]
+
+
+METRICS_EXPLAINED = """\
+- **perplexity (per word)**: how surprised the model is by each actual word, as "a choice among N equally
+  likely words"; lower is better. From each model's probability of the word typed (the counting models'
+  smoothed, so a pair never seen is not impossible).
+- **recall@1 / recall@3**: how often the actual next word was the centre chip / among the three chips, with
+  nothing of it typed yet.
+- **keystroke savings**: the share of key presses saved by clicking a chip as soon as the word appears in the
+  strip (each word costs its letters plus a space without help).
+- **Jensen-Shannon divergence**: how different two models' next-word distributions are, from 0 (the same)
+  to ln 2 = 0.693 nats (no word in common), averaged over the positions; one line per pair of models.
+"""
+
+
+def table_html(frame: pd.DataFrame) -> str:
+    """A frame as an HTML table that a phone scrolls sideways (its headers and words stay whole), every
+    cell escaped.
+
+    Example:
+        >>> table_html(pd.DataFrame({"word": ["<b>"]}))[-56:]
+        '<tbody><tr><td>&lt;b&gt;</td></tr></tbody></table></div>'
+    """
+    head = "".join(f"<th>{html.escape(str(column))}</th>" for column in frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(value))}</td>" for value in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return f"<div class='wide-table'><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
+
+
+def comparison_views(report: dict, text: str) -> tuple[str, pd.DataFrame, pd.DataFrame, str]:
+    """What the Compare tab shows for an `lm.evaluation.evaluate` report: the summary table, the share of words
+    suggested by letters typed, p(true word) along the text, and, for every pair of models, where they
+    disagree most (HTML)."""
+    from lm.evaluation.evaluate import summary_table
+
+    models = report["models"]
+    found = pd.DataFrame(
+        [(int(k), share, name) for name in models for k, share in report[name]["found_within"].items()],
+        columns=["letters typed", "share suggested", "model"],
+    )
+    along = pd.DataFrame(
+        [(i, p["p"], name) for name in models for i, p in enumerate(report[name]["positions"])],
+        columns=["word position", "p(true word)", "model"],
+    )
+    tables = [
+        f"<p><b>{html.escape(one)} vs {html.escape(other)}</b></p>" + disagreements(report, text, one, other)
+        for i, one in enumerate(models)
+        for other in models[i + 1 :]
+    ]
+    return summary_table(report), found, along, "".join(tables)
+
+
+def disagreements(report: dict, text: str, one: str, other: str) -> str:
+    """Where models `one` and `other` disagree most about the word actually typed, as an HTML table:
+    |log10(p other / p one)|, 1 when one gave the word ten times the other's probability."""
+    from lm.evaluation.typing_simulation import word_spans
+
+    spans = word_spans(text)
+    gaps = []
+    for i, (a, b) in enumerate(zip(report[one]["positions"], report[other]["positions"])):
+        gap = math.log10(max(b["p"], 1e-300)) - math.log10(max(a["p"], 1e-300))
+        before = text[max(0, spans[i].start - 40) : spans[i].start].replace("\n", " ")
+        gaps.append(
+            (
+                round(abs(gap), 2),
+                "…" + before,
+                spans[i].word,
+                f"{a['p']:.3g}",
+                f"{b['p']:.3g}",
+                ", ".join(cased(word, text[: spans[i].start], "") for word in a["top3"]),  # as the chips write them
+                ", ".join(cased(word, text[: spans[i].start], "") for word in b["top3"]),
+            )
+        )
+    worst = sorted(gaps, key=lambda row: -row[0])[:DISAGREEMENTS_SHOWN]
+    return table_html(pd.DataFrame(worst, columns=disagreement_columns(one, other)))
 
 
 class Stopped(Exception):
@@ -78,7 +166,7 @@ def compare(keyboard: Keyboard, text, words, progress=gr.Progress()):
                 yield unchanged  # Gradio stops a cancelled or abandoned run here
         if "error" in outcome:
             raise outcome["error"]
-        yield (*views.comparison_views(outcome["report"], start), letters_note(outcome["report"], words))
+        yield (*comparison_views(outcome["report"], start), letters_note(outcome["report"], words))
     except Exception as error:
         yield (*unchanged[:4], error_message(error, "compare"))
     finally:
@@ -133,7 +221,7 @@ def build(keyboard: Keyboard) -> None:
         compare_button = gr.Button("Run the comparison", variant="primary", elem_id="compare-button")
         compare_message = gr.Markdown(elem_id="compare-message")  # progress and messages, beside the button
     compare_table = gr.Markdown(elem_id="compare-table")
-    gr.Markdown(views.METRICS_EXPLAINED, elem_id="compare-metrics")
+    gr.Markdown(METRICS_EXPLAINED, elem_id="compare-metrics")
     with gr.Row():
         found_plot = gr.LinePlot(
             x="letters typed",

@@ -162,25 +162,49 @@ def suggest(sessions: Sessions, text, mode, temperature, top_k, top_p, seed, tok
     return (*(update for name in keyboard.names for update in _chip_updates(chips[name])), chips, message)
 
 
-def suggest_strip(
-    sessions: Sessions, name: str, text, mode, temperature, top_k, top_p, seed, ticket=None, token=None, written=None
-):
-    """One strip's chips for `text` (the page sends the text before the caret). The page fills its
-    strips in separate events, so a counting strip never waits for the transformer; notes about the text
-    come with the first strip's (once). The page sends the settings `check_settings` last found good; a bad
-    one from an API caller is clamped or ignored. `ticket` is echoed: the page's name for this request.
-    While the page learns from its user, `token` names it and the learning strip's request carries the
-    `written` text whole, whose finished sentences are counted first (`Sessions.read`)."""
-    if ticket is not None:
-        ticket = check_whole_number(ticket, "ticket", 0, MAX_TICKET, "the page's number for this request")
-    settings, _ = read_settings(mode, temperature, top_k, top_p, seed, None)
+@dataclass(frozen=True)
+class Keystroke:
+    """One strip's request, by name: what the page posts at each keystroke (`KEYSTROKE_ROUTE`) and what the
+    /suggest_<strip> API takes, read and checked once (`from_values`)."""
+
+    text: object  # the text before the caret (checked by the keyboard, which names what is wrong)
+    settings: Settings  # a bad one from an API caller clamped or ignored (`read_settings`)
+    ticket: int | None = None  # the page's number for this request, echoed
+    token: str | None = None  # the page's learning token, while it learns from its user
+    written: str | None = None  # the page's whole text, while it learns
+
+    @classmethod
+    def from_values(cls, text, mode, temperature, top_k, top_p, seed, ticket=None, token=None, written=None):
+        """The request from its values in the page's order (`KEYSTROKE_INPUTS`, then the learning ones).
+
+        Example:
+            >>> Keystroke.from_values("the c", "most likely", 1.0, 0, 1.0, -1, 7).ticket
+            7
+            >>> Keystroke.from_values("the c", "most likely", 1.0, 0, 1.0, -1, -1)
+            Traceback (most recent call last):
+            ...
+            ValueError: `ticket` (the page's number for this request) has to be a whole number from 0 to ...
+        """
+        if ticket is not None:
+            ticket = check_whole_number(ticket, "ticket", 0, MAX_TICKET, "the page's number for this request")
+        settings, _ = read_settings(mode, temperature, top_k, top_p, seed, None)
+        return cls(text, settings, ticket, token, written)
+
+
+def suggest_strip(sessions: Sessions, name: str, *values):
+    """One strip's chips for a `Keystroke` sent as values (the page sends the text before the caret). The
+    page fills its strips in separate events, so a counting strip never waits for the transformer; notes
+    about the text come with the first strip's (once). While the page learns from its user, the learning
+    strip's request carries the whole text, whose finished sentences are counted first (`Sessions.read`)."""
+    keystroke = Keystroke.from_values(*values)
     learns = name == sessions.corpus_keyboard.learner
     if learns:
-        sessions.read(token, written)
-    suggestions = sessions.keyboard(token).suggest(text, settings, models=(name,))
-    answer = strip_answer(suggestions, name, ticket)
+        sessions.read(keystroke.token, keystroke.written)
+    suggestions = sessions.keyboard(keystroke.token).suggest(keystroke.text, keystroke.settings, models=(name,))
+    answer = strip_answer(suggestions, name, keystroke.ticket)
     if learns:
-        answer["info"] = " · ".join(filter(None, [answer["info"], views.learned_short(sessions.learners.get(token))]))
+        learner = sessions.learners.get(keystroke.token)
+        answer["info"] = " · ".join(filter(None, [answer["info"], views.learned_short(learner)]))
     return answer, suggestions["message"] if name == sessions.corpus_keyboard.names[0] else ""
 
 
@@ -327,8 +351,9 @@ def _strip(name: str, title: str, initial: dict) -> list[gr.Button]:
         ]
 
 
-def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
-    """The tab's components and events; returns the controls the other tabs share."""
+def build(demo: gr.Blocks, sessions: Sessions) -> tuple[Controls, list]:
+    """The tab's components and events; returns the controls the other tabs share, and the routes it serves
+    beside Gradio's events (the keystroke route: path, endpoint, methods)."""
     keyboard = sessions.corpus_keyboard
     names = keyboard.names
     initial = keyboard.suggest("")  # rendered with the page: chips show before any request
@@ -422,7 +447,7 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
             queue=False,
             **(ENGINE_STRIP if on_engine else COUNTING_STRIP),
         )
-    demo.keystroke_endpoint = keystroke_endpoint(handlers)  # served by `demo.ui.launch` at KEYSTROKE_ROUTE
+    routes = [(KEYSTROKE_ROUTE, keystroke_endpoint(handlers), ["POST"])]  # mounted by `demo.ui.launch`
     both_strips.click(
         safely(*[KEEP] * (len(names) * SLOTS + 1))(functools.partial(suggest, sessions)),  # chips, suggestions
         [text, *settings, session],
@@ -511,4 +536,4 @@ def build(demo: gr.Blocks, sessions: Sessions) -> Controls:
             preprocess=False,
             queue=False,
         ).then(None, learning_json, js=learn_to_page)
-    return Controls(text, temperature, top_k, top_p, seed, session)
+    return Controls(text, temperature, top_k, top_p, seed, session), routes

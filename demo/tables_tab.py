@@ -4,9 +4,12 @@ picked x's column flipped by Bayes, p(z | x), and the identity that ties them, i
 from __future__ import annotations
 
 import functools
+import html
+import math
 
 import gradio as gr
 import numpy as np
+import pandas as pd
 
 from demo import views
 from demo.common import KEEP, Sessions, bars, safely, side_by_side, word_bars
@@ -110,14 +113,141 @@ def _also(bigram, word: str) -> list[str]:
     return [word] if bigram.next_prob(word) > 0 else []
 
 
+# ---- views: plain functions of the models' numbers (no Gradio) -----------------------------------
+
+
+def _cell(p: float, peak: float, picked: bool = False) -> str:
+    """A heatmap cell: shaded by sqrt(p / peak), so a cell a hundredth of the largest still shows (a tenth
+    as dark); its number in four decimals, or two significant digits when that would read 0.0000."""
+    shade = 0.0 if peak == 0 else min(1.0, math.sqrt(p / peak))
+    mark = " class='picked'" if picked else ""
+    shown = f"{p:.4f}" if p >= 0.0001 or p == 0 else f"{p:.1e}"
+    return f'<td{mark} style="background: rgba(220, 38, 38, {shade:.2f})" title="{p:.6g}">{shown}</td>'
+
+
+def with_picked(table: pd.DataFrame, model, prev: str | None, next: str | None) -> pd.DataFrame:
+    """`table` with the picked z as a row and x as a column, added from the model when not among its words.
+
+    Example:
+        >>> from lm import BigramModel
+        >>> m = BigramModel.from_pairs([("a", "b")] * 3 + [("b", "a"), ("c", "c")], device="cpu")
+        >>> with_picked(m.joint_table(top=1), m, "c", "c").values.tolist()  # row a, then c; column b, then c
+        [[0.6, 0.0], [0.0, 0.2]]
+    """
+    table = table.copy()
+    if next is not None and next not in table.columns and model.next_prob(next) > 0:
+        table[next] = [model.joint_prob(x=next, z=z) for z in table.index]
+    if prev is not None and prev not in table.index and model.prev_prob(prev) > 0:
+        table.loc[prev] = [model.joint_prob(x=x, z=prev) for x in table.columns]
+    return table
+
+
+def joint_table_html(table: pd.DataFrame, model=None, picked: tuple[str | None, str | None] = (None, None)) -> str:
+    """A heatmap of a joint table p(x, z), with the marginals p(z) (rows) and p(x) (columns); the picked
+    z row and x column are outlined.
+
+    With `model` (the `BigramModel` the table came from) the marginals are over the whole corpus, as
+    the Bayes identity below the table uses them; without, they are the sums of the cells shown.
+
+    Example:
+        >>> page = joint_table_html(pd.DataFrame([[0.4, 0.1], [0.3, 0.2]], index=["g", "n"], columns=["j", "nj"]))
+        >>> "p(z), cells shown" in page and "0.7000" in page
+        True
+    """
+    prev, next = picked
+    peak = float(table.values.max()) if table.size else 0.0
+    scope = "whole corpus" if model is not None else "cells shown"
+    rows_p = [model.prev_prob(z) for z in table.index] if model is not None else table.sum(axis=1).tolist()
+    cols_p = [model.next_prob(x) for x in table.columns] if model is not None else table.sum(axis=0).tolist()
+    mark = lambda hit: " class='picked'" if hit else ""  # noqa: E731
+    head = "".join(f"<th{mark(x == next)}>{html.escape(str(x))}</th>" for x in table.columns)
+    rows = []
+    for (z, row), p_z in zip(table.iterrows(), rows_p):
+        cells = "".join(_cell(float(p), peak, z == prev or x == next) for x, p in zip(table.columns, row.values))
+        rows.append(
+            f"<tr><th{mark(z == prev)}>{html.escape(str(z))}</th>{cells}<td class='marginal'>{p_z:.4f}</td></tr>"
+        )
+    sums = "".join(f"<td class='marginal'>{p:.4f}</td>" for p in cols_p)
+    return (
+        f"<div class='joint-table'><table><thead><tr><th>z \\ x</th>{head}<th>p(z), {scope}</th></tr></thead>"
+        f"<tbody>{''.join(rows)}<tr><th>p(x), {scope}</th>{sums}<td class='marginal'></td></tr>"
+        "</tbody></table><p class='scale-note'>shade: the square root of p / the largest cell, so small cells "
+        "show</p></div>"
+    )
+
+
+def bayes_identity(model, prev: str, next: str) -> str:
+    """The conditional and Bayes' flip as divisions with the pair's numbers, and the identity that ties them,
+    p(x | z) p(z) = p(z | x) p(x) = p(x, z) (Markdown, one line each).
+
+    Example:
+        >>> from lm import BigramModel
+        >>> pairs = [("graduated", "job")] * 4 + [("not", "job")] * 3 + [("not", "no job")] * 2
+        >>> m = BigramModel.from_pairs(pairs + [("graduated", "no job")], device="cpu")
+        >>> print(*bayes_identity(m, "graduated", "job").splitlines()[1:3], sep="\\n")
+        p(x | z) = p(x, z) / p(z) = 0.400000 / 0.500000 = 0.800000
+        p(z | x) = p(x | z) p(z) / p(x) = 0.800000 × 0.500000 / 0.700000 = 0.571429
+    """
+    joint, cond, prior = model.joint_prob(x=next, z=prev), model.cond_prob(x=next, z=prev), model.prev_prob(prev)
+    flip, evidence = model.bayes_prob(z=prev, x=next), model.next_prob(next)
+    return (
+        f"**z = `{prev}`, x = `{next}`**\n"
+        f"p(x | z) = p(x, z) / p(z) = {joint:.6f} / {prior:.6f} = {cond:.6f}\n"
+        f"p(z | x) = p(x | z) p(z) / p(x) = {cond:.6f} × {prior:.6f} / {evidence:.6f} = {flip:.6f}\n"
+        f"p(x, z) = c(z, x) / N = {model.count(prev, next)} / {model.total} = {joint:.6f}; both ways round: "
+        f"p(x | z) p(z) = {cond * prior:.6f} = p(z | x) p(x) = {flip * evidence:.6f}"
+    )
+
+
+def personal_effect_markdown(corpus, learner, z: str, top: int = 10) -> str:
+    """The user's counts and their effect on the row of `z`: for the words most likely after `z` with
+    them, c(z, x) of the corpus, of the user, and p(x | z) without and with them.
+
+    Example:
+        >>> from lm import BigramModel
+        >>> from lm.counting.personal import Learner
+        >>> me = Learner(weight=2)
+        >>> _ = me.read("my dog.")
+        >>> print(personal_effect_markdown(BigramModel.from_text("my cat.", device="cpu"), me, "my"))
+        | x | c(my, x) corpus | yours | p(x \\| my) corpus | p(x \\| my) with yours (×2) |
+        | --- | --- | --- | --- | --- |
+        | dog | 0 | 1 | 0.0% | 66.7% |
+        | cat | 1 | 0 | 100.0% | 33.3% |
+    """
+    if learner is None or learner.personal is None:
+        return "Nothing learned yet: turn on *Learn from what I write* on the Keyboard tab and finish a sentence."
+    mine, shown_z = learner.model_with(corpus), html.escape(z)
+    shown = [x for x, _ in mine.next_token_distribution([z]).top(top)]
+    lines = [
+        f"| x | c({shown_z}, x) corpus | yours | p(x \\| {shown_z}) corpus "
+        f"| p(x \\| {shown_z}) with yours (×{learner.weight}) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for x in shown:
+        counts = f"{corpus.count(z, x):,} | {learner.personal.count(z, x):,}"
+        p = f"{corpus.cond_prob(x=x, z=z):.1%} | {mine.cond_prob(x=x, z=z):.1%}"
+        lines.append(f"| {html.escape(x)} | {counts} | {p} |")
+    return "\n".join(lines)
+
+
+def personal_pairs_markdown(learner, top: int = 15) -> str:
+    """The user's most counted pairs (z, x, count) as a Markdown table ("" before any)."""
+    if learner is None or learner.personal is None:
+        return ""
+    rows = [f"| {html.escape(z)} | {html.escape(x)} | {c} |" for z, x, c in learner.pairs()[:top]]  # <s> shown
+    return "\n".join(
+        [f"Your pairs ({learner.sentences} sentences):", "", "| z | x | count |", "| --- | --- | --- |", *rows]
+    )
+
+
 def table(sessions: Sessions, size, prev=None, next=None, token=None):
     """The joint table of the `size` most frequent words, with the picked z and x in it, and no message
     (the page's own counts added while it learns from its user)."""
     bigram = sessions.own_counts(token)
     size = check_whole_number(size, "size", *TABLE_SIZES, "words in the table")
     prev, next = (None if word is None else check_word(word, name) for word, name in ((prev, "prev"), (next, "next")))
-    shown = views.with_picked(bigram.joint_table(top=size), bigram, prev, next)
-    return views.joint_table_html(shown, bigram, (prev, next)), ""
+    shown = with_picked(bigram.joint_table(top=size), bigram, prev, next)
+    return joint_table_html(shown, bigram, (prev, next)), ""
 
 
 def slices(sessions: Sessions, prev, next, token=None):
@@ -132,7 +262,7 @@ def slices(sessions: Sessions, prev, next, token=None):
     return (
         bars(views.bar_frame(bigram.next_token_distribution([prev])), f"{CONDITIONAL_TITLE}, z = {prev}"),
         bars(views.bar_frame(bigram.prev_word_distribution(next)), f"{FLIPPED_TITLE} = {next}"),
-        views.bayes_identity(bigram, prev, next).replace("\n", "  \n"),
+        bayes_identity(bigram, prev, next).replace("\n", "  \n"),
         "",
     )
 
@@ -141,8 +271,8 @@ def yours(sessions: Sessions, prev, token=None):
     """The page's own counts and their effect on the row of z = `prev`, and no message."""
     learner = sessions.learners.get(token)
     corpus = sessions.own_counts(None)
-    effect = views.personal_effect_markdown(corpus, learner, check_word(prev, "prev"))
-    return "\n\n".join(filter(None, [views.learned_note(learner), effect, views.personal_pairs_markdown(learner)])), ""
+    effect = personal_effect_markdown(corpus, learner, check_word(prev, "prev"))
+    return "\n\n".join(filter(None, [views.learned_note(learner), effect, personal_pairs_markdown(learner)])), ""
 
 
 def build(demo: gr.Blocks, sessions: Sessions, session: gr.State) -> list[str]:
@@ -154,8 +284,8 @@ def build(demo: gr.Blocks, sessions: Sessions, session: gr.State) -> list[str]:
         "code as the corpus below."
     )
     blog_model = type(bigram).from_pairs(BLOG_PAIRS, device=bigram.device)
-    gr.HTML(views.joint_table_html(blog_model.joint_table(), blog_model))
-    gr.Markdown(views.bayes_identity(blog_model, "graduated", "job").replace("\n", "  \n"))
+    gr.HTML(joint_table_html(blog_model.joint_table(), blog_model))
+    gr.Markdown(bayes_identity(blog_model, "graduated", "job").replace("\n", "  \n"))
     gr.Markdown(
         "**The same tables, counted from the corpus**: p(x, z) of previous word z and next word x. "
         "Each sentence is read as `<s>` words `</s>`: `<s>` is the z of a sentence's first word, "

@@ -75,7 +75,14 @@ CSS = """
 class DemoBlocks(gr.Blocks):
     """The page's Blocks. Its events take raw values (``preprocess=False``: the handlers check each one
     and name what was wrong); Gradio itself checks only that a request carries a value per input, and
-    here a request short of values gets one line saying so instead of a traceback in the log."""
+    here a request short of values gets one line saying so instead of a traceback in the log.
+
+    `routes` are the HTTP routes a tab serves beside Gradio's events, as the tab's builder returns them
+    (path, endpoint, methods); `launch` mounts them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.routes: list[tuple[str, object, list[str]]] = []
 
     async def preprocess_data(self, block_fn, inputs, state, explicit_call: bool = False):
         """Gradio's preprocessing, after which the session keeps no copy of the inputs: Gradio stores each
@@ -145,7 +152,8 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         )
         sessions = Sessions(keyboard)  # each page's own counts, while it learns from its user
         with gr.Tab("Keyboard"):
-            controls = keyboard_tab.build(demo, sessions)
+            controls, routes = keyboard_tab.build(demo, sessions)
+            demo.routes += routes
         # The other tabs in the order of the blog the demo follows ("From Bayes' Formula to Generative
         # Models"): a conditional and its flip, a shape (discrete, then continuous), marbles and two-step
         # generation, and the table learned; then the models compared.
@@ -177,7 +185,8 @@ def launch(
     pages, not for file uploads (the app takes none), and of a bounded size. Gradio's monitoring page
     and run history are off: the app uses neither.
 
-    The page's keystroke requests go to `keyboard_tab.KEYSTROKE_ROUTE`, added to the server here. Every
+    The page's keystroke requests go to `keyboard_tab.KEYSTROKE_ROUTE`, which the Keyboard tab returns
+    among `DemoBlocks.routes`; they are added to the server here. Every
     other event runs one request at a time (default_concurrency_limit=1): charts, sampling and
     comparisons are heavy and would only slow each other down on a small CPU. The queue holds at most
     QUEUE_SIZE waiting requests, and shares them out (`demo.serving.share_the_queue`: per endpoint and per
@@ -208,7 +217,8 @@ def launch(
     if not quiet:
         shared = f" and at {demo.share_url}" if share and demo.share_url else ""
         print(f"serving on {demo.local_url}{shared} (Ctrl+C stops; --share adds a public link)", flush=True)
-    demo.app.add_route(keyboard_tab.KEYSTROKE_ROUTE, demo.keystroke_endpoint, ["POST"])
+    for path, endpoint, methods in demo.routes:  # the tabs' own routes (the keystroke route)
+        demo.app.add_route(path, endpoint, methods)
     if block:
         demo.block_thread()
     return launched

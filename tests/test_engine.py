@@ -12,13 +12,13 @@ from lm import TransformerModel
 from lm.transformer.engine import (
     BACKGROUND,
     KEYSTROKE,
-    MERGED_VS_ALONE,
     PREFETCH,
     Engine,
     Row,
     current_priority,
     working_as,
 )
+from lm.transformer.runner import MERGED_VS_ALONE
 from tests.tiny_lm import save_tiny_model
 
 
@@ -71,9 +71,9 @@ def run_at_once(engine: Engine, requests: list[tuple[list[Row], int]]) -> tuple[
 @pytest.fixture(params=["shared contexts", "padded caches"])
 def attention(request, tiny):
     """Both ways a merged pass attends to the rows' contexts (`lm.transformer.shared_attention`, and the fallback)."""
-    tiny.engine.shared_attention = request.param == "shared contexts"
+    tiny.engine.runner.shared_attention = request.param == "shared contexts"
     yield request.param
-    tiny.engine.shared_attention = True
+    tiny.engine.runner.shared_attention = True
 
 
 def test_rows_merged_across_users_equal_each_row_alone(tiny, attention):
@@ -164,10 +164,12 @@ def test_background_work_keeps_its_own_cache_and_never_evicts_the_typists(tiny):
 
 
 def test_an_engine_merges_only_where_merging_leaves_a_row_as_it_was(tiny):
-    assert tiny.engine.merge and tiny.engine.merged_vs_alone <= MERGED_VS_ALONE
+    assert tiny.engine.merge and tiny.engine.runner.merged_vs_alone <= MERGED_VS_ALONE
     half = Engine(copy.deepcopy(tiny.model).to(torch.bfloat16))
     try:  # measured at start on this machine's bfloat16 arithmetic: merged only if it stays within the bound
-        assert half.merge == (half.merged_vs_alone is not None and half.merged_vs_alone <= MERGED_VS_ALONE)
+        assert half.merge == (
+            half.runner.merged_vs_alone is not None and half.runner.merged_vs_alone <= MERGED_VS_ALONE
+        )
     finally:
         half.close()
 

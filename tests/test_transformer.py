@@ -172,8 +172,8 @@ def test_typing_at_the_end_of_a_long_text_reruns_only_the_new_tokens(tiny):
     """The context is cut a block at a time (characters, then tokens), so the KV cache survives typing."""
     tm = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
     widths = []
-    forward = tm.engine._forward
-    tm.engine._forward = lambda rows: widths.append(max(len(row.tokens) for row in rows)) or forward(rows)
+    forward = tm.engine.runner.forward
+    tm.engine.runner.forward = lambda rows: widths.append(max(len(row.tokens) for row in rows)) or forward(rows)
     text = "the cat sat on the mat. " * 100  # longer than the characters and tokens the model reads
     for letter in "and the dog sat on the log and the cat ran":
         text += letter

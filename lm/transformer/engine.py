@@ -1,20 +1,20 @@
-"""`Engine`: the one place that decides what runs next on a causal LM.
+"""`Engine`: the one place that runs work on a causal LM, in order, from many threads at once.
 
-Every forward pass of the app goes through an engine's thread. Work arrives as *jobs* (`run_job`: a
-keystroke's word search, a chart's, a prefetch, an evaluation's positions), generators that yield the
-*rows* they need next (the KV cache of a context they already have, and the tokens to run after it)
-and are sent the rows' log-probabilities. Each step, the engine takes the waiting rows in priority
-order, merges the rows of many jobs (many users) into one pass, runs it, and hands each job its rows;
-a thread beside it advances the jobs (their Python). A CPU runs 64 one-token rows in about twice the
-time of 16 (measured here: 268 against 124 ms), so a class typing at once shares a few passes.
+Every forward pass of the app goes through an engine. Work arrives as *jobs* (`run_job`: a keystroke's word
+search, a chart's, a prefetch, an evaluation's positions), generators that yield the *rows* they need next
+(the KV cache of a context they already have, and the tokens to run after it) and are sent the rows'
+log-probabilities. The engine is three parts, as nano-vllm's is:
 
-Rows are packed, not padded (`lm.transformer.shared_attention`): a pass runs exactly its rows' tokens, each row
-attending to its own context's cache (copied once per layer, not once per row) at its true positions,
-so a keystroke's new context of a dozen tokens merges with fifty one-token paths. Merged rows must not
-change a user's numbers: at start the engine measures how far merging moves a row of a probe and merges
-only within `MERGED_VS_ALONE` (in float32 on this CPU: about 2e-6 in probability, not bitwise: MKL's
-matrix products give a row other bits for another number of rows, or another place among them). Models
-the packing does not fit get per-row padded caches and a mask, merged in float32 only.
+- the queue and its threads (this module): the engine's thread runs pass after pass; a second thread, the
+  jobs' thread, advances the jobs (their Python) while a pass computes, and the engine's thread advances
+  them itself when nothing else waits;
+- the policy (`lm.transformer.scheduler`): which waiting requests share the next pass, by priority, within
+  the pass's limits; pure, tested as a table;
+- the runner (`lm.transformer.runner`): the passes themselves, rows packed (or padded) into one forward.
+
+A CPU runs 64 one-token rows in about twice the time of 16 (measured here: 268 against 124 ms), so a class
+typing at once shares a few passes. Merged rows must not change a user's numbers: the runner measures how
+far merging moves a row and merges only within `lm.transformer.runner.MERGED_VS_ALONE`.
 
 A pass calls torch about 3,000 times, taking Python's lock back after each call, so any other thread
 running Python slows it: a 50-row pass took 0.50 s alone and 2.21 s beside one busy Python thread at a
@@ -22,8 +22,7 @@ running Python slows it: a 50-row pass took 0.50 s alone and 2.21 s beside one b
 Python (the event loop, the handlers, the jobs' thread) is that thread; see the README's "Serving a class".
 
 Priorities (`KEYSTROKE` first, then `VIEW`, `PREFETCH`, `BACKGROUND`; within one, the job that started
-first) are set by the caller with `working_as`; the work under it inherits them, so no function between
-the UI and the model has to pass them on. Less urgent rows join a pass only while it is small.
+first) are set by the caller with `working_as`, or given to `run` / `run_job` / `call` explicitly.
 
 Example:
     >>> from lm.transformer.loading import load_causal_lm
@@ -39,7 +38,6 @@ Example:
 from __future__ import annotations
 
 import atexit
-import inspect
 import itertools
 import threading
 import weakref
@@ -51,12 +49,11 @@ from typing import Callable, Generator
 
 import torch
 
+from lm.transformer.runner import ModelRunner, Row, RowResult
 from lm.transformer.scheduler import MAX_ROWS, Limits, Shape, next_batch
-from lm.transformer.shared_attention import PackedRows, forward_packed, use_packed_attention
 
 KEYSTROKE, VIEW, PREFETCH, BACKGROUND = range(4)  # priorities, most urgent first
 PRIORITY_NAMES = {KEYSTROKE: "keystroke", VIEW: "view", PREFETCH: "prefetch", BACKGROUND: "background"}
-MERGED_VS_ALONE = 1e-5  # how far merging may move a row's probabilities (measured here: ~2e-6 in float32)
 
 _work: ContextVar[tuple[int, int] | None] = ContextVar("work", default=None)  # (priority, the job's number)
 _jobs = itertools.count()
@@ -86,25 +83,6 @@ def current_priority() -> int:
     """The priority the calling code's forward passes run at (`VIEW` unless `working_as` says otherwise)."""
     work = _work.get()
     return VIEW if work is None else work[0]
-
-
-@dataclass(frozen=True)
-class Row:
-    """One row of a pass: a context's KV cache and the tokens to run after it."""
-
-    layers: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (1, heads, cached, dim); [] = none
-    tokens: tuple[int, ...]  # at least one
-    keep_kv: bool = False  # also return the KV cache of the context plus these tokens
-
-    @property
-    def cached(self) -> int:
-        return self.layers[0][0].shape[2] if self.layers else 0
-
-
-@dataclass
-class RowResult:
-    logprobs: torch.Tensor  # (vocab,) float32 log p(next token | context, tokens)
-    layers: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # (1, heads, cached + len(tokens), dim)
 
 
 @dataclass(order=True)
@@ -137,24 +115,16 @@ def _close_at_exit(engine_ref) -> None:
 
 
 class Engine:
-    """The thread that owns a model's forward passes (see the module docstring).
+    """The queue and the threads in front of a model's passes (see the module docstring).
 
-    `merge`: merge different callers' rows into one pass (``None``: where a merged row equals the row alone
-    within `MERGED_VS_ALONE`, measured at start on a probe (`lm.transformer.shared_attention.use_packed_attention`), or
-    in float32 with padded caches). With ``merge=False`` it runs one caller's rows at a time, in priority
-    order.
+    `merge`: merge different callers' rows into one pass (``None``: where the runner measures it safe,
+    `lm.transformer.runner.ModelRunner`). With ``merge=False`` it runs one caller's rows at a time, in
+    priority order.
     """
 
     def __init__(self, model, merge: bool | None = None, max_rows: int = MAX_ROWS):
-        self.model = model
-        moved = use_packed_attention(model) if merge is not False else None  # None: padded, masked caches
-        self.merged_vs_alone = moved  # how far merging moved a row of the probe, in probability
-        exact = moved is not None and moved <= MERGED_VS_ALONE
-        self.merge = (exact or (moved is None and model.dtype == torch.float32)) if merge is None else merge
-        self.shared_attention = self.merge and moved is not None
+        self.runner = ModelRunner(model, merge)  # the passes and how attention runs them
         self.max_rows = max_rows
-        self.passes = 0  # forward passes run, for benchmarks
-        self._cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
         self._waiting: list[_Request] = []  # rows and calls (`lm.transformer.scheduler` picks the next pass's)
         self._ready: list[tuple[_Request, list[RowResult] | None]] = []  # jobs to advance: (request, results)
         self._order = itertools.count()
@@ -167,9 +137,23 @@ class Engine:
         atexit.register(_close_at_exit, weakref.ref(self))  # never killed inside a pass when Python exits
 
     @property
+    def model(self):
+        return self.runner.model
+
+    @property
+    def merge(self) -> bool:
+        """Whether different callers' rows share a pass (`ModelRunner.merge`)."""
+        return self.runner.merge
+
+    @property
+    def passes(self) -> int:
+        """Forward passes run so far (for benchmarks and tests)."""
+        return self.runner.passes
+
+    @property
     def limits(self) -> Limits:
         """What the scheduler may put in one pass, as this engine runs rows."""
-        return Limits(merge=self.merge, packed=self.shared_attention, max_rows=self.max_rows)
+        return Limits(merge=self.merge, packed=self.runner.shared_attention, max_rows=self.max_rows)
 
     @property
     def device(self) -> torch.device:
@@ -188,9 +172,9 @@ class Engine:
         """Run a job on the engine's thread and return what it returns.
 
         A job is a generator: it yields the rows it needs next (``[]`` for none) and is sent their results.
-        Its Python runs on the engine's thread between passes, so many users' searches advance one after
-        another there while their rows share each pass: no thread per search competes with the passes
-        for Python's lock. Blocks until done; raises what the job raised.
+        Its Python runs on the jobs' thread (or on the engine's, when nothing else waits), so many users'
+        searches advance one after another there while their rows share each pass: no thread per search
+        competes with the passes for Python's lock. Blocks until done; raises what the job raised.
         """
         return self._submit(steps=steps, priority=priority).result()
 
@@ -297,7 +281,7 @@ class Engine:
                 batch[0].future.set_exception(error)
             return
         try:
-            results = self._forward([row for request in batch for row in request.rows])
+            results = self.runner.forward([row for request in batch for row in request.rows])
         except BaseException as error:  # the callers get the error; the engine keeps serving
             for request in batch:
                 if request.steps is not None:
@@ -332,105 +316,3 @@ class Engine:
         """The next pass's requests, as the scheduler's policy picks them (`lm.transformer.scheduler.next_batch`)."""
         with self._changed:
             return next_batch(self._waiting, self.limits)
-
-    def _forward(self, rows: list[Row]) -> list[RowResult]:
-        """One pass over `rows`: each row's log-probs after its last real token (and its KV cache if asked)."""
-        if self.shared_attention:
-            return self._forward_shared(rows)
-        return self._forward_padded(rows)
-
-    def _forward_shared(self, rows: list[Row]) -> list[RowResult]:
-        """Rows packed into one sequence, no padding, each after its context's cache, shared, not copied
-        (`lm.transformer.shared_attention`)."""
-        contexts = {}  # id(layers) -> (index, a row of that context), in order
-        for row in rows:
-            contexts.setdefault(id(row.layers), (len(contexts), row))
-        packed = PackedRows(
-            [row.layers for _, row in contexts.values()],
-            [row.cached for _, row in contexts.values()],
-            row_context=[contexts[id(row.layers)][0] for row in rows],
-            row_lengths=[len(row.tokens) for row in rows],
-        )
-        ids = torch.tensor([token for row in rows for token in row.tokens], device=self.device)  # (N,)
-        logprobs = torch.log_softmax(forward_packed(self.model, ids, packed).float(), dim=-1)  # (rows, vocab)
-        self.passes += 1
-        results = []
-        for i, (row, start) in enumerate(zip(rows, packed.starts)):
-            layers = None
-            if row.keep_kv:
-                new = [
-                    (k[:, :, start : start + len(row.tokens)], v[:, :, start : start + len(row.tokens)])
-                    for k, v in (packed.new_kv[layer] for layer in range(len(packed.new_kv)))
-                ]
-                layers = [
-                    (torch.cat([old[0], k], dim=2), torch.cat([old[1], v], dim=2))
-                    if row.layers
-                    else (k.clone(), v.clone())
-                    for old, (k, v) in zip(row.layers or [None] * len(new), new)
-                ]
-            results.append(RowResult(logprobs[i].clone(), layers))  # its own copy, not a view of the batch
-        return results
-
-    def _forward_padded(self, rows: list[Row]) -> list[RowResult]:
-        """One pass with transformers' own attention: cached contexts left-padded to the longest, new tokens
-        right-padded, both paddings masked (for models `lm.transformer.shared_attention` does not fit)."""
-        from transformers import DynamicCache
-
-        bases = list({id(row.layers): row.layers for row in rows}.values())  # distinct contexts
-        longest = max(row.cached for row in rows)
-        width = max(len(row.tokens) for row in rows)
-        ids = torch.tensor([row.tokens + (row.tokens[-1],) * (width - len(row.tokens)) for row in rows])
-        last = torch.tensor([[len(row.tokens) - 1] for row in rows])  # (B, 1)
-        options = {}
-        if len(bases) == 1:  # one context: its cache serves every row as is (causal attention ignores right pads)
-            layers = [(k.expand(len(rows), -1, -1, -1), v.expand(len(rows), -1, -1, -1)) for k, v in bases[0]]
-        else:
-            layers = self._padded_layers(rows, longest)
-            mask = torch.zeros(len(rows), longest + width, dtype=torch.long)  # (B, cached + new)
-            for i, row in enumerate(rows):
-                mask[i, longest - row.cached : longest + len(row.tokens)] = 1
-            positions = torch.tensor([row.cached for row in rows])[:, None] + torch.arange(width)  # (B, new)
-            options = {"attention_mask": mask.to(self.device), "position_ids": positions.to(self.device)}
-        cache = DynamicCache(ddp_cache_data=layers or None, config=self.model.config)
-        with torch.inference_mode():
-            output = self.model(
-                input_ids=ids.to(self.device),
-                use_cache=True,
-                logits_to_keep=last.to(self.device),
-                **options,
-                **{self._cache_argument: cache},
-            )
-        logprobs = torch.log_softmax(output.logits[:, 0].float(), dim=-1)  # (B, vocab)
-        self.passes += 1
-        return [  # each row its own copy: a cached row must not keep the whole batch's tensor alive
-            RowResult(logprobs[i].clone(), self._row_layers(cache, row, i, longest) if row.keep_kv else None)
-            for i, row in enumerate(rows)
-        ]
-
-    def _padded_layers(self, rows: list[Row], longest: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Per layer, every row's cached keys and values right-aligned in a zero tensor (B, heads, longest, dim)."""
-        if longest == 0:
-            return []
-        template = next(row.layers for row in rows if row.layers)
-        padded = []
-        for layer, (k0, v0) in enumerate(template):
-            keys = k0.new_zeros(len(rows), k0.shape[1], longest, k0.shape[3])
-            values = v0.new_zeros(len(rows), v0.shape[1], longest, v0.shape[3])
-            for i, row in enumerate(rows):
-                if row.layers:
-                    k, v = row.layers[layer]
-                    keys[i, :, longest - row.cached :], values[i, :, longest - row.cached :] = k[0], v[0]
-            padded.append((keys, values))
-        return padded
-
-    @staticmethod
-    def _row_layers(cache, row: Row, i: int, longest: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Row `i`'s own context plus its new tokens, cut out of the pass's padded output cache."""
-        new = slice(longest, longest + len(row.tokens))
-        out = []
-        for layer, state in enumerate(cache.layers):
-            k, v = state.keys[i : i + 1, :, new].clone(), state.values[i : i + 1, :, new].clone()
-            if row.layers:
-                k, v = torch.cat([row.layers[layer][0], k], dim=2), torch.cat([row.layers[layer][1], v], dim=2)
-            out.append((k, v))
-        return out
