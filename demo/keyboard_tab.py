@@ -191,12 +191,14 @@ class Keystroke:
         return cls(text, settings, ticket, token, written)
 
 
-def suggest_strip(sessions: Sessions, name: str, *values):
+def suggest_strip(
+    sessions: Sessions, name: str, text, mode, temperature, top_k, top_p, seed, ticket=None, token=None, written=None
+):
     """One strip's chips for a `Keystroke` sent as values (the page sends the text before the caret). The
     page fills its strips in separate events, so a counting strip never waits for the transformer; notes
     about the text come with the first strip's (once). While the page learns from its user, the learning
     strip's request carries the whole text, whose finished sentences are counted first (`Sessions.read`)."""
-    keystroke = Keystroke.from_values(*values)
+    keystroke = Keystroke.from_values(text, mode, temperature, top_k, top_p, seed, ticket, token, written)
     learns = name == sessions.corpus_keyboard.learner
     if learns:
         sessions.read(keystroke.token, keystroke.written)

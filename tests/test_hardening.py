@@ -85,6 +85,7 @@ def test_a_client_gone_mid_body_leaves_one_line_and_no_traceback(tiny_app, caplo
     assert keystroke(tiny_app, httpx._content.json_dumps({"data": ["the c", *SETTINGS, 1]}).encode()).status_code == 200
 
 
+@pytest.mark.slow
 def test_a_body_that_never_finishes_is_cut_off(tiny_app):
     with socket.create_connection(("127.0.0.1", port_of(tiny_app))) as client:
         client.sendall(
@@ -216,6 +217,7 @@ def test_a_learning_page_is_read_off_the_event_loop(tiny_app, monkeypatch):
     assert where == ["a thread"]
 
 
+@pytest.mark.slow
 def test_a_loop_of_new_pages_cannot_evict_a_learning_page(own_app):
     from lm.counting.personal import MAX_LEARNERS
 
@@ -226,6 +228,7 @@ def test_a_loop_of_new_pages_cannot_evict_a_learning_page(own_app):
     assert bigram_strip(own_app, "the ", token, "the dog ran. the dog ran. the ")[0]["chips"][0]["word"] == "dog"
 
 
+@pytest.mark.slow
 def test_one_client_cannot_fill_the_queue_for_everyone(own_app):
     """A flood of Compare calls (each `/call` a new session): past MAX_WAITING_PER_CLIENT waiting, this
     address is refused for /compare, and the queue stays open for the other features."""

@@ -108,6 +108,7 @@ def test_the_tables_tab_shows_the_trigram_slice_beside_the_bigram_row(client, th
     assert "`words`" in client.predict("", api_name="/trigram_slice")[-1]
 
 
+@pytest.mark.slow
 def test_the_app_offers_the_trigram_from_the_command_line(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(TEXT, encoding="utf-8")

@@ -68,6 +68,7 @@ def test_a_crash_mid_write_leaves_no_half_written_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # and no temporary file is left
 
 
+@pytest.mark.slow
 def test_a_damaged_model_cache_is_converted_again(caplog):
     TransformerModel.from_pretrained(device="cpu", dtype="float32")  # makes sure the cache exists
     weights = next(storage.cache_dir().glob("SmolLM2-135M-Instruct-*/model.safetensors"))
@@ -78,6 +79,7 @@ def test_a_damaged_model_cache_is_converted_again(caplog):
     assert weights.stat().st_size > 100_000_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage", [b"\xff\xff\xc0\x7f" * (1 << 18), bytes(range(256)) * (1 << 12)], ids=["NaN", "bytes"]
 )
@@ -126,6 +128,7 @@ def finished_process_id() -> int:
     return int(done.stdout)
 
 
+@pytest.mark.slow
 def test_a_start_removes_what_a_killed_start_left_half_written(caplog):
     tokenizer, model, device = load_causal_lm(device="cpu", dtype="float32")  # the converted copy exists
     (folder,) = [p for p in storage.cache_dir().glob("SmolLM2-135M-Instruct-*") if p.is_dir()]

@@ -93,6 +93,7 @@ def brute_prefix_mass(tm, ids, target, text="", p=1.0, first=True):
     return total
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("context", ["the cat sat on the", "what a great ", "we went to the park and", ""])
 def test_word_probabilities_equal_brute_force(tiny, context):
     # two passes of an unlimited search complete exactly the spellings of one and two tokens
@@ -103,6 +104,7 @@ def test_word_probabilities_equal_brute_force(tiny, context):
     assert len(found) >= 20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("context", ["the cat sat on the", "what a great ", "we went to the park and", ""])
 def test_a_word_probability_is_conditioned_on_a_word_coming_next(tiny, context):
     # p(w | c, a word comes next) = p(w | c) / P(the next token starts a word | c), from plain passes
@@ -143,6 +145,7 @@ def test_every_view_of_a_context_reads_one_distribution(tiny):
                 assert tiny.top_next_words(context, 3, prefix) == distribution.top(3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prefix", ["w", "wo", "gr", "th"])
 def test_prefix_completion_equals_brute_force(tiny, prefix):
     context = "the dog sat on the"
@@ -278,6 +281,7 @@ def test_a_folder_without_a_model_is_refused(tmp_path):
         TransformerModel.from_pretrained(tmp_path, device="cpu")
 
 
+@pytest.mark.slow
 def test_a_hub_id_while_offline_says_how_to_use_the_default():
     code = (
         "from lm.transformer.loading import load_causal_lm\n"
