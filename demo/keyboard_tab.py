@@ -366,7 +366,7 @@ def build(demo: gr.Blocks, sessions: Sessions) -> tuple[Controls, list]:
     gr.Markdown(tab_help(keyboard), elem_id="keyboard-help")
     api_only = {name: gr.Button(visible=False) for name in names}  # the /suggest_<strip> API; the page fetches it
     for name in names:  # the strips' notes: keyboard.js writes them
-        gr.HTML("<p class='note'></p>", elem_id=f"{name}-message", elem_classes="strip-note")
+        gr.HTML("<p class='note'></p>", elem_id=f"{name}-message")
     message = gr.Textbox(visible=False, label="message")  # the strips' notes, for API users
     page_lineup = gr.JSON(lineup_for_the_page(keyboard, initial), visible=False, label="strips")  # keyboard.js's
     strip_chips = {

@@ -36,7 +36,6 @@ CSS = """
 .chip.left { order: 0; }
 .chip.right { order: 2; }
 .strip.stale .chip { opacity: 0.45; }  /* waiting for the answer to a newer keystroke */
-.strip-note:has(.note:empty) { display: none; }
 .joint-table { overflow-x: auto; max-width: 100%; }  /* a phone scrolls the table sideways */
 .joint-table table { border-collapse: collapse; font-size: 0.85em; }
 .joint-table th, .joint-table td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
@@ -83,6 +82,7 @@ class DemoBlocks(gr.Blocks):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.routes: list[tuple[str, object, list[str]]] = []
+        self.css_rules: list[str] = []  # rules that name the lineup's elements (`launch` adds them to CSS)
 
     async def preprocess_data(self, block_fn, inputs, state, explicit_call: bool = False):
         """Gradio's preprocessing, after which the session keeps no copy of the inputs: Gradio stores each
@@ -154,6 +154,10 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
         with gr.Tab("Keyboard"):
             controls, routes = keyboard_tab.build(demo, sessions)
             demo.routes += routes
+        # a strip's note takes no room while empty (by id: a class in `:has()` made every keystroke's
+        # restyle slower in Chromium, measured by bench/bench_browser.py)
+        notes = ", ".join(f"#{name}-message:has(.note:empty)" for name in keyboard.names)
+        demo.css_rules.append(f"{notes} {{ display: none; }}")
         # The other tabs in the order of the blog the demo follows ("From Bayes' Formula to Generative
         # Models"): a conditional and its flip, a shape (discrete, then continuous), marbles and two-step
         # generation, and the table learned; then the models compared.
@@ -204,7 +208,7 @@ def launch(
         server_name=host,
         server_port=port,
         share=share,
-        css=CSS,
+        css="\n".join([CSS, *demo.css_rules]),
         prevent_thread_lock=True,
         enable_monitoring=False,
         state_session_capacity=MAX_SESSIONS,

@@ -94,11 +94,12 @@ class _Request:
     future: Future = field(compare=False)
     call: Callable[[], object] | None = field(compare=False, default=None)  # a plain function to run instead
     steps: Generator | None = field(compare=False, default=None)  # the job these rows are for (`run_job`)
+    shapes: list[Shape] = field(compare=False, default_factory=list)  # what the scheduler weighs of the rows
 
-    @property
-    def shapes(self) -> list[Shape]:
-        """What the scheduler weighs of the rows (`lm.transformer.scheduler`)."""
-        return [Shape(len(row.tokens), row.cached, id(row.layers)) for row in self.rows]
+    def needs(self, rows: list[Row]) -> None:
+        """The rows this request waits to run, and their shapes for the scheduler (`lm.transformer.scheduler`)."""
+        self.rows = list(rows)
+        self.shapes = [Shape(len(row.tokens), row.cached, id(row.layers)) for row in self.rows]
 
     @property
     def is_call(self) -> bool:
@@ -210,7 +211,8 @@ class Engine:
         if priority not in PRIORITY_NAMES:
             raise ValueError(f"`priority` has to be one of {sorted(PRIORITY_NAMES)}, but is {priority!r}")
         job = work[1] if work is not None and work[0] == priority else next(_jobs)
-        request = _Request(priority, job, next(self._order), list(rows), Future(), call, steps)
+        request = _Request(priority, job, next(self._order), [], Future(), call, steps)
+        request.needs(rows)
         with self._changed:
             if self._closed:
                 raise RuntimeError("the engine is closed")
@@ -264,7 +266,7 @@ class Engine:
         except BaseException as error:  # the caller gets the error; the engine keeps serving
             request.future.set_exception(error)
             return
-        request.rows = list(rows)
+        request.needs(rows)
         with self._changed:
             if self._closed:
                 request.steps.close()

@@ -65,20 +65,21 @@ def slots(shapes: list[Shape], packed: bool) -> int:
     return len(shapes) * max((shape.tokens for shape in shapes), default=0)
 
 
-def fits(batch: list, request, limits: Limits) -> bool:
-    """Whether `request` can join `batch` (most urgent first) within the pass's limits: rows, token slots,
-    padding, KV copies; and less urgent work only while the pass is small (`FREE_RIDE`)."""
-    shapes = [shape for r in [*batch, request] for shape in r.shapes]
+def fits(taken: list[Shape], first, request, limits: Limits) -> bool:
+    """Whether `request` can join a pass whose rows so far are `taken` (its most urgent request `first`)
+    within the pass's limits: rows, token slots, padding, KV copies; and less urgent work only while the
+    pass is small (`FREE_RIDE`)."""
+    shapes = taken + request.shapes
     real = sum(shape.tokens for shape in shapes)
     longest_cached = max(shape.cached for shape in shapes)
     copies = len({shape.context for shape in shapes}) if limits.packed else len(shapes)  # cached contexts copied
-    taken = slots(shapes, limits.packed)
-    if request.priority > batch[0].priority and taken > FREE_RIDE:
+    slots_taken = slots(shapes, limits.packed)
+    if request.priority > first.priority and slots_taken > FREE_RIDE:
         return False  # less urgent work rides along only while it costs the urgent work almost nothing
     return (
         len(shapes) <= limits.max_rows
-        and taken <= max(MAX_NEW_TOKENS, slots(batch[0].shapes, limits.packed))
-        and taken <= (1 + MAX_PADDING) * real
+        and slots_taken <= max(MAX_NEW_TOKENS, slots(first.shapes, limits.packed))
+        and slots_taken <= (1 + MAX_PADDING) * real
         and copies * longest_cached <= MAX_KV_TOKENS
     )
 
@@ -96,11 +97,13 @@ def next_batch(waiting: list, limits: Limits) -> list:
     if not waiting:
         return []
     ordered = sorted(waiting)
-    batch = [ordered[0]]
-    if not batch[0].is_call and limits.merge:
+    first = ordered[0]
+    batch, taken = [first], list(first.shapes)
+    if not first.is_call and limits.merge:
         for request in ordered[1:]:  # most urgent first; one that does not fit waits for a later pass
-            if not request.is_call and fits(batch, request, limits):
+            if not request.is_call and fits(taken, first, request, limits):
                 batch.append(request)
+                taken += request.shapes
     chosen = {id(request) for request in batch}
     waiting[:] = [request for request in waiting if id(request) not in chosen]
     return batch
