@@ -30,6 +30,7 @@ test-fast: install
 	$(PY) -m pytest -m "not slow" -q
 
 bench: install
+	$(PY) -m bench.bench_imports
 	$(PY) -m bench.bench_bigram
 	$(PY) -m bench.bench_transformer
 	$(PY) -m bench.bench_load
@@ -37,7 +38,7 @@ bench: install
 	$(PY) -m bench.bench_gil
 	$(PY) -m bench.bench_merged_passes
 	$(PY) -m bench.bench_rows
-	$(PY) -m bench.bench_browser --baseline 2850b2a
+	$(PY) -m bench.bench_browser --baseline 91ce7e4
 	$(PY) -m bench.bench_serving
 	$(PY) -m bench.bench_soak --minutes 5 --name soak_one_user
 	$(PY) -m bench.bench_abuse_soak --minutes 3
