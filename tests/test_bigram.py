@@ -355,6 +355,8 @@ def test_trigram_reads_the_context_the_keyboard_types():
     bigram = BigramModel.from_text("to be or not to be. to go. be quick.", device="cpu")
     assert backed_off.top() == bigram.next_word_distribution("to").top() == [("be", 2 / 3), ("go", 1 / 3)]
     assert "showing the bigram's p(x | to)" in backed_off.note
+    generated = TrigramModel.from_text("the cat sat down.", device="cpu").generate_words("the cat", 3, temperature=0)
+    assert generated == "sat down."  # z = (cat, sat) -> down, then (sat, down) -> </s>: the sentence ends
 
 
 def test_trigram_adds_and_multiplies_counts_like_the_bigram():

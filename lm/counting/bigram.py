@@ -36,10 +36,10 @@ from lm.core import storage
 from lm.core.checks import check_whole_number
 from lm.core.devices import resolve_device
 from lm.core.distribution import Distribution
-from lm.core.generation import generate_words
 from lm.core.tokenize import BOS, EOS, TOKEN_RE, last_word, normalise
 from lm.core.vocabulary import Vocabulary
 from lm.counting import corpus
+from lm.counting.counted import CountedModel
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def _merged(a: Vocabulary, b: Vocabulary) -> Vocabulary:
     return Vocabulary([*a.words, *b.words])
 
 
-class BigramModel:
+class BigramModel(CountedModel):
     """Bigram counts over a vocabulary, with the exact probability tables derived from them.
 
     Notation: z is the previous word (the condition), x the next word. Sentences are padded
@@ -397,19 +397,6 @@ class BigramModel:
             return last_word(context)
         return context[-1] if len(context) else BOS
 
-    def _distribution(
-        self, ids: np.ndarray, counts: np.ndarray, note: str = "", no_word: float | None = None
-    ) -> Distribution:
-        probs = torch.from_numpy(counts / counts.sum()) if len(counts) else torch.zeros(0, dtype=torch.float64)
-        return Distribution(self.vocab.words_at(ids), probs.to(self.device), note, no_word=no_word)
-
-    def _with_prefix(self, ids: np.ndarray, counts: np.ndarray, prefix: str) -> tuple[np.ndarray, np.ndarray]:
-        """Only the entries whose word starts with `prefix` (`ids` sorted, so this is a slice)."""
-        if not prefix:
-            return ids, counts
-        keep = slice(*np.searchsorted(ids, self.vocab.prefix_range(normalise(prefix))))
-        return ids[keep], counts[keep]
-
     def _row(self, prev: str) -> tuple[np.ndarray, np.ndarray]:
         """(ids of x, c(z, x)) for z = `prev`: the row of the count table, ``</s>`` included (empty if unknown)."""
         z = self.vocab.id(prev)
@@ -420,15 +407,6 @@ class BigramModel:
         """(ids of x, c(x)) for every x that ever came second, ``</s>`` included: the fallback row."""
         seen = np.flatnonzero(self.next_counts)
         return seen, self.next_counts[seen]
-
-    def _words_only(
-        self, ids: np.ndarray, counts: np.ndarray, prefix: str
-    ) -> tuple[np.ndarray, np.ndarray, float | None]:
-        """A row's entries that are words (not ``</s>``) starting with `prefix`, and the row's share of
-        ``</s>``, p(no word next) (None with a prefix, or for an empty row)."""
-        words = ids != self._eos
-        no_word = float(counts[~words].sum() / counts.sum()) if len(counts) and not prefix else None
-        return (*self._with_prefix(ids[words], counts[words], prefix), no_word)
 
     def _next_counts(self, context, prefix: str) -> tuple[np.ndarray, np.ndarray, str, float | None]:
         """(ids of x, c(z, x), note, p(no word next | z)) for the context's z: the row without ``</s>``,
@@ -546,23 +524,6 @@ class BigramModel:
         from lm.counting.smoothing import KneserNey  # smoothing reads a BigramModel: imported when first needed
 
         return KneserNey(self)
-
-    def generate_words(
-        self,
-        context: str,
-        n_words: int,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        seed: int | None = None,
-    ) -> str:
-        """n words drawn one at a time, x ~ p(x | z) warped, each becoming the next z; ``</s>`` ends a sentence.
-
-        Example:
-            >>> BigramModel.from_text("the cat sat.", device="cpu").generate_words("the", 3, temperature=0)
-            'cat sat.'
-        """
-        return generate_words(self.next_token_distribution, context, n_words, temperature, top_k, top_p, seed)
 
     def prev_word_distribution(self, next: str) -> Distribution:
         """p(z | x=next), Bayes' flip: which words come before `next` (a column, renormalised).

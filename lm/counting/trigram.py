@@ -30,11 +30,11 @@ import torch
 from lm.core.checks import check_whole_number
 from lm.core.devices import resolve_device
 from lm.core.distribution import Distribution
-from lm.core.generation import generate_words
-from lm.core.tokenize import BOS, EOS, last_words, normalise
+from lm.core.tokenize import BOS, EOS, last_words
 from lm.core.vocabulary import Vocabulary
 from lm.counting import corpus
 from lm.counting.bigram import MAX_TIMES, BigramModel, sentence_stream, word_stream
+from lm.counting.counted import CountedModel
 
 
 def padded_triples(codes: np.ndarray, bos: int, eos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -60,7 +60,7 @@ def padded_triples(codes: np.ndarray, bos: int, eos: int) -> tuple[np.ndarray, n
     return z1[inside], z2[inside], x[inside]
 
 
-class TrigramModel:
+class TrigramModel(CountedModel):
     """Trigram counts: one row per condition (z1, z2) seen, one column per next word x.
 
     `shorter` is the bigram of the same sentences, which a condition never seen backs off to.
@@ -215,20 +215,6 @@ class TrigramModel:
             return last_words(context, 2)
         return tuple([BOS, BOS, *context][-2:])
 
-    def _distribution(self, ids, counts, note="", no_word=None) -> Distribution:
-        probs = torch.from_numpy(counts / counts.sum()) if len(counts) else torch.zeros(0, dtype=torch.float64)
-        return Distribution(self.vocab.words_at(ids), probs.to(self.device), note, no_word=no_word)
-
-    def _words(self, ids, counts, prefix: str):
-        """The row's words (not ``</s>``) starting with `prefix`, and its share of ``</s>`` (None with a prefix)."""
-        words = ids != self._eos
-        no_word = float(counts[~words].sum() / counts.sum()) if len(counts) and not prefix else None
-        ids, counts = ids[words], counts[words]
-        if prefix:
-            keep = slice(*np.searchsorted(ids, self.vocab.prefix_range(normalise(prefix))))
-            ids, counts = ids[keep], counts[keep]
-        return ids, counts, no_word
-
     def next_word_distribution(self, context: str | Sequence[str], prefix: str = "") -> Distribution:
         """p(x | z1 z2, x is a word) = c(z1, z2, x) / (c(z1, z2) - c(z1, z2, </s>)); with `prefix`, the words
         starting with it, renormalised. ``no_word`` is c(z1, z2, </s>) / c(z1, z2). Where (z1, z2) was never
@@ -243,7 +229,7 @@ class TrigramModel:
             "'very good' was never followed by a word: showing the bigram's p(x | good)"
         """
         z1, z2 = self.condition(context)
-        ids, counts, no_word = self._words(*self._row(z1, z2), prefix)
+        ids, counts, no_word = self._words_only(*self._row(z1, z2), prefix)
         if len(ids):
             return self._distribution(ids, counts, "", no_word)
         starting = f" starting with {prefix!r}" if prefix else ""
@@ -279,7 +265,7 @@ class TrigramModel:
             p(c | z = a b, a word comes next) = c(a b c) / (c(a b) - c(a b </s>)) = 1 / (3 - 1) = 50.0%
         """
         z1, z2 = self.condition(context)
-        ids, counts, _ = self._words(*self._row(z1, z2), prefix)
+        ids, counts, _ = self._words_only(*self._row(z1, z2), prefix)
         if not len(ids):
             note = self.next_word_distribution(context, prefix).note
             return f"{note}: {self.shorter.explain([z2], word, prefix)}"
@@ -320,20 +306,3 @@ class TrigramModel:
     def word_log_probs(self, text: str, words: list[tuple[str, int]]) -> list[float]:
         """ln `smoothed_prob` of each (word, start offset) of `text` after its two words before: perplexity's."""
         return [math.log(self.smoothed_prob(word.lower(), last_words(text[:start], 2))) for word, start in words]
-
-    def generate_words(
-        self,
-        context: str,
-        n_words: int,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        seed: int | None = None,
-    ) -> str:
-        """n words drawn one at a time, x ~ p(x | z1 z2) warped; ``</s>`` ends a sentence.
-
-        Example:
-            >>> TrigramModel.from_text("the cat sat down.", device="cpu").generate_words("the cat", 3, temperature=0)
-            'sat down.'
-        """
-        return generate_words(self.next_token_distribution, context, n_words, temperature, top_k, top_p, seed)
