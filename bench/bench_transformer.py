@@ -26,7 +26,7 @@ import torch
 from bench.common import median_seconds, write_report
 from lm import TransformerModel
 from lm.core.tokenize import split_partial_word
-from lm.transformer.engine import KEYSTROKE, working_as
+from lm.transformer.engine import KEYSTROKE, Work
 from lm.transformer.prefetch import Prefetcher
 
 PARAGRAPHS = [
@@ -104,8 +104,7 @@ def typing_with_prefetch(tm: TransformerModel, strokes, cadence: float) -> list[
     with Prefetcher(tm) as prefetcher:
 
         def suggest(context, prefix):
-            with working_as(KEYSTROKE):
-                words = tm.top_next_words(context, 3, prefix)
+            words = tm.working(Work(KEYSTROKE)).top_next_words(context, 3, prefix)
             prefetcher.hint(context, prefix)
             return words
 

@@ -7,6 +7,7 @@ import functools
 import inspect
 import logging
 import secrets
+import typing
 
 import anyio
 import gradio as gr
@@ -66,11 +67,21 @@ class Sessions:
         learner = self.learners.get(token)
         return corpus if learner is None else learner.model_with(corpus)
 
-    def keyboard(self, token) -> Keyboard:
-        """The keyboard session `token` types on (a query: nothing is learned here, see `read`)."""
-        if self.corpus_keyboard.learner is None or self.learners.get(token) is None:
-            return self.corpus_keyboard
-        return self.corpus_keyboard.with_model(self.corpus_keyboard.learner, self.own_counts(token))
+    def keyboard(self, token, request=None) -> Keyboard:
+        """The keyboard session `token` types on (a query: nothing is learned here, see `read`), answering the
+        page that sent `request` (`owner`: its cache, when the transformer keeps pages apart)."""
+        keyboard = self.corpus_keyboard.for_owner(owner(request))
+        if keyboard.learner is None or self.learners.get(token) is None:
+            return keyboard
+        return keyboard.with_model(keyboard.learner, self.own_counts(token))
+
+
+def owner(request) -> str | None:
+    """Whose page sent `request` (a `gr.Request`, or the keystroke route's Starlette request): its address,
+    or None. The transformer's work for a page reads that page's cache when pages are kept apart
+    (``--private-pages``, `lm.transformer.model.TransformerModel.pages_apart`)."""
+    client = getattr(request, "client", None) if request is not None else None
+    return client.host if client is not None else None
 
 
 def error_message(error: Exception, where: str) -> str:
@@ -128,9 +139,24 @@ def safely(*fallback):
                 message = error_message(error, handler_name(handler))
             return (*[gr.update() if value is KEEP else value for value in fallback], message)
 
+        run.__annotations__ = type_hints(handler)  # Gradio passes a `gr.Request` to a parameter typed so
         return run
 
     return wrap
+
+
+def type_hints(handler) -> dict:
+    """The evaluated type hints of the function under a handler's `functools.partial`s. Gradio reads a
+    handler's hints to pass it the page's `gr.Request`; a wrapper (`safely`, `in_a_thread`) keeps them.
+
+    Example:
+        >>> def handler(sessions, request: gr.Request, text): ...
+        >>> type_hints(functools.partial(handler, "sessions"))["request"] is gr.Request
+        True
+    """
+    while isinstance(handler, functools.partial):
+        handler = handler.func
+    return typing.get_type_hints(handler)
 
 
 def in_a_thread(handler, limit: int, waiting_at_most: int, busy: tuple):

@@ -107,7 +107,7 @@ def keystroke_endpoint(handlers: dict):
             return JSONResponse(
                 {"error": f'the body has to be JSON {{"data": [...]}} with {KEYSTROKE_INPUTS} values'}, status_code=400
             )
-        answer = handlers[strip](*data[: KEYSTROKE_INPUTS + KEYSTROKE_LEARNING_INPUTS])
+        answer = handlers[strip](request, *data[: KEYSTROKE_INPUTS + KEYSTROKE_LEARNING_INPUTS])
         if inspect.isawaitable(answer):
             answer = await answer
         return JSONResponse({"data": list(answer)})
@@ -151,11 +151,12 @@ def _chip_updates(chips: list[dict]) -> list:
     return [gr.update(value=label or " ", interactive=bool(label)) for label in views.chip_labels(chips)]
 
 
-def suggest(sessions: Sessions, text, mode, temperature, top_k, top_p, seed, token=None):
+def suggest(sessions: Sessions, request: gr.Request | None, text, mode, temperature, top_k, top_p, seed, token=None):
     """Every strip in one call (the /suggest API): chip buttons, the chips as JSON, and the message (a
-    setting outside its slider is clamped, an invalid one left at its default, and each named)."""
+    setting outside its slider is clamped, an invalid one left at its default, and each named).
+    `request`: the page's (Gradio passes it), whose cache the transformer reads when pages are kept apart."""
     settings, problems = read_settings(mode, temperature, top_k, top_p, seed, None)
-    keyboard = sessions.keyboard(token)
+    keyboard = sessions.keyboard(token, request)
     suggestions = keyboard.suggest(text, settings)
     chips = {key: suggestions[key] for key in (*keyboard.names, "prefix", "about")}  # prefix: the word completed
     message = "; ".join(filter(None, [*problems, suggestions["message"]]))
@@ -192,7 +193,18 @@ class Keystroke:
 
 
 def suggest_strip(
-    sessions: Sessions, name: str, text, mode, temperature, top_k, top_p, seed, ticket=None, token=None, written=None
+    sessions: Sessions,
+    name: str,
+    request: gr.Request | None,
+    text,
+    mode,
+    temperature,
+    top_k,
+    top_p,
+    seed,
+    ticket=None,
+    token=None,
+    written=None,
 ):
     """One strip's chips for a `Keystroke` sent as values (the page sends the text before the caret). The
     page fills its strips in separate events, so a counting strip never waits for the transformer; notes
@@ -202,7 +214,8 @@ def suggest_strip(
     learns = name == sessions.corpus_keyboard.learner
     if learns:
         sessions.read(keystroke.token, keystroke.written)
-    suggestions = sessions.keyboard(keystroke.token).suggest(keystroke.text, keystroke.settings, models=(name,))
+    keyboard = sessions.keyboard(keystroke.token, request)
+    suggestions = keyboard.suggest(keystroke.text, keystroke.settings, models=(name,))
     answer = strip_answer(suggestions, name, keystroke.ticket)
     if learns:
         learner = sessions.learners.get(keystroke.token)
@@ -219,10 +232,10 @@ def check_settings(mode, temperature, top_k, top_p, seed, last_good):
     return settings, asdict(settings), ("⚠️ " + "; ".join(problems)) if problems else "", *sliders
 
 
-def distributions(sessions: Sessions, text, temperature, top_k, top_p, token=None):
+def distributions(sessions: Sessions, request: gr.Request | None, text, temperature, top_k, top_p, token=None):
     """The charts (raw and warped for each model), read from the very distributions the strips show."""
     context, prefix = split_partial_word(clean_text(text)[0])
-    keyboard, frames = sessions.keyboard(token), []
+    keyboard, frames = sessions.keyboard(token, request), []
     for name in keyboard.names:
         shown = keyboard.distribution(name, context, prefix)
         raw, warped = views.bar_frame(shown), views.warped_bar_frame(shown, temperature, top_k, top_p)
@@ -230,9 +243,9 @@ def distributions(sessions: Sessions, text, temperature, top_k, top_p, token=Non
     return (*frames, "")
 
 
-def explain_chips(sessions: Sessions, text, token=None):
+def explain_chips(sessions: Sessions, request: gr.Request | None, text, token=None):
     """The "why these numbers" panel for the text typed, and no message."""
-    return views.explanations_markdown(sessions.keyboard(token).explain(text)), ""
+    return views.explanations_markdown(sessions.keyboard(token, request).explain(text)), ""
 
 
 def continued(text: str, generated: str | None) -> str:
@@ -243,12 +256,23 @@ def continued(text: str, generated: str | None) -> str:
     return join_word(typed, readable(generated)[0]) if generated else typed
 
 
-def sample_next(sessions: Sessions, model: str, text, temperature, top_k, top_p, seed, generated, token=None):
+def sample_next(
+    sessions: Sessions,
+    model: str,
+    request: gr.Request | None,
+    text,
+    temperature,
+    top_k,
+    top_p,
+    seed,
+    generated,
+    token=None,
+):
     """One word drawn after the typed text and what was sampled so far: the sampled text grows."""
     settings = sampling_settings(temperature, top_k, top_p, seed)
     context = continued(text, generated)
     word = (
-        sessions.keyboard(token)
+        sessions.keyboard(token, request)
         .distribution(model, context, "")
         .sample_word(settings.temperature, settings.top_k, settings.top_p, settings.seed)
     )
@@ -257,15 +281,22 @@ def sample_next(sessions: Sessions, model: str, text, temperature, top_k, top_p,
     return join_word(generated or "", cased(word, context, "")), ""
 
 
-def generate(sessions: Sessions, model: str, text, n_words, temperature, top_k, top_p, seed, generated, token=None):
+def generate(
+    sessions: Sessions,
+    model: str,
+    request: gr.Request | None,
+    text,
+    n_words,
+    temperature,
+    top_k,
+    top_p,
+    seed,
+    generated,
+    token=None,
+):
     """`n_words` more words, each drawn after everything before it, continuing the sampled text."""
     settings = sampling_settings(temperature, top_k, top_p, seed)
-    context = continued(text, generated)
-    words = (
-        sessions.keyboard(token)
-        .models[model]
-        .generate_words(context, n_words, settings.temperature, settings.top_k, settings.top_p, settings.seed)
-    )
+    words = sessions.keyboard(token, request).generate_words(model, continued(text, generated), n_words, settings)
     return join_word(generated or "", words), ""
 
 

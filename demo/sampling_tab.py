@@ -112,10 +112,22 @@ def two_step_pairs(model, n: int, seed=None, show: int = 20) -> tuple[pd.DataFra
     )
 
 
-def drop(sessions: Sessions, source: str, z, context, n, temperature, top_k, top_p, seed, token=None):
+def drop(
+    sessions: Sessions,
+    request: gr.Request | None,
+    source: str,
+    z,
+    context,
+    n,
+    temperature,
+    top_k,
+    top_p,
+    seed,
+    token=None,
+):
     """Marbles and target as bars on one scale, the distance after 10, 100, ... marbles, a summary, no message."""
     settings = sampling_settings(temperature, top_k, top_p, seed)
-    keyboard = sessions.keyboard(token)
+    keyboard = sessions.keyboard(token, request)
     if check_choice(source, "source", keyboard.names) == keyboard.learner:  # the table's row of the word z
         distribution = keyboard.distribution(source, [check_word(z, "z")], "")
     else:

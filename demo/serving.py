@@ -23,7 +23,6 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 
 from lm.core.checks import shown
-from lm.transformer.context_states import working_for
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +155,7 @@ class RequestGuard:
                 log.warning("%s %s: the client left before its request's body arrived", method, shown(path))
                 return
         if refused is None:
-            with working_for(scope["client"][0] if scope.get("client") else None):  # whose cache, if kept apart
-                return await self.app(scope, receive, ShortErrors(send))
+            return await self.app(scope, receive, ShortErrors(send))
         status, reason = refused
         log.warning("refused %s %s: %s", method, shown(path), reason)
         if scope["type"] == "websocket":

@@ -49,6 +49,18 @@ class NamedModel:
     title: str
     model: NextWordModel
 
+    def doing(self, work) -> NextWordModel:
+        """The model doing `work` (`lm.transformer.engine.Work`: its priority, whom it is for): a handle made by
+        ``working(work)`` for a model that runs on the engine; a counting model, which answers at once, as is.
+
+        Example:
+            >>> from lm import BigramModel
+            >>> [bigram] = lineup(bigram=BigramModel.from_text("the cat.", device="cpu"))
+            >>> bigram.doing(None) is bigram.model
+            True
+        """
+        return self.model.working(work) if MODELS[self.name].runs_on_the_engine else self.model
+
 
 def _bigram(options: LoadOptions) -> NextWordModel:
     from lm.counting.bigram import BigramModel

@@ -13,10 +13,10 @@ from lm.transformer.engine import (
     BACKGROUND,
     KEYSTROKE,
     PREFETCH,
+    VIEW,
     Engine,
     Row,
-    current_priority,
-    working_as,
+    Work,
 )
 from lm.transformer.runner import MERGED_VS_ALONE
 from tests.tiny_lm import save_tiny_model
@@ -53,7 +53,7 @@ def run_at_once(engine: Engine, requests: list[tuple[list[Row], int]]) -> tuple[
     lock = threading.Lock()
 
     def submit(i, rows, priority):
-        results[i] = engine.run(rows, priority)
+        results[i] = engine.run(rows, Work(priority))
         with lock:
             finished.append(i)
 
@@ -120,7 +120,7 @@ def test_under_overload_every_typist_is_served_in_turn(tiny):
         state = tiny.states.state(tuple(tiny._encode("the cat sat on the")))
         answered_in_pass = {}
         with held(narrow):
-            futures = [narrow._submit(rows=[Row(state.layers, (token,))], priority=KEYSTROKE) for token in range(12)]
+            futures = [narrow._submit(Work(KEYSTROKE), rows=[Row(state.layers, (token,))]) for token in range(12)]
             for i, future in enumerate(futures):
                 future.add_done_callback(lambda _, i=i: answered_in_pass.setdefault(i, narrow.passes))
         for future in futures:
@@ -140,26 +140,45 @@ def test_a_failing_pass_fails_its_callers_and_the_engine_keeps_serving(tiny):
     assert result.logprobs.shape == (tiny.model.config.vocab_size,)
 
 
-def test_priority_is_set_for_a_block_and_checked():
-    assert current_priority() != KEYSTROKE
-    with working_as(KEYSTROKE):
-        assert current_priority() == KEYSTROKE
-        with working_as(BACKGROUND):
-            assert current_priority() == BACKGROUND
-        assert current_priority() == KEYSTROKE
-    with pytest.raises(ValueError, match="`priority`"):
-        with working_as(7):
-            pass
+def test_work_is_checked_and_each_new_one_is_a_later_job():
+    first, second = Work(KEYSTROKE), Work(KEYSTROKE)
+    assert first.job < second.job and Work().priority == VIEW and Work(owner="a").owner == "a"
+    for bad in (7, -1, True, "keystroke"):
+        with pytest.raises(ValueError, match="`priority`"):
+            Work(bad)
+
+
+def test_a_request_without_its_work_is_refused(tiny):
+    with pytest.raises(ValueError, match="`work`"):
+        tiny.engine.run([Row([], (1, 2))], KEYSTROKE)  # a bare priority is not a `Work`
 
 
 def test_background_work_keeps_its_own_cache_and_never_evicts_the_typists(tiny):
+    """The handle carries its work: a plain thread (no context copied) running it still runs in the background
+    cache, at BACKGROUND priority, and the typists' cache is left as it was."""
     tm = TransformerModel(tiny.tokenizer, tiny.model, tiny.device)
     tm.next_word_distribution("the cat sat on the")  # a typist's context
     typists = list(tm.states._states)
-    with working_as(BACKGROUND):
+    background = tm.working(Work(BACKGROUND))
+    seen_priorities = []
+    submit = tm.engine._submit
+
+    def watched(work, **request):
+        seen_priorities.append(work.priority)
+        return submit(work, **request)
+
+    tm.engine._submit = watched
+
+    def evaluate():
         for i in range(tm.states.max_contexts + 5):  # more contexts than the typists' cache holds
-            tm.next_word_distribution(f"the dog {'ran ' * (i % 7)}and {i}")
+            background.next_word_distribution(f"the dog {'ran ' * (i % 7)}and {i}")
+
+    thread = threading.Thread(target=evaluate)
+    thread.start()
+    thread.join(timeout=120)
     assert list(tm.states._states) == typists and len(tm.background_states._states) > 0
+    assert seen_priorities and set(seen_priorities) == {BACKGROUND}
+    assert tm.work is None  # the model itself is unchanged: its own calls are VIEW work
     tm.close()
 
 

@@ -261,6 +261,14 @@ def test_pages_kept_apart_share_no_cached_context(tiny_app, tiny_keyboard, monke
             data = {"data": [text, *SETTINGS, 1]}
             return client.post(f"{tiny_app}keystroke/suggest_transformer", json=data).json()["data"][0]
 
+    def event_passes(source: str, api: str, data: list) -> int:
+        before = engine.passes
+        with httpx.Client(transport=httpx.HTTPTransport(local_address=source), timeout=60) as client:
+            started = client.post(f"{tiny_app}gradio_api/call/{api}", json={"data": data})
+            events = client.get(f"{tiny_app}gradio_api/call/{api}/{started.json()['event_id']}").text
+        assert "event: complete" in events and "⚠️" not in events, events[:300]
+        return engine.passes - before
+
     def passes_for(source: str, text: str) -> int:
         before = engine.passes
         ask(source, text)
@@ -273,3 +281,8 @@ def test_pages_kept_apart_share_no_cached_context(tiny_app, tiny_keyboard, monke
     assert passes_for("127.0.0.2", "another text the first page types ") > 0  # apart: its own passes
     assert passes_for("127.0.0.2", "another text the first page types ") == 0  # and its own cache
     assert ask("127.0.0.1", "the c") == ask("127.0.0.2", "the c")  # the same numbers either way
+    # Gradio's events carry their page too (`gr.Request`): the explanations and charts of a page read its cache
+    for api, text, settings in (("explain", "a third text ", []), ("distributions", "a fourth text ", [1.0, 0, 1.0])):
+        assert passes_for("127.0.0.1", text) > 0
+        assert event_passes("127.0.0.2", api, [text, *settings, None]) > 0, api  # another page: not from that cache
+        assert event_passes("127.0.0.1", api, [text, *settings, None]) == 0, api  # the typist's page: from its cache

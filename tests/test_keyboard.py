@@ -6,6 +6,7 @@ from lm import BigramModel
 from lm.core.tokenize import join_word
 from lm.registry import lineup
 from lm.serving.keyboard import CONTEXT_CUT_BLOCK, MAX_CONTEXT_CHARS, Keyboard, Settings, clean_text, insert_word
+from lm.transformer.engine import KEYSTROKE
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +144,11 @@ class _BudgetSpy:
     """A stand-in transformer that records the search budget each call asks for."""
 
     def __init__(self):
-        self.budgets = []
+        self.budgets, self.works = [], []
+
+    def working(self, work):
+        self.works.append(work)
+        return self
 
     def next_word_distribution(self, context, prefix="", budget=None):
         import torch
@@ -165,6 +170,7 @@ def test_sampled_transformer_chips_use_the_keyboard_search(keyboard):
         "the ", Settings(mode="sampled", seed=0), models=("transformer",)
     )
     assert spy.budgets == [None] and {chip["word"] for chip in chips["transformer"]} <= {"cat", "dog"}
+    assert [work.priority for work in spy.works] == [KEYSTROKE]  # a strip's search goes before every view
     # no budget asked: the model's own, which is the keyboard's search (the one every view reads)
     assert inspect.signature(TransformerModel.next_word_distribution).parameters["budget"].default == KEYBOARD
 

@@ -53,7 +53,7 @@ from lm.evaluation.typing_simulation import (
     word_spans,
 )
 from lm.registry import DEFAULT_MODELS, MODELS, LoadOptions, check_model_names, load
-from lm.transformer.engine import BACKGROUND, working_as
+from lm.transformer.engine import BACKGROUND, Work
 
 MAX_PREFIX_SHOWN = 5  # letters typed, in `found_within`
 
@@ -164,11 +164,11 @@ def evaluate(
         if not spans:
             raise ValueError(f"the first word of `text` is longer than the {max_letters:,} letters a run may read")
     text = text.replace("\u2019", "'")[: spans[-1].start + len(spans[-1].word)]
-    with working_as(BACKGROUND):
-        results = {
-            named.name: evaluate_side(Side(named.name, named.model), text, spans, slots, progress, workers)
-            for named in models
-        }
+    background = Work(BACKGROUND)  # one job, after every keystroke, in the background's cache
+    results = {
+        named.name: evaluate_side(Side(named.name, named.doing(background)), text, spans, slots, progress, workers)
+        for named in models
+    }
     names = list(results)
     report = {name: details for name, (details, _) in results.items()}
     report["models"] = names

@@ -8,7 +8,6 @@ whose engine merges passes is simulated at many positions at once (`simulate_con
 
 from __future__ import annotations
 
-import contextvars
 import queue
 import threading
 from dataclasses import dataclass
@@ -172,7 +171,6 @@ def simulate_concurrently(
     outcomes: list[Outcome | None] = [None] * len(spans)
     finished: queue.SimpleQueue = queue.SimpleQueue()  # a word's index, or the error a thread met
     stop = threading.Event()
-    context = contextvars.copy_context()  # the caller's priority (`lm.transformer.engine.working_as`) for every thread
 
     def work():
         while not stop.is_set():
@@ -190,7 +188,7 @@ def simulate_concurrently(
                     return
                 finished.put(i)
 
-    threads = [threading.Thread(target=context.copy().run, args=(work,), daemon=True) for _ in range(workers)]
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
     for thread in threads:
         thread.start()
     try:

@@ -24,7 +24,7 @@ from lm.core.distribution import OTHER, Distribution, NextWordModel
 from lm.core.sampling import check_seed, check_temperature, check_top_k, check_top_p
 from lm.core.tokenize import cased, split_partial_word, stable_tail
 from lm.registry import MODELS, NamedModel
-from lm.transformer.engine import KEYSTROKE, working_as
+from lm.transformer.engine import KEYSTROKE, VIEW, Work
 
 MODES = ("most likely", "sampled")
 SLOTS = 3  # chips per strip, like a phone keyboard
@@ -174,13 +174,14 @@ class Keyboard:
     `lm.core.distribution.Distribution`), so a chip, a chart, a marble and the API give one number per word.
     """
 
-    def __init__(self, models: Sequence[NamedModel], prefetcher=None):
+    def __init__(self, models: Sequence[NamedModel], prefetcher=None, owner: str | None = None):
         if not models:
             raise ValueError("`models` has to hold at least one model")
         self.lineup = list(models)
         self.models: dict[str, NextWordModel] = {m.name: m.model for m in models}  # strip name -> model, in order
         self.titles: dict[str, str] = {m.name: m.title for m in models}
         self.prefetcher = prefetcher
+        self.owner = owner  # whose page this keyboard answers (`lm.transformer.engine.Work.owner`): its cache
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -197,24 +198,51 @@ class Keyboard:
         `lm.counting.personal`), sharing the others and the prefetcher."""
         if model is self._model(name):
             return self
-        return Keyboard([replace(m, model=model) if m.name == name else m for m in self.lineup], self.prefetcher)
+        lineup = [replace(m, model=model) if m.name == name else m for m in self.lineup]
+        return Keyboard(lineup, self.prefetcher, self.owner)
 
-    def distribution(self, model: str, context: str, prefix: str) -> Distribution:
+    def for_owner(self, owner: str | None) -> "Keyboard":
+        """This keyboard answering `owner`'s page (a page's address): the transformer's work for it reads that
+        page's cache when the model keeps pages apart (`TransformerModel.pages_apart`)."""
+        return self if owner == self.owner else Keyboard(self.lineup, self.prefetcher, owner)
+
+    def distribution(self, model: str, context: str, prefix: str, work: Work | None = None) -> Distribution:
         """The distribution strip `model` shows for a context and typed prefix: p(w | context, a word comes
         next), the one every view reads. A query: it tells no prefetcher anything (only a typist's
-        keystroke, `suggest`, does)."""
-        return self._model(model).next_word_distribution(context, prefix)
+        keystroke, `suggest`, does). `work`: what the transformer's passes are (default: a `VIEW` job for
+        this keyboard's owner)."""
+        work = Work(VIEW, self.owner) if work is None else work
+        return self._named(model).doing(work).next_word_distribution(context, prefix)
+
+    def generate_words(self, model: str, context: str, n_words: int, settings: Settings) -> str:
+        """`n_words` words from strip `model`'s model, each drawn after everything before it with `settings`'
+        warping (one `VIEW` job for this keyboard's owner: see `distribution`).
+
+        Example:
+            >>> from lm import BigramModel
+            >>> from lm.registry import lineup
+            >>> keyboard = Keyboard(lineup(bigram=BigramModel.from_text("the cat sat.", device="cpu")))
+            >>> keyboard.generate_words("bigram", "the", 2, Settings(temperature=0))
+            'cat sat'
+        """
+        model_at_work = self._named(model).doing(Work(VIEW, self.owner))
+        return model_at_work.generate_words(
+            context, n_words, settings.temperature, settings.top_k, settings.top_p, settings.seed
+        )
 
     def _model(self, model: str) -> NextWordModel:
+        return self._named(model).model
+
+    def _named(self, model: str) -> NamedModel:
         check_choice(model, "model", tuple(MODELS))
         if model not in self.models:
             raise ValueError(f"this keyboard has no {model}")
-        return self.models[model]
+        return next(named for named in self.lineup if named.name == model)
 
-    def _strip(self, model: str, context: str, prefix: str, settings: Settings) -> tuple[list[dict], dict]:
-        distribution = self.distribution(model, context, prefix)
+    def _strip(self, model: str, context: str, prefix: str, settings: Settings, work: Work) -> tuple[list[dict], dict]:
+        distribution = self.distribution(model, context, prefix, work)
         if self.prefetcher is not None and self.prefetcher.model is self.models[model]:
-            self.prefetcher.hint(context, prefix)  # the typist's next keystroke is prepared from here
+            self.prefetcher.hint(context, prefix, self.owner)  # the typist's next keystroke is prepared from here
         pairs = _drawn(distribution, settings) if settings.mode == "sampled" else distribution.top(SLOTS)
         return _as_chips(pairs, context, prefix), strip_about(distribution, settings)
 
@@ -240,9 +268,9 @@ class Keyboard:
         readable, message = clean_text(text)
         context, prefix = split_partial_word(readable)
         result, about = {name: [] for name in self.names}, {}
-        with working_as(KEYSTROKE):  # the strips' passes go before charts, prefetching and Compare
-            for model in models:
-                result[model], about[model] = self._strip(model, context, prefix, settings)
+        keystroke = Work(KEYSTROKE, self.owner)  # the strips' passes go before charts, prefetching and Compare
+        for model in models:
+            result[model], about[model] = self._strip(model, context, prefix, settings, keystroke)
         if prefix and not any(result.values()):
             asked = "any model" if len(models) > 1 else f"the {models[0]}"
             message = "; ".join(filter(None, [message, f"no word starting with {shown(prefix)} is known to {asked}"]))
@@ -260,10 +288,11 @@ class Keyboard:
             'p(cat | z = the, a word comes next) = c(the, cat) / (c(the) - c(the, </s>)) = 1 / (2 - 0) = 50.0%'
         """
         context, prefix = split_partial_word(clean_text(text)[0])
+        view = Work(VIEW, self.owner)
         return {
             model: [
-                self.models[model].explain(context, word, prefix)
-                for word, _ in self.distribution(model, context, prefix).top(SLOTS)
+                self._named(model).doing(view).explain(context, word, prefix)
+                for word, _ in self.distribution(model, context, prefix, view).top(SLOTS)
             ]
             for model in (self.names if models is None else models)
             if model in self.models

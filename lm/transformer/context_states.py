@@ -19,44 +19,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import torch
 
-from lm.transformer.engine import Engine, Job, Row
+from lm.transformer.engine import Engine, Job, Row, Work
 
 MAX_PENDING = 8  # pending tokens a state may carry before its KV cache is brought up to date
 MAX_CONTEXTS = 64  # contexts kept: one per user of a class typing at once, so users do not evict each other
 MAX_CACHE_BYTES = 1 << 30  # KV caches plus path log-probabilities kept across contexts (least recent go first)
-
-
-_owner: ContextVar[str | None] = ContextVar("owner", default=None)
-
-
-@contextmanager
-def working_for(owner: str | None):
-    """Run the work under this block for `owner` (a page's address), so that a model whose pages are kept
-    apart (`lm.transformer.model.TransformerModel.pages_apart`) reads and fills that owner's cache only.
-
-    Example:
-        >>> with working_for("10.0.0.7"):
-        ...     current_owner()
-        '10.0.0.7'
-        >>> current_owner() is None
-        True
-    """
-    token = _owner.set(owner)
-    try:
-        yield
-    finally:
-        _owner.reset(token)
-
-
-def current_owner() -> str | None:
-    """Whom the calling work is for (`working_for`), or None."""
-    return _owner.get()
 
 
 @dataclass
@@ -120,9 +91,10 @@ class ContextStates:
     def device(self) -> torch.device:
         return self.engine.device
 
-    def state(self, ids: tuple[int, ...]) -> ContextState:
-        """The state after context `ids` (at least one token), computed from the best cached prefix."""
-        return self.engine.run_job(self.state_steps(ids))
+    def state(self, ids: tuple[int, ...], work: Work | None = None) -> ContextState:
+        """The state after context `ids` (at least one token), computed from the best cached prefix, as `work`
+        (`lm.transformer.engine.Work`; none: a `VIEW` job of its own)."""
+        return self.engine.run_job(self.state_steps(ids), work)
 
     def state_steps(self, ids: tuple[int, ...]) -> Job:
         """`state` as an engine job (`Engine.run_job`): yields the row it needs, returns the state."""
@@ -175,9 +147,9 @@ class ContextStates:
         layers = [(k[:, :, :base_length], v[:, :, :base_length]) for k, v in base.layers] if base else []
         return base_length, layers
 
-    def expand(self, state: ContextState, paths: list[tuple[int, ...]]) -> torch.Tensor:
-        """(len(paths), vocab) log-probs of the token after ``context + path``, for non-empty paths."""
-        return self.engine.run_job(self.expand_steps(state, paths))
+    def expand(self, state: ContextState, paths: list[tuple[int, ...]], work: Work | None = None) -> torch.Tensor:
+        """(len(paths), vocab) log-probs of the token after ``context + path``, for non-empty paths, as `work`."""
+        return self.engine.run_job(self.expand_steps(state, paths), work)
 
     def expand_steps(self, state: ContextState, paths: list[tuple[int, ...]]) -> Job:
         """`expand` as an engine job: paths not seen before become rows of one request (merged with other

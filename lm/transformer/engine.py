@@ -21,8 +21,9 @@ running Python slows it: a 50-row pass took 0.50 s alone and 2.21 s beside one b
 0.5 ms switch interval, 1.14 s at 0.1 ms (`bench/bench_gil.py`). Under a class's load the server's own
 Python (the event loop, the handlers, the jobs' thread) is that thread; see the README's "Serving a class".
 
-Priorities (`KEYSTROKE` first, then `VIEW`, `PREFETCH`, `BACKGROUND`; within one, the job that started
-first) are set by the caller with `working_as`, or given to `run` / `run_job` / `call` explicitly.
+Every request carries its `Work`: its priority (`KEYSTROKE` first, then `VIEW`, `PREFETCH`, `BACKGROUND`;
+within one, the job that started first) and whom it is for. Nothing ambient decides where work goes: a
+caller that gives no `Work` runs at `VIEW`, as a job of its own.
 
 Example:
     >>> from lm.transformer.loading import load_causal_lm
@@ -42,8 +43,6 @@ import itertools
 import threading
 import weakref
 from concurrent.futures import Future
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Callable, Generator
 
@@ -55,40 +54,40 @@ from lm.transformer.scheduler import MAX_ROWS, Limits, Shape, next_batch
 KEYSTROKE, VIEW, PREFETCH, BACKGROUND = range(4)  # priorities, most urgent first
 PRIORITY_NAMES = {KEYSTROKE: "keystroke", VIEW: "view", PREFETCH: "prefetch", BACKGROUND: "background"}
 
-_work: ContextVar[tuple[int, int] | None] = ContextVar("work", default=None)  # (priority, the job's number)
 _jobs = itertools.count()
 
 
-@contextmanager
-def working_as(priority: int):
-    """Run the block's forward passes at `priority` (`KEYSTROKE`, `VIEW`, `PREFETCH` or `BACKGROUND`), as one
-    job: within a priority, the passes of the job that started first go first, so a search that has begun
-    finishes before later keystrokes' searches start (its 2nd to 4th passes do not queue behind them).
+@dataclass(frozen=True)
+class Work:
+    """What a piece of work on the model is: how urgent (`priority`), whom it is for (`owner`, a page's
+    address: the cache it reads, when the model keeps pages apart), and which job it belongs to (`job`:
+    within a priority, the passes of the job that started first go first, so a search that has begun
+    finishes before later keystrokes' searches start). Every request to an `Engine` carries one; a
+    `lm.transformer.model.TransformerModel` handle made by ``working(work)`` gives it to all its calls.
 
     Example:
-        >>> with working_as(KEYSTROKE):
-        ...     current_priority() == KEYSTROKE
-        True
+        >>> keystroke = Work(KEYSTROKE, owner="10.0.0.7")
+        >>> keystroke.priority == KEYSTROKE, keystroke.job < Work(KEYSTROKE).job
+        (True, True)
+        >>> Work(7)
+        Traceback (most recent call last):
+        ...
+        ValueError: `priority` has to be one of [0, 1, 2, 3], but is 7
     """
-    if priority not in PRIORITY_NAMES:
-        raise ValueError(f"`priority` has to be one of {sorted(PRIORITY_NAMES)}, but is {priority!r}")
-    token = _work.set((priority, next(_jobs)))
-    try:
-        yield
-    finally:
-        _work.reset(token)
 
+    priority: int = VIEW
+    owner: str | None = None
+    job: int = field(default_factory=lambda: next(_jobs))
 
-def current_priority() -> int:
-    """The priority the calling code's forward passes run at (`VIEW` unless `working_as` says otherwise)."""
-    work = _work.get()
-    return VIEW if work is None else work[0]
+    def __post_init__(self):
+        if isinstance(self.priority, bool) or self.priority not in PRIORITY_NAMES:
+            raise ValueError(f"`priority` has to be one of {sorted(PRIORITY_NAMES)}, but is {self.priority!r}")
 
 
 @dataclass(order=True)
 class _Request:
     priority: int
-    job: int  # the job's number (`working_as`): earlier jobs first
+    job: int  # the job's number (`Work.job`): earlier jobs first
     order: int
     rows: list[Row] = field(compare=False)
     future: Future = field(compare=False)
@@ -160,16 +159,16 @@ class Engine:
     def device(self) -> torch.device:
         return self.model.device
 
-    def run(self, rows: list[Row], priority: int | None = None) -> list[RowResult]:
+    def run(self, rows: list[Row], work: Work | None = None) -> list[RowResult]:
         """Run `rows` (with other callers' rows, when they fit) and return their results, in order.
 
-        Blocks until done; raises what the pass raised. `priority` defaults to `current_priority()`.
+        Blocks until done; raises what the pass raised. No `work`: a `VIEW` job of its own.
         """
         if not rows or any(not row.tokens for row in rows):
             raise ValueError("`rows` has to hold at least one row, each with at least one token")
-        return self._submit(rows=rows, priority=priority).result()
+        return self._submit(work, rows=rows).result()
 
-    def run_job(self, steps: Job, priority: int | None = None):
+    def run_job(self, steps: Job, work: Work | None = None):
         """Run a job on the engine's thread and return what it returns.
 
         A job is a generator: it yields the rows it needs next (``[]`` for none) and is sent their results.
@@ -177,12 +176,12 @@ class Engine:
         searches advance one after another there while their rows share each pass: no thread per search
         competes with the passes for Python's lock. Blocks until done; raises what the job raised.
         """
-        return self._submit(steps=steps, priority=priority).result()
+        return self._submit(work, steps=steps).result()
 
-    def call(self, function: Callable[[], object], priority: int | None = None):
+    def call(self, function: Callable[[], object], work: Work | None = None):
         """Run `function()` on the engine's thread, in priority order, alone (for passes that are not rows:
         scoring a whole text). Blocks; returns what it returns."""
-        return self._submit(call=function, priority=priority).result()
+        return self._submit(work, call=function).result()
 
     def close(self) -> None:
         """Stop the thread; work still waiting fails with `RuntimeError`."""
@@ -205,13 +204,11 @@ class Engine:
         with self._changed:
             return any(request.priority <= priority for request in self._waiting)
 
-    def _submit(self, rows=(), call=None, steps=None, priority=None) -> Future:
-        work = _work.get()
-        priority = current_priority() if priority is None else priority
-        if priority not in PRIORITY_NAMES:
-            raise ValueError(f"`priority` has to be one of {sorted(PRIORITY_NAMES)}, but is {priority!r}")
-        job = work[1] if work is not None and work[0] == priority else next(_jobs)
-        request = _Request(priority, job, next(self._order), [], Future(), call, steps)
+    def _submit(self, work: Work | None, rows=(), call=None, steps=None) -> Future:
+        work = Work() if work is None else work
+        if not isinstance(work, Work):
+            raise ValueError(f"`work` has to be a `Work`, but is {type(work).__name__}")
+        request = _Request(work.priority, work.job, next(self._order), [], Future(), call, steps)
         request.needs(rows)
         with self._changed:
             if self._closed:

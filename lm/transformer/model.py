@@ -14,6 +14,7 @@ The examples of the methods below use such a `tm`, one shared by the doctests (`
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import threading
@@ -25,8 +26,8 @@ import torch
 from lm.core.distribution import OTHER, Distribution
 from lm.core.generation import generate_words
 from lm.core.tokenize import stable_tail
-from lm.transformer.context_states import ContextStates, current_owner
-from lm.transformer.engine import BACKGROUND, Engine, Job, current_priority
+from lm.transformer.context_states import ContextStates
+from lm.transformer.engine import BACKGROUND, Engine, Job, Work
 from lm.transformer.loading import load_causal_lm
 from lm.transformer.scoring import word_log_probs
 from lm.transformer.token_text import TokenText
@@ -66,8 +67,10 @@ class TransformerModel:
     """A causal LM with its tokenizer, answering next-token and whole-next-word questions.
 
     It is safe to share between threads: every forward pass runs on its `lm.transformer.engine.Engine`, which merges
-    the passes of many callers (users) into one. Evaluation and Compare (`lm.transformer.engine.BACKGROUND` work)
-    keep their contexts in a cache of their own, so they never evict the typists' contexts.
+    the passes of many callers (users) into one. What a call is (its priority, whom it is for) is the
+    model's `work`: none (a `VIEW` job per call, in the typists' cache), or the one a handle was made with
+    (`working`). Evaluation and Compare (`lm.transformer.engine.BACKGROUND` work) keep their contexts in a
+    cache of their own, so they never evict the typists' contexts.
     """
 
     def __init__(self, tokenizer, model, device: torch.device, name: str = "model", load_options: dict | None = None):
@@ -80,9 +83,8 @@ class TransformerModel:
         self.engine = Engine(model)
         self.states = ContextStates(self.engine)  # the typists' contexts
         self.background_states = ContextStates(self.engine, BACKGROUND_CONTEXTS, max_bytes=BACKGROUND_CACHE_BYTES)
-        self.pages_apart = (
-            False  # True: each owner (`lm.transformer.context_states.working_for`) reads only its own cache
-        )
+        self.pages_apart = False  # True: each owner (`lm.transformer.engine.Work.owner`) reads only its own cache
+        self.work: Work | None = None  # what this handle's calls are (`working`); None: each a VIEW job of its own
         self._owners: OrderedDict[str, ContextStates] = OrderedDict()  # their caches, when kept apart
         self._owners_lock = threading.Lock()
         window = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", 1024)
@@ -118,16 +120,37 @@ class TransformerModel:
         """Stop the engine's thread (the model cannot run after this)."""
         self.engine.close()
 
+    def working(self, work: Work) -> "TransformerModel":
+        """This model doing `work` (`lm.transformer.engine.Work`: a priority, whom it is for, a job): a handle that
+        shares the weights, the engine and the caches, and whose every call runs as that work. The keyboard
+        makes one per keystroke (`KEYSTROKE`, the typist's page), the prefetcher per hint, the evaluation
+        one for its whole run (`BACKGROUND`).
+
+        Example:
+            >>> from lm.transformer.engine import KEYSTROKE
+            >>> typing = tm.working(Work(KEYSTROKE, owner="10.0.0.7"))
+            >>> typing.work.priority == KEYSTROKE, typing.engine is tm.engine, tm.work is None
+            (True, True, True)
+            >>> typing.next_word_distribution("Have a nice").top(1)[0][0]
+            'day'
+        """
+        if not isinstance(work, Work):
+            raise ValueError(f"`work` has to be a `lm.transformer.engine.Work`, but is {type(work).__name__}")
+        handle = copy.copy(self)  # the same weights, engine, caches and locks: only `work` is its own
+        handle.work = work
+        return handle
+
     def _states(self) -> ContextStates:
-        """The cache for the calling work: background work has its own. With `pages_apart`, each owner
-        (`lm.transformer.context_states.working_for`: a page's address) has its own, so no page can time whether
-        another typed a text (a context cached answers in ~15 ms, a fresh one in ~290 ms); work for no
-        owner gets a cache of its own that is dropped after it."""
-        if current_priority() == BACKGROUND:
+        """The cache for this handle's work: background work has its own. With `pages_apart`, each owner
+        (`Work.owner`: a page's address) has its own, so no page can time whether another typed a text (a
+        context cached answers in ~15 ms, a fresh one in ~290 ms); work for no owner gets a cache of its
+        own that is dropped after it."""
+        work = self.work or Work()
+        if work.priority == BACKGROUND:
             return self.background_states
         if not self.pages_apart:
             return self.states
-        owner = current_owner()
+        owner = work.owner
         if owner is None:
             return ContextStates(self.engine, CONTEXTS_PER_OWNER)
         with self._owners_lock:
@@ -196,7 +219,7 @@ class TransformerModel:
             ' Paris'
         """
         ids = self.context_ids(context)
-        logprobs = self._states().state(ids).logprobs
+        logprobs = self._states().state(ids, self.work).logprobs
         return Distribution(self.tokens.texts, logprobs.exp().to(self.prob_dtype))
 
     def word_search(
@@ -212,7 +235,8 @@ class TransformerModel:
         The search runs as one job on the model's engine (`lm.transformer.engine`), its passes merged with other users'.
         """
         ids, separator = self._context(context)
-        return self.engine.run_job(self._search_job(self._states(), ids, separator, prefix, budget, before_each_pass))
+        steps = self._search_job(self._states(), ids, separator, prefix, budget, before_each_pass)
+        return self.engine.run_job(steps, self.work)
 
     def _search_job(self, states: ContextStates, ids, separator, prefix, budget, before_each_pass) -> Job:
         """The whole search as one engine job: the context's state, then each batch of paths to expand."""
@@ -315,7 +339,7 @@ class TransformerModel:
             with torch.inference_mode():
                 return self.model(input_ids=torch.tensor([ids], device=self.device)).logits[0]
 
-        return self.engine.call(forward)
+        return self.engine.call(forward, self.work)
 
     # ---- scoring and generating ------------------------------------------------------------
 

@@ -32,8 +32,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from lm.transformer.context_states import current_owner, working_for
-from lm.transformer.engine import KEYSTROKE, PREFETCH, working_as
+from lm.transformer.engine import KEYSTROKE, PREFETCH, Work
 from lm.transformer.word_search import SearchBudget
 
 WIDEN = SearchBudget(k=32, batch_size=4, fanout=32, max_steps=3, min_prob=1e-4)  # more paths for this word
@@ -53,9 +52,7 @@ class _Hint:
     context: str
     prefix: str
     at: float  # time.monotonic() of the keystroke
-    owner: str | None = (
-        None  # whose keystroke (`lm.transformer.context_states.working_for`): its cache is the one warmed
-    )
+    owner: str | None = None  # whose keystroke (`lm.transformer.engine.Work.owner`): its cache is the one warmed
 
     @property
     def text(self) -> str:
@@ -78,9 +75,10 @@ class Prefetcher:
         self._thread = threading.Thread(target=self._run, name="word-prefetch", daemon=True)
         self._thread.start()
 
-    def hint(self, context: str, prefix: str) -> None:
-        """A typist's keystroke was answered for `context` + `prefix`: warm for their next one."""
-        new = _Hint(context, prefix, time.monotonic(), current_owner())
+    def hint(self, context: str, prefix: str, owner: str | None = None) -> None:
+        """A typist's keystroke was answered for `context` + `prefix`: warm for their next one, in the cache
+        of `owner` (whose keystroke it was, `lm.transformer.engine.Work.owner`)."""
+        new = _Hint(context, prefix, time.monotonic(), owner)
         with self._changed:
             self._hints = [hint for hint in self._hints if not hint.same_typist(new)][-(self.max_hints - 1) :]
             self._hints.append(new)
@@ -129,8 +127,8 @@ class Prefetcher:
     def _run(self) -> None:
         while (hint := self._next_hint()) is not None:
             try:
-                with working_as(PREFETCH), working_for(hint.owner):
-                    self._warm(hint.context, hint.prefix, lambda: self._check(hint))
+                warming = self.model.working(Work(PREFETCH, hint.owner))  # after keystrokes, in the typist's cache
+                self._warm(warming, hint.context, hint.prefix, lambda: self._check(hint))
             except _Superseded:
                 pass
             except Exception:  # a prefetch must never take the keyboard down; the foreground will report it
@@ -140,12 +138,13 @@ class Prefetcher:
                     self._working = None
                     self._changed.notify_all()
 
-    def _warm(self, context: str, prefix: str, check) -> None:
+    @staticmethod
+    def _warm(model, context: str, prefix: str, check) -> None:
         """Prepare the context after the likeliest completion, widen this word's paths, then the runner-up."""
-        result = self.model.word_search(context, prefix, NEXT_WORD, before_each_pass=check)
+        result = model.word_search(context, prefix, NEXT_WORD, before_each_pass=check)
         likely = [word for word, _ in sorted(result.words.items(), key=lambda item: -item[1])[:2]]
         if likely:
-            self.model.word_search(context + likely[0] + " ", "", NEXT_WORD, before_each_pass=check)
-        self.model.word_search(context, prefix, WIDEN, before_each_pass=check)
+            model.word_search(context + likely[0] + " ", "", NEXT_WORD, before_each_pass=check)
+        model.word_search(context, prefix, WIDEN, before_each_pass=check)
         for word in likely[1:]:
-            self.model.word_search(context + word + " ", "", NEXT_WORD, before_each_pass=check)
+            model.word_search(context + word + " ", "", NEXT_WORD, before_each_pass=check)
