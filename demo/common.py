@@ -8,6 +8,7 @@ import inspect
 import logging
 import secrets
 import typing
+from dataclasses import dataclass
 
 import anyio
 import gradio as gr
@@ -82,6 +83,40 @@ def owner(request) -> str | None:
     (``--private-pages``, `lm.transformer.model.TransformerModel.pages_apart`)."""
     client = getattr(request, "client", None) if request is not None else None
     return client.host if client is not None else None
+
+
+@dataclass
+class Controls:
+    """The Keyboard tab's controls that other tabs read too."""
+
+    text: gr.Textbox
+    temperature: gr.Slider
+    top_k: gr.Slider
+    top_p: gr.Slider
+    seed: gr.Number
+    session: gr.State  # the page's token: which user's counts the bigram adds (`Sessions`)
+
+
+@dataclass
+class Page:
+    """What every tab's builder gets, the one signature of them all, ``build(page)``: the Blocks being built
+    (a tab adds its HTTP routes and CSS rules to `blocks.routes` and `blocks.css_rules`), the tab itself
+    (`tab`, for events on opening it), each session's models (`sessions`), and what the tabs share: the
+    words offered as z, and the Keyboard tab's controls (it fills `controls`; the tabs after it read them).
+    """
+
+    blocks: gr.Blocks
+    sessions: Sessions
+    z_words: list[str]
+    tab: gr.Tab | None = None
+    controls: Controls | None = None
+
+    @property
+    def shared(self) -> Controls:
+        """The Keyboard tab's controls, for a tab built after it."""
+        if self.controls is None:
+            raise ValueError("the Keyboard tab has to be built first: this tab reads its controls")
+        return self.controls
 
 
 def error_message(error: Exception, where: str) -> str:

@@ -11,7 +11,7 @@ import threading
 import gradio as gr
 import pandas as pd
 
-from demo.common import error_message
+from demo.common import Page, error_message
 from lm.core.checks import check_whole_number
 from lm.counting.corpus import held_out_text
 from lm.evaluation.evaluate import evaluate
@@ -205,8 +205,9 @@ class Comparisons:
                 self._running.discard(session)
 
 
-def build(keyboard: Keyboard) -> None:
-    """The tab's components and events."""
+def build(page: Page) -> None:
+    """The tab's components and events: every model of the lineup compared on one text."""
+    keyboard = page.sessions.corpus_keyboard
     gr.Markdown(
         "**Counting against a transformer: which suggests better, and where?** "
         "Paste a text (or use the held-out play, which the counting "

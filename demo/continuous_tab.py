@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from demo.common import KEEP, RANDOM_SEED, safely, seed_or_none
+from demo.common import KEEP, RANDOM_SEED, Page, safely, seed_or_none
 from lm.core.checks import shown
 from lm.teaching.continuous import MAX_SAMPLES, GpaJobDensity
 
@@ -172,8 +172,9 @@ def two_step_continuous(n, seed):
 # ---- layout -------------------------------------------------------------------------------------
 
 
-def build(tab: gr.Tab) -> None:
-    """The tab's components and events."""
+def build(page: Page) -> None:
+    """The tab's components and events (drawn when the tab opens, `page.tab`)."""
+    tab = page.tab
     gr.Markdown(
         "**A probability is a shape, also for a continuous quantity** (the blog's continuous example). "
         "A student's GPA *z* follows a bell curve centred at 3.3, *p(z)*; "

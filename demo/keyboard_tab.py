@@ -22,6 +22,8 @@ from demo.common import (
     QUEUE_SIZE,
     RANDOM_SEED,
     SLIDER_RANGES,
+    Controls,
+    Page,
     Sessions,
     clamped,
     in_a_thread,
@@ -64,18 +66,6 @@ def chart_titles(name: str) -> tuple[str, str]:
         ('Bigram: raw', 'Bigram: warped')
     """
     return tuple(f"{name.capitalize()}: {kind}" for kind in CHART_KINDS)
-
-
-@dataclass
-class Controls:
-    """The Keyboard tab's controls that other tabs read too."""
-
-    text: gr.Textbox
-    temperature: gr.Slider
-    top_k: gr.Slider
-    top_p: gr.Slider
-    seed: gr.Number
-    session: gr.State  # the page's token: which user's counts the bigram adds (`demo.common.Sessions`)
 
 
 # ---- the keystroke route: the page's requests, without Gradio's event processing ----------------------
@@ -384,111 +374,53 @@ def _strip(name: str, title: str, initial: dict) -> list[gr.Button]:
         ]
 
 
-def build(demo: gr.Blocks, sessions: Sessions) -> tuple[Controls, list]:
-    """The tab's components and events; returns the controls the other tabs share, and the routes it serves
-    beside Gradio's events (the keystroke route: path, endpoint, methods)."""
-    keyboard = sessions.corpus_keyboard
-    names = keyboard.names
+def build(page: Page) -> None:
+    """The tab's components, in the page's order, then their events. Fills `page.controls` (the text box and
+    sampling controls the tabs after it read) and adds the keystroke route to `page.blocks.routes`."""
+    sessions, keyboard = page.sessions, page.sessions.corpus_keyboard
     initial = keyboard.suggest("")  # rendered with the page: chips show before any request
     text = gr.Textbox(
         label="Type here", lines=3, elem_id="keyboard-input", autofocus=True, placeholder="I hope you're having a "
     )
-    strips = {name: _strip(name, keyboard.titles[name], initial) for name in names}  # under the box, as on a phone
+    strips = {name: _strip(name, keyboard.titles[name], initial) for name in keyboard.names}  # under the box
     gr.Markdown(tab_help(keyboard), elem_id="keyboard-help")
-    api_only = {name: gr.Button(visible=False) for name in names}  # the /suggest_<strip> API; the page fetches it
-    for name in names:  # the strips' notes: keyboard.js writes them
+    for name in keyboard.names:  # the strips' notes: keyboard.js writes them
         gr.HTML("<p class='note'></p>", elem_id=f"{name}-message")
-    message = gr.Textbox(visible=False, label="message")  # the strips' notes, for API users
-    page_lineup = gr.JSON(lineup_for_the_page(keyboard, initial), visible=False, label="strips")  # keyboard.js's
-    strip_chips = {
-        name: gr.JSON(strip_answer(initial, name, 0), visible=False, label=f"{name} chips") for name in names
-    }
-    ticket = gr.Number(value=None, visible=False, label="ticket")  # the page's name for a strip request
-    settings_json = gr.JSON(asdict(Settings()), visible=False, label="settings")  # what keyboard.js sends
-    chips = gr.JSON({name: initial[name] for name in names}, visible=False, label="suggestions")
-    both_strips = gr.Button(visible=False)  # the /suggest API: both strips in one call
-    good_settings = gr.State(Settings())  # the last settings without a mistake: the strips fall back on them
-    with gr.Row():
-        mode = gr.Radio(list(MODES), value=MODES[0], label="Chips show")
-        temperature = gr.Slider(*SLIDER_RANGES["temperature"], value=1.0, step=0.05, label="Temperature (0 = greedy)")
-        top_k = gr.Slider(*SLIDER_RANGES["top_k"], value=0, step=1, label="Top-k (0 = off)")
-        top_p = gr.Slider(*SLIDER_RANGES["top_p"], value=1.0, step=0.05, label="Top-p (1 = off)")
-        seed = gr.Number(value=RANDOM_SEED, precision=0, label=f"Seed ({RANDOM_SEED} = random)")
-    settings_message = gr.Markdown(elem_id="settings-message")
+    # a strip's note takes no room while empty (by id: a class in `:has()` made every keystroke's restyle
+    # slower in Chromium, measured by bench/bench_browser.py)
+    notes = ", ".join(f"#{name}-message:has(.note:empty)" for name in keyboard.names)
+    page.blocks.css_rules.append(f"{notes} {{ display: none; }}")
+    settings = _sampling_controls()
     session = gr.State(None, delete_callback=sessions.learners.stop)  # the page's token once it learns
-    with gr.Row():
-        learning = gr.Checkbox(False, label="Learn from what I write (this page only, never saved)", elem_id="learn")
-        weight = gr.Slider(
-            1, MAX_WEIGHT, value=DEFAULT_WEIGHT, step=1, label="Each pair you write counts as this many corpus pairs"
-        )
-        forget_button = gr.Button("Forget what I wrote", size="sm", elem_id="forget", scale=0, min_width=180)
-    learned = gr.Markdown(elem_id="learned")
-    learning_json = gr.JSON(visible=False, label="learning")  # what keyboard.js sends while learning
-    with gr.Row():
-        n_words = gr.Slider(1, 50, value=10, step=1, label="Words to generate")
-        buttons = {
-            name: (gr.Button(f"Sample next word ({name})"), gr.Button(f"Generate N words ({name})")) for name in names
-        }
-    generated = gr.Textbox(
-        label="Sampled text: it continues what you typed, each word x ~ p(x | everything before it)",
-        lines=3,
-        interactive=False,
-        elem_id="sampled-text",
-    )
-    clear_sampled = gr.Button("Clear the sampled text", size="sm", elem_id="clear-sampled")
-    generate_message = gr.Markdown(elem_id="generate-message")
-    with gr.Accordion(
-        "p(next word | context): raw and after temperature / top-k / top-p", open=False, elem_id="charts"
-    ) as charts:
-        with gr.Row(elem_classes="chart-row"):
-            plots = [
-                word_bars(title, f"{name}-{kind}-chart")  # the frame's order: most likely first, other words apart
-                for name in names
-                for title, kind in zip(chart_titles(name), CHART_KINDS)
-            ]
-        refresh = gr.Button("Refresh the charts", elem_id="refresh-charts")
-        chart_message = gr.Markdown(elem_id="chart-message")  # its own: a chart must not clear a chip's message
-    with gr.Accordion("Why these numbers? The arithmetic behind the chips", open=False, elem_id="why"):
-        why_button = gr.Button("Explain the chips for the text typed", elem_id="explain-chips")
-        why = gr.Markdown(elem_id="why-text")
-        why_message = gr.Markdown(elem_id="why-message")
+    page.controls = Controls(text, *settings[1:], session)
+    settings_json = _wire_settings(settings)
+    _wire_keystrokes(page, strips, initial, settings, settings_json)
+    _learning(page)
+    _sampling(page)
+    _charts(page)
+    _why(page)
 
-    settings = [mode, temperature, top_k, top_p, seed]
-    # The keystroke loop runs in the page (demo/keyboard.js): it posts to KEYSTROKE_ROUTE itself, one request
-    # in flight per strip, and draws the chips. That route (`keystroke_endpoint`) calls the very handlers of
-    # the /suggest_<strip> API below, without Gradio's event processing (11 ms of CPU per request, measured,
-    # for a look-up of 0.1 ms). The transformer's searches run KEYSTROKE_CONCURRENCY at once (`in_a_thread`),
-    # their passes merged by the engine; the bigram's look-ups (microseconds, after a learning page's text is
-    # read) run in threads of their own, so no strip's work ever holds the server's event loop. `preprocess=False`:
-    # raw settings reach `read_settings`, which clamps or ignores a bad one instead of failing.
-    handlers = {}
-    for name in names:
-        on_engine = MODELS[name].runs_on_the_engine
-        strip_safely = in_a_thread(  # never on the event loop: a learning page's strip reads its text first
-            safely(KEEP)(functools.partial(suggest_strip, sessions, name)),
-            KEYSTROKE_CONCURRENCY if on_engine else COUNTING_THREADS,
-            QUEUE_SIZE,
-            (gr.update(), BUSY),
-        )
-        handlers[name] = strip_safely
-        api_only[name].click(  # gradio_client calls go through the queue: as many at once as the page's route
-            strip_safely,
-            [text, *settings, ticket, session],
-            [strip_chips[name], message],
-            api_name=f"suggest_{name}",
-            preprocess=False,
-            queue=False,
-            **(ENGINE_STRIP if on_engine else COUNTING_STRIP),
-        )
-    routes = [(KEYSTROKE_ROUTE, keystroke_endpoint(handlers), ["POST"])]  # mounted by `demo.ui.launch`
-    both_strips.click(
-        safely(*[KEEP] * (len(names) * SLOTS + 1))(functools.partial(suggest, sessions)),  # chips, suggestions
-        [text, *settings, session],
-        [*(chip for name in names for chip in strips[name]), chips, message],
-        api_name="suggest",
-        preprocess=False,
-        **ENGINE_STRIP,
-    )
+
+def _sampling_controls() -> list:
+    """The chips' mode and the sampling controls (mode, temperature, top-k, top-p, seed), and their message."""
+    with gr.Row():
+        controls = [
+            gr.Radio(list(MODES), value=MODES[0], label="Chips show"),
+            gr.Slider(*SLIDER_RANGES["temperature"], value=1.0, step=0.05, label="Temperature (0 = greedy)"),
+            gr.Slider(*SLIDER_RANGES["top_k"], value=0, step=1, label="Top-k (0 = off)"),
+            gr.Slider(*SLIDER_RANGES["top_p"], value=1.0, step=0.05, label="Top-p (1 = off)"),
+            gr.Number(value=RANDOM_SEED, precision=0, label=f"Seed ({RANDOM_SEED} = random)"),
+        ]
+    return controls
+
+
+def _wire_settings(settings: list) -> gr.JSON:
+    """Each change of a sampling control checked (`check_settings`) and sent to the page; returns the JSON
+    the page reads them from."""
+    mode, temperature, top_k, top_p, seed = settings
+    settings_message = gr.Markdown(elem_id="settings-message")
+    settings_json = gr.JSON(asdict(Settings()), visible=False, label="settings")  # what keyboard.js sends
+    good_settings = gr.State(Settings())  # the last settings without a mistake: the strips fall back on them
     gr.on(
         [control.input for control in settings],  # a person's change, not the clamped value shown back
         check_settings,
@@ -500,35 +432,158 @@ def build(demo: gr.Blocks, sessions: Sessions) -> tuple[Controls, list]:
         show_progress="hidden",
         api_visibility="private",
     ).then(None, settings_json, js="(checked) => { window.nextword && window.nextword.use(checked); }")
-    # The charts cost a second search: they are computed when their panel opens, on request, and while it
-    # is open once typing pauses (keyboard.js clicks the refresh button), never per key.
-    charts_safely = safely(*[KEEP] * len(plots))(functools.partial(distributions, sessions))
-    chart_inputs, chart_outputs = [text, temperature, top_k, top_p, session], [*plots, chart_message]
-    charts.expand(
-        charts_safely,
-        chart_inputs,
-        chart_outputs,
-        js=BEFORE_CARET,
-        show_progress="hidden",
-        api_name="charts_opened",
-        **VIEWS,
+    return settings_json
+
+
+def _wire_keystrokes(page: Page, strips: dict, initial: dict, settings: list, settings_json: gr.JSON) -> None:
+    """The keystroke loop. It runs in the page (demo/keyboard.js): the page posts to KEYSTROKE_ROUTE itself,
+    one request in flight per strip, and draws the chips. That route (`keystroke_endpoint`) calls the very
+    handlers of the /suggest_<strip> API, without Gradio's event processing (11 ms of CPU per request,
+    measured, for a look-up of 0.1 ms). An engine model's searches run KEYSTROKE_CONCURRENCY at once
+    (`in_a_thread`), their passes merged by the engine; a counting model's look-ups (microseconds, after a
+    learning page's text is read) run in threads of their own, so no strip's work ever holds the server's
+    event loop. `preprocess=False`: raw settings reach `read_settings`, which clamps or ignores a bad one."""
+    sessions, keyboard, controls = page.sessions, page.sessions.corpus_keyboard, page.shared
+    names = keyboard.names
+    message = gr.Textbox(visible=False, label="message")  # the strips' notes, for API users
+    page_lineup = gr.JSON(lineup_for_the_page(keyboard, initial), visible=False, label="strips")  # keyboard.js's
+    ticket = gr.Number(value=None, visible=False, label="ticket")  # the page's name for a strip request
+    chips = gr.JSON({name: initial[name] for name in names}, visible=False, label="suggestions")
+    handlers = {}
+    for name in names:
+        on_engine = MODELS[name].runs_on_the_engine
+        handlers[name] = in_a_thread(  # never on the event loop: a learning page's strip reads its text first
+            safely(KEEP)(functools.partial(suggest_strip, sessions, name)),
+            KEYSTROKE_CONCURRENCY if on_engine else COUNTING_THREADS,
+            QUEUE_SIZE,
+            (gr.update(), BUSY),
+        )
+        strip_chips = gr.JSON(strip_answer(initial, name, 0), visible=False, label=f"{name} chips")
+        gr.Button(visible=False).click(  # the /suggest_<strip> API: gradio_client calls, as the page's route
+            handlers[name],
+            [controls.text, *settings, ticket, controls.session],
+            [strip_chips, message],
+            api_name=f"suggest_{name}",
+            preprocess=False,
+            queue=False,
+            **(ENGINE_STRIP if on_engine else COUNTING_STRIP),
+        )
+    page.blocks.routes.append((KEYSTROKE_ROUTE, keystroke_endpoint(handlers), ["POST"]))  # mounted by `launch`
+    gr.Button(visible=False).click(  # the /suggest API: every strip in one call
+        safely(*[KEEP] * (len(names) * SLOTS + 1))(functools.partial(suggest, sessions)),  # chips, suggestions
+        [controls.text, *settings, controls.session],
+        [*(chip for name in names for chip in strips[name]), chips, message],
+        api_name="suggest",
         preprocess=False,
-        api_visibility="private",
+        **ENGINE_STRIP,
     )
-    refresh.click(
-        charts_safely,
-        chart_inputs,
-        chart_outputs,
-        js=BEFORE_CARET,
-        api_name="distributions",
-        **VIEWS,
-        preprocess=False,
-        trigger_mode="always_last",
-        show_progress="hidden",
+    page.blocks.load(None, [page_lineup, settings_json], js=KEYBOARD_JS)
+
+
+def _learning(page: Page) -> None:
+    """Learning from what the user writes: on and off, its weight, forgetting; the page is told (keyboard.js)."""
+    with gr.Row():
+        learning = gr.Checkbox(False, label="Learn from what I write (this page only, never saved)", elem_id="learn")
+        weight = gr.Slider(
+            1, MAX_WEIGHT, value=DEFAULT_WEIGHT, step=1, label="Each pair you write counts as this many corpus pairs"
+        )
+        forget_button = gr.Button("Forget what I wrote", size="sm", elem_id="forget", scale=0, min_width=180)
+    learned = gr.Markdown(elem_id="learned")
+    learning_json = gr.JSON(visible=False, label="learning")  # what keyboard.js sends while learning
+    learn_to_page = "(state) => { window.nextword && window.nextword.learn(state); }"
+    session = page.shared.session
+    for triggers, handler, api_name in (
+        ([learning.change, weight.release], set_learning, "learning"),
+        ([forget_button.click], forget_writing, "forget"),
+    ):
+        gr.on(
+            triggers,
+            safely(KEEP, KEEP)(functools.partial(handler, page.sessions)),
+            [learning, weight, session],
+            [session, learning_json, learned],
+            api_name=api_name,
+            preprocess=False,
+            queue=False,
+        ).then(None, learning_json, js=learn_to_page)
+
+
+def _sampling(page: Page) -> None:
+    """Each model's "sample next word" and "generate N words", continuing the typed text in a box of its own."""
+    controls = page.shared
+    with gr.Row():
+        n_words = gr.Slider(1, 50, value=10, step=1, label="Words to generate")
+        buttons = {
+            name: (gr.Button(f"Sample next word ({name})"), gr.Button(f"Generate N words ({name})"))
+            for name in page.sessions.corpus_keyboard.names
+        }
+    generated = gr.Textbox(
+        label="Sampled text: it continues what you typed, each word x ~ p(x | everything before it)",
+        lines=3,
+        interactive=False,
+        elem_id="sampled-text",
     )
+    clear_sampled = gr.Button("Clear the sampled text", size="sm", elem_id="clear-sampled")
+    generate_message = gr.Markdown(elem_id="generate-message")
+    draw = [controls.temperature, controls.top_k, controls.top_p, controls.seed, generated, controls.session]
+    for name, (sample_button, generate_button) in buttons.items():
+        for button, handler, inputs, api_name in (
+            (sample_button, sample_next, [controls.text, *draw], f"sample_{name}"),
+            (generate_button, generate, [controls.text, n_words, *draw], f"generate_{name}"),
+        ):
+            button.click(
+                safely(KEEP)(functools.partial(handler, page.sessions, name)),
+                inputs,
+                [generated, generate_message],
+                api_name=api_name,
+                **VIEWS,
+                preprocess=False,
+            )
+    clear_sampled.click(lambda: ("", ""), None, [generated, generate_message], api_visibility="private")
+
+
+def _charts(page: Page) -> None:
+    """Each model's raw and warped p(next word) as bars. They cost a second search: computed when their
+    panel opens, on request, and while it is open once typing pauses (keyboard.js clicks the refresh
+    button), never per key."""
+    controls, names = page.shared, page.sessions.corpus_keyboard.names
+    with gr.Accordion(
+        "p(next word | context): raw and after temperature / top-k / top-p", open=False, elem_id="charts"
+    ) as charts:
+        with gr.Row(elem_classes="chart-row"):
+            plots = [
+                word_bars(title, f"{name}-{kind}-chart")  # the frame's order: most likely first, other words apart
+                for name in names
+                for title, kind in zip(chart_titles(name), CHART_KINDS)
+            ]
+        refresh = gr.Button("Refresh the charts", elem_id="refresh-charts")
+        chart_message = gr.Markdown(elem_id="chart-message")  # its own: a chart must not clear a chip's message
+    charts_safely = safely(*[KEEP] * len(plots))(functools.partial(distributions, page.sessions))
+    inputs = [controls.text, controls.temperature, controls.top_k, controls.top_p, controls.session]
+    for trigger, options in (
+        (charts.expand, {"api_name": "charts_opened", "api_visibility": "private"}),
+        (refresh.click, {"api_name": "distributions", "trigger_mode": "always_last"}),
+    ):
+        trigger(
+            charts_safely,
+            inputs,
+            [*plots, chart_message],
+            js=BEFORE_CARET,
+            show_progress="hidden",
+            preprocess=False,
+            **VIEWS,
+            **options,
+        )
+
+
+def _why(page: Page) -> None:
+    """The "why these numbers" panel: the arithmetic behind the chips, on request."""
+    with gr.Accordion("Why these numbers? The arithmetic behind the chips", open=False, elem_id="why"):
+        why_button = gr.Button("Explain the chips for the text typed", elem_id="explain-chips")
+        why = gr.Markdown(elem_id="why-text")
+        why_message = gr.Markdown(elem_id="why-message")
     why_button.click(
-        safely(KEEP)(functools.partial(explain_chips, sessions)),
-        [text, session],
+        safely(KEEP)(functools.partial(explain_chips, page.sessions)),
+        [page.shared.text, page.shared.session],
         [why, why_message],
         js=BEFORE_CARET,
         api_name="explain",
@@ -536,37 +591,3 @@ def build(demo: gr.Blocks, sessions: Sessions) -> tuple[Controls, list]:
         preprocess=False,
         show_progress="hidden",
     )
-    demo.load(None, [page_lineup, settings_json], js=KEYBOARD_JS)
-    for name, (sample_button, generate_button) in buttons.items():
-        sample_button.click(
-            safely(KEEP)(functools.partial(sample_next, sessions, name)),
-            [text, temperature, top_k, top_p, seed, generated, session],
-            [generated, generate_message],
-            api_name=f"sample_{name}",
-            **VIEWS,
-            preprocess=False,
-        )
-        generate_button.click(
-            safely(KEEP)(functools.partial(generate, sessions, name)),
-            [text, n_words, temperature, top_k, top_p, seed, generated, session],
-            [generated, generate_message],
-            api_name=f"generate_{name}",
-            **VIEWS,
-            preprocess=False,
-        )
-    clear_sampled.click(lambda: ("", ""), None, [generated, generate_message], api_visibility="private")
-    learn_to_page = "(state) => { window.nextword && window.nextword.learn(state); }"
-    for triggers, handler, api_name in (
-        ([learning.change, weight.release], set_learning, "learning"),
-        ([forget_button.click], forget_writing, "forget"),
-    ):
-        gr.on(
-            triggers,
-            safely(KEEP, KEEP)(functools.partial(handler, sessions)),
-            [learning, weight, session],
-            [session, learning_json, learned],
-            api_name=api_name,
-            preprocess=False,
-            queue=False,
-        ).then(None, learning_json, js=learn_to_page)
-    return Controls(text, temperature, top_k, top_p, seed, session), routes

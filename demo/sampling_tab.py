@@ -12,8 +12,7 @@ import pandas as pd
 import torch
 
 from demo import charts, views
-from demo.common import KEEP, Sessions, safely, sampling_settings, seed_or_none, side_by_side, word_bars
-from demo.keyboard_tab import Controls
+from demo.common import KEEP, Page, Sessions, safely, sampling_settings, seed_or_none, side_by_side, word_bars
 from lm.core.checks import check_choice, check_whole_number, check_word
 from lm.core.distribution import Distribution, total_variation
 from lm.core.sampling import nth_seed
@@ -150,8 +149,9 @@ def pairs(sessions: Sessions, n, seed, token=None):
     return (*two_step_pairs(sessions.own_counts(token), n, seed_or_none(seed)), "")
 
 
-def build(demo: gr.Blocks, sessions: Sessions, controls: Controls, z_words: list[str]) -> None:
-    """The tab's components and events."""
+def build(page: Page) -> None:
+    """The tab's components and events (the sampling controls are the Keyboard tab's, `page.controls`)."""
+    demo, sessions, controls, z_words = page.blocks, page.sessions, page.shared, page.z_words
     gr.Markdown(
         "**Sampling a shape generates data.** Drop marbles on the shape: draw N words and watch the "
         "histogram approach the target (the bars below: its distance from the target after the first "

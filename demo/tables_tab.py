@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from demo import views
-from demo.common import KEEP, Sessions, bars, safely, side_by_side, word_bars
+from demo.common import KEEP, Page, Sessions, bars, safely, side_by_side, word_bars
 from lm.core.checks import check_whole_number, check_word, shown
 from lm.core.tokenize import WORD_RE, normalise
 from lm.registry import MODELS
@@ -85,8 +85,9 @@ def longer_slice(sessions: Sessions, name: str, words, token=None):
     return (*side_by_side(frames, titles), sharper_but_sparser(longer, shorter, condition), "")
 
 
-def build_longer_condition(demo: gr.Blocks, sessions: Sessions, name: str) -> None:
+def build_longer_condition(page: Page, name: str) -> None:
     """The section showing model `name`'s slice (its z is several words) beside the bigram's row."""
+    sessions = page.sessions
     title = sessions.corpus_keyboard.titles[name]
     gr.Markdown(f"**A longer z: {title}.** The same counting, with the last {MODELS[name].condition_words} words as z.")
     with gr.Row():
@@ -101,7 +102,7 @@ def build_longer_condition(demo: gr.Blocks, sessions: Sessions, name: str) -> No
     outputs = [longer, shorter, why, message]
     show.click(handler, [words], outputs, api_name=f"{name}_slice", preprocess=False)
     words.submit(handler, [words], outputs, api_visibility="private", preprocess=False)
-    demo.load(handler, [words], outputs, api_visibility="private", preprocess=False)
+    page.blocks.load(handler, [words], outputs, api_visibility="private", preprocess=False)
 
 
 def _pick(words: list[str], preferred: str, fallback: int) -> str:
@@ -275,8 +276,21 @@ def yours(sessions: Sessions, prev, token=None):
     return "\n\n".join(filter(None, [views.learned_note(learner), effect, personal_pairs_markdown(learner)])), ""
 
 
-def build(demo: gr.Blocks, sessions: Sessions, session: gr.State) -> list[str]:
-    """The tab's components and events; returns the words offered as z (the Sampling tab offers them too)."""
+def z_words(bigram) -> list[str]:
+    """The words offered as z (in this tab, the Sampling and the Learned table tabs): the most frequent
+    previous words of the corpus, without the sentence markers.
+
+    Example:
+        >>> from lm import BigramModel
+        >>> z_words(BigramModel.from_text("the cat sat. the cat ran. the dog ran.", device="cpu"))[:2]
+        ['the', 'cat']
+    """
+    return [w for w in bigram.joint_table(top=30).index if w not in MARKERS]
+
+
+def build(page: Page) -> None:
+    """The tab's components and events: the blog's example, the corpus's tables, a longer z's slice."""
+    demo, sessions, session = page.blocks, page.sessions, page.shared.session
     bigram = sessions.own_counts(None)
     gr.Markdown(
         "**A conditional is a fraction, and Bayes flips it.** First the blog's example (*From Bayes' Formula "
@@ -291,7 +305,7 @@ def build(demo: gr.Blocks, sessions: Sessions, session: gr.State) -> list[str]:
         "Each sentence is read as `<s>` words `</s>`: `<s>` is the z of a sentence's first word, "
         "`</s>` the x after its last, so the table also counts how sentences start and end."
     )
-    top_words = [w for w in bigram.joint_table(top=30).index if w not in MARKERS]
+    top_words = page.z_words
     x_words = top_words + _also(bigram, "lord")
     first = (_pick(top_words, "my", 0), _pick(x_words, "lord", 1))  # the picked z and x when the page opens
     size = gr.Slider(*TABLE_SIZES, value=10, step=1, label="Words in the table")
@@ -328,5 +342,4 @@ def build(demo: gr.Blocks, sessions: Sessions, session: gr.State) -> list[str]:
     keyboard = sessions.corpus_keyboard
     for name in keyboard.names:
         if (MODELS[name].condition_words or 0) > 1:
-            build_longer_condition(demo, sessions, name)
-    return top_words
+            build_longer_condition(page, name)

@@ -8,7 +8,7 @@ import functools
 import gradio as gr
 import pandas as pd
 
-from demo.common import KEEP, safely, side_by_side, word_bars
+from demo.common import KEEP, Page, safely, side_by_side, word_bars
 from lm.core.checks import check_word
 from lm.core.distribution import OTHER, Distribution, total_variation
 from lm.teaching.training import MAX_STEPS, MAX_WORDS, fit_bigram_network
@@ -70,8 +70,9 @@ def learn(bigram, words, steps, z):
     return loss_curve(fit), *side_by_side(row_frames(learned, counted), ROW_TITLES), summary, ""
 
 
-def build(demo: gr.Blocks, bigram, z_words: list[str]) -> None:
-    """The tab's components and events; `z_words` are the words offered as z."""
+def build(page: Page) -> None:
+    """The tab's components and events: the corpus's bigram table learned, a z's row beside the counted one."""
+    bigram, z_words = page.sessions.own_counts(None), page.z_words
     gr.Markdown(
         "**We don't know these distributions: we learn them.** Here the bigram table is learned by gradient "
         "descent instead of counted. Keep the N most frequent words (every other word becomes "

@@ -15,7 +15,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from demo import compare_tab, continuous_tab, keyboard_tab, sampling_tab, tables_tab, training_tab
-from demo.common import QUEUE_SIZE, Sessions
+from demo.common import QUEUE_SIZE, Page, Sessions
 from demo.serving import RequestGuard, proxy_names, served_names, share_the_queue
 from lm.serving.keyboard import Keyboard
 
@@ -76,8 +76,8 @@ class DemoBlocks(gr.Blocks):
     and name what was wrong); Gradio itself checks only that a request carries a value per input, and
     here a request short of values gets one line saying so instead of a traceback in the log.
 
-    `routes` are the HTTP routes a tab serves beside Gradio's events, as the tab's builder returns them
-    (path, endpoint, methods); `launch` mounts them."""
+    `routes` are the HTTP routes a tab serves beside Gradio's events (path, endpoint, methods), added by
+    the tab's builder (`demo.common.Page`); `launch` mounts them."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -135,6 +135,19 @@ def input_problem(value) -> str | None:
     return None
 
 
+# The Keyboard first (the tabs after it read its controls), then the order of the blog the demo follows
+# ("From Bayes' Formula to Generative Models"): a conditional and its flip, a shape (discrete, then
+# continuous), marbles and two-step generation, and the table learned; then the models compared.
+TABS = (
+    ("Keyboard", keyboard_tab),
+    ("Tables (Bayes)", tables_tab),
+    ("Continuous (GPA)", continuous_tab),
+    ("Sampling", sampling_tab),
+    ("Learned table", training_tab),
+    ("Compare", compare_tab),
+)
+
+
 def build_demo(keyboard: Keyboard) -> gr.Blocks:
     """The whole app for a `Keyboard` (its lineup of models, `lm.registry`)."""
     if keyboard.learner is None:
@@ -151,26 +164,11 @@ def build_demo(keyboard: Keyboard) -> gr.Blocks:
             elem_id="intro",
         )
         sessions = Sessions(keyboard)  # each page's own counts, while it learns from its user
-        with gr.Tab("Keyboard"):
-            controls, routes = keyboard_tab.build(demo, sessions)
-            demo.routes += routes
-        # a strip's note takes no room while empty (by id: a class in `:has()` made every keystroke's
-        # restyle slower in Chromium, measured by bench/bench_browser.py)
-        notes = ", ".join(f"#{name}-message:has(.note:empty)" for name in keyboard.names)
-        demo.css_rules.append(f"{notes} {{ display: none; }}")
-        # The other tabs in the order of the blog the demo follows ("From Bayes' Formula to Generative
-        # Models"): a conditional and its flip, a shape (discrete, then continuous), marbles and two-step
-        # generation, and the table learned; then the models compared.
-        with gr.Tab("Tables (Bayes)"):
-            z_words = tables_tab.build(demo, sessions, controls.session)
-        with gr.Tab("Continuous (GPA)") as continuous:
-            continuous_tab.build(continuous)
-        with gr.Tab("Sampling"):
-            sampling_tab.build(demo, sessions, controls, z_words)
-        with gr.Tab("Learned table"):
-            training_tab.build(demo, sessions.own_counts(None), z_words)
-        with gr.Tab("Compare"):
-            compare_tab.build(keyboard)
+        page = Page(demo, sessions, tables_tab.z_words(sessions.own_counts(None)))
+        for title, tab_module in TABS:
+            with gr.Tab(title) as tab:
+                page.tab = tab
+                tab_module.build(page)
     return demo
 
 

@@ -253,10 +253,11 @@ def test_the_tab_names_its_api_and_reads_raw_values():
     import gradio as gr
 
     from demo import continuous_tab
+    from demo.common import Page
 
     with gr.Blocks() as demo:
         with gr.Tab("Continuous") as tab:
-            continuous_tab.build(tab)
+            continuous_tab.build(Page(demo, sessions=None, z_words=[], tab=tab))  # a tab that reads no model
     events = [fn for fn in demo.fns.values() if fn.fn is not None]
     assert {fn.api_name for fn in events} >= {"density_slice", "slice_marbles", "two_step_continuous"}
     assert [fn.name for fn in events if fn.preprocess] == []

@@ -167,7 +167,12 @@ def test_learn_names_a_bad_value_in_the_message(tiny):
 def test_the_tab_is_an_api_endpoint_taking_raw_values(tiny):
     import gradio as gr
 
+    from demo.common import Page, Sessions
+    from lm.registry import lineup
+    from lm.serving.keyboard import Keyboard
+
     with gr.Blocks() as demo:
-        training_tab.build(demo, tiny, ["the", "cat"])
+        with gr.Tab("Learned table") as tab:
+            training_tab.build(Page(demo, Sessions(Keyboard(lineup(bigram=tiny))), ["the", "cat"], tab))
     (event,) = [fn for fn in demo.fns.values() if fn.api_name == "learn_table"]
     assert event.preprocess is False and len(event.inputs) == 3 and len(event.outputs) == 5
