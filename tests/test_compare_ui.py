@@ -39,14 +39,21 @@ def test_compare_disables_its_button_while_running_and_explains_each_metric(tiny
 class CountingTransformer:
     """A `TransformerModel` whose keyboard searches are counted and slowed, to watch a Compare run's work."""
 
-    def __init__(self, model):
-        self._model, self.calls = model, 0
+    def __init__(self, model, counted: list[int] | None = None):
+        self._model, self._counted = model, counted if counted is not None else [0]  # shared with its handles
+
+    @property
+    def calls(self) -> int:
+        return self._counted[0]
 
     def __getattr__(self, name):
         return getattr(self._model, name)
 
+    def working(self, work):  # a handle doing `work` (a Compare run's), counted with this one
+        return CountingTransformer(self._model.working(work), self._counted)
+
     def top_next_words(self, *args, **kwargs):
-        self.calls += 1
+        self._counted[0] += 1
         time.sleep(0.05)
         return self._model.top_next_words(*args, **kwargs)
 

@@ -35,6 +35,9 @@ class SlowTransformer:
     def __getattr__(self, name):
         return getattr(self._model, name)
 
+    def working(self, work):  # a handle doing `work` (a keystroke's), as slow
+        return SlowTransformer(self._model.working(work))
+
     def next_word_distribution(self, context, *args, **kwargs):
         time.sleep(SLOW_SECONDS)
         if "explode" in context:
