@@ -20,7 +20,7 @@ import torch
 
 from bench.common import median_seconds, write_report
 from demo.common import Sessions
-from demo.keyboard_tab import suggest_strip
+from demo.keystroke import suggest_strip
 from lm import BigramModel, GpaJobDensity, fit_bigram_network
 from lm.counting.personal import Learner
 from lm.registry import lineup

@@ -49,7 +49,7 @@ USER_WORDS = [
 ]
 STRIPS = DEFAULT_MODELS  # the default lineup's strips
 SETTINGS = ["most likely", 1.0, 0, 1.0, -1]  # mode, temperature, top_k, top_p, seed: the page's defaults
-KEYSTROKE_ROUTE = "keystroke/suggest_{strip}"  # what the page posts to (`demo.keyboard_tab.KEYSTROKE_ROUTE`)
+KEYSTROKE_ROUTE = "keystroke/suggest_{strip}"  # what the page posts to (`demo.keystroke.KEYSTROKE_ROUTE`)
 GRADIO_RUN_ROUTE = "gradio_api/run/suggest_{strip}"  # what the page posted to before that route existed
 
 

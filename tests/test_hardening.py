@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from demo.keyboard_tab import MAX_TICKET
+from demo.keystroke import MAX_TICKET
 from demo.serving import BODY_SECONDS, MAX_ERROR_BYTES
 from lm.core.checks import MAX_WORD_CHARS
 from tests.conftest import call

@@ -26,7 +26,7 @@ def test_readme_starts_with_the_two_commands():
 def test_the_limits_the_readme_names_are_the_code_s():
     import re
 
-    from demo import common, compare_tab, keyboard_tab, sampling_tab, serving, ui, views
+    from demo import common, compare_tab, keyboard_tab, keystroke, sampling_tab, serving, ui, views
     from lm.core import checks, generation
     from lm.counting import personal
     from lm.serving import keyboard
@@ -40,6 +40,7 @@ def test_the_limits_the_readme_names_are_the_code_s():
         sampling_tab,
         common,
         keyboard_tab,
+        keystroke,
         compare_tab,
         context_states,
         serving,
