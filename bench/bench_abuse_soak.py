@@ -25,7 +25,7 @@ import httpx
 
 from bench.bench_load import rss_mb
 from bench.common import ROOT, checked_out, serve, write_report
-from bench.load import free_port
+from tests.many_pages import free_port
 
 BASELINE = "f2e2146"  # the code before issue 21
 SAMPLE_S = 5

@@ -3,7 +3,7 @@ served app (real models, `app.py` in a subprocess), this tree and `--baseline` i
 
 Each user holds one `gradio_client.Client` and, like the page, fills both strips in a closed loop: one
 thread asks ``/suggest_transformer`` and one ``/suggest_bigram`` for each of its `--keys` keystrokes (the
-growing prefixes of its word, `bench.load.keystroke_texts`), the next as soon as the answer is in. Every
+growing prefixes of its word, `tests.many_pages.keystroke_texts`), the next as soon as the answer is in. Every
 answer must complete that user's own word. The report gives each strip's latency (p50 / p95) and answers
 per second.
 
@@ -20,7 +20,7 @@ import time
 from gradio_client import Client
 
 from bench.common import ROOT, checked_out, serve, write_report
-from bench.load import SETTINGS, free_port, keystroke_texts, percentiles
+from tests.many_pages import SETTINGS, free_port, keystroke_texts, percentiles
 
 BASELINE = "2850b2a"  # the code before issue 20
 

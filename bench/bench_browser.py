@@ -19,17 +19,9 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT, checked_out, serve, write_report
-from bench.load import free_port
-from bench.typist import (
-    STRIPS,
-    event_names,
-    fresh_after_each_key,
-    split_by_stage,
-    summary,
-    truth_key,
-    type_and_record,
-    watch_requests,
-)
+from bench.typist import STRIPS, fresh_after_each_key, split_by_stage, summary, truth_key, type_and_record
+from tests.browser import event_names, watch_requests
+from tests.many_pages import free_port
 
 BASELINE = "4d1dd32"  # the app before the keystroke-loop work (issue 10)
 PARAGRAPH = (

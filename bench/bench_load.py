@@ -1,5 +1,5 @@
 """Load benchmark: a class typing at once into one served app (real models, `app.py` in a subprocess),
-each user sending what the page sends (`bench/load.py`). The baseline, the app at `--baseline` (checked
+each user sending what the page sends (`tests/many_pages.py`). The baseline, the app at `--baseline` (checked
 out into a temporary worktree), is measured in the same run, one app after the other, with the same users.
 The simulated pages run in this process, on the same CPU as the app (in a class they would run on the
 students' machines), so the figures are pessimistic.
@@ -19,7 +19,7 @@ import os
 import urllib.request
 
 from bench.common import ROOT, checked_out, serve, write_report
-from bench.load import free_port, run_users
+from tests.many_pages import free_port, run_users
 
 BASELINE = "2850b2a"  # the app before issue 20 (rows padded, the API one call at a time)
 

@@ -19,8 +19,8 @@ import time
 import httpx
 
 from bench.common import ROOT, checked_out, serve, write_report
-from bench.load import free_port
 from demo.serving import RequestGuard, proxy_names, served_names
+from tests.many_pages import free_port
 
 BASELINE = "03654f9"  # the app before the hardening (issue 13)
 KEYSTROKE = {"data": ["I hope you're having a wonderful d", "most likely", 1.0, 0, 1.0, -1, 1]}

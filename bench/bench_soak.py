@@ -16,7 +16,7 @@ import time
 
 from bench.bench_load import rss_mb
 from bench.common import ROOT, checked_out, serve, write_report
-from bench.load import free_port, run_users
+from tests.many_pages import free_port, run_users
 
 PROMPTS = ["Once upon a time", "The weather today", "My favourite food is", "In the morning I"]
 

@@ -1,8 +1,9 @@
 """What a typist sees: Chromium types into the served page while the page records when each strip
 shows the chips for the text typed so far.
 
-Shared by `bench/bench_browser.py` (the real models, figures in `bench/results/browser.json`) and
-the browser tests (tiny models). Two scripts run inside the page:
+Used by `bench/bench_browser.py` (the real models, figures in `bench/results/browser.json`); the page's
+event requests are watched as the browser tests watch them (`tests.browser.watch_requests`).
+Two scripts run inside the page:
 
 - every `input` event of the textbox is logged with `performance.now()` and the new text;
 - a `MutationObserver` on each strip logs, at every change, the chips' labels and whether the strip
@@ -118,38 +119,6 @@ def summary(ms: list[float | None]) -> dict:
         "max_ms": round(seen[-1], 1),
         "never_fresh": len(ms) - len(seen),
     }
-
-
-def event_names(page) -> dict[int, str]:
-    """fn_index -> api name (or trigger) of the page's events, read from the page's own config."""
-    config = page.evaluate("() => window.gradio_config")
-    names = {}
-    for index, dependency in enumerate(config["dependencies"]):
-        names[dependency.get("id", index)] = dependency.get("api_name") or f"event {index}"
-    return names
-
-
-def watch_requests(page, names: dict[int, str]) -> list[dict]:
-    """Log every event request the page sends: when (`time.perf_counter()`) and the event's name (from
-    the URL for `gradio_api/run/<api name>`, else from the body's `fn_index`)."""
-    import json
-    import time
-
-    sent = []
-
-    def on_request(request):
-        if request.method != "POST" or not any(part in request.url for part in ("/queue/join", "/gradio_api/run/")):
-            return
-        name = request.url.split("/gradio_api/run/")[-1].split("?")[0] if "/gradio_api/run/" in request.url else None
-        if name in (None, "predict"):
-            try:
-                name = names.get(json.loads(request.post_data or "{}").get("fn_index"), "?")
-            except ValueError:
-                name = "?"
-        sent.append({"at": time.perf_counter(), "name": name})
-
-    page.on("request", on_request)
-    return sent
 
 
 def type_and_record(page, text: str, key_delay_ms: float) -> dict:

@@ -53,3 +53,35 @@ def poll(page, condition, timeout_ms: int = 20_000, step_ms: int = 50) -> None:
             raise AssertionError(f"still not true after {timeout_ms} ms: {condition.__doc__ or condition}")
         page.wait_for_timeout(step_ms)
         waited += step_ms
+
+
+def event_names(page) -> dict[int, str]:
+    """fn_index -> api name (or trigger) of the page's events, read from the page's own config."""
+    config = page.evaluate("() => window.gradio_config")
+    names = {}
+    for index, dependency in enumerate(config["dependencies"]):
+        names[dependency.get("id", index)] = dependency.get("api_name") or f"event {index}"
+    return names
+
+
+def watch_requests(page, names: dict[int, str]) -> list[dict]:
+    """Log every event request the page sends: when (`time.perf_counter()`) and the event's name (from
+    the URL for `gradio_api/run/<api name>`, else from the body's `fn_index`)."""
+    import json
+    import time
+
+    sent = []
+
+    def on_request(request):
+        if request.method != "POST" or not any(part in request.url for part in ("/queue/join", "/gradio_api/run/")):
+            return
+        name = request.url.split("/gradio_api/run/")[-1].split("?")[0] if "/gradio_api/run/" in request.url else None
+        if name in (None, "predict"):
+            try:
+                name = names.get(json.loads(request.post_data or "{}").get("fn_index"), "?")
+            except ValueError:
+                name = "?"
+        sent.append({"at": time.perf_counter(), "name": name})
+
+    page.on("request", on_request)
+    return sent

@@ -1,13 +1,13 @@
 """Shared fixtures: models built once per test session."""
 
 import os
-import socket
 from contextlib import contextmanager
 
 import pytest
 
 from lm import BigramModel
 from lm.registry import lineup
+from tests.many_pages import free_port
 
 
 @pytest.fixture(scope="session")
@@ -37,13 +37,6 @@ def tiny_keyboard(tmp_path_factory):
             bigram=BigramModel.from_text("the cat sat. the dog ran. a cat ran!", device="cpu"), transformer=transformer
         )
     )
-
-
-def free_port() -> int:
-    """A TCP port free on loopback now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def call(url: str, api: str, data: list) -> str:

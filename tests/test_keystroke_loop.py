@@ -49,7 +49,7 @@ class SlowTransformer:
 def slow_app(tiny_keyboard):
     from demo.ui import build_demo, launch
     from lm.serving.keyboard import Keyboard
-    from tests.conftest import free_port
+    from tests.many_pages import free_port
 
     demo = build_demo(
         Keyboard(
@@ -221,7 +221,7 @@ def test_after_typing_stops_each_strip_gets_at_most_one_request_then_none(page, 
 
 
 def test_only_the_chips_are_computed_per_keystroke(page):
-    from bench.typist import event_names, watch_requests
+    from tests.browser import event_names, watch_requests
 
     sent = watch_requests(page, event_names(page))
     page.locator(BOX).press_sequentially("the cat", delay=30)

@@ -1,6 +1,6 @@
 """Many users at once (a small version of bench/bench_load.py): no errors, no mixed-up replies."""
 
-from bench.load import keystroke_texts, run_users
+from tests.many_pages import keystroke_texts, run_users
 
 
 def test_keystroke_texts_grow_one_letter_at_a_time():

@@ -1,7 +1,8 @@
 """Many users at once: simulated pages typing against one served app (loopback only).
 
-Shared by `bench/bench_load.py` (50 users, the real models) and the test suite (a few users, tiny
-models). Each user sends what the page sends (`demo/keyboard.js`): per keystroke, one POST per strip of
+Used by the test suite (a few users, tiny models: `tests/test_load.py`) and by the benchmarks
+(`bench/bench_load.py`: 50 users, the real models). Each user sends what the page sends
+(`demo/keyboard.js`): per keystroke, one POST per strip of
 ``keystroke/suggest_<strip>`` (``gradio_api/run/suggest_<strip>`` for an app from before that route)
 with the text before the caret, the settings and a ticket; a strip keeps one request in flight and,
 when its answer is in, asks again for the latest text if the text moved on meanwhile. Every reply is
@@ -54,6 +55,7 @@ GRADIO_RUN_ROUTE = "gradio_api/run/suggest_{strip}"  # what the page posted to b
 
 
 def free_port() -> int:
+    """A TCP port free on loopback now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
