@@ -1,5 +1,6 @@
 """Shared fixtures: models built once per test session."""
 
+import functools
 import os
 from contextlib import contextmanager
 
@@ -39,13 +40,20 @@ def tiny_keyboard(tmp_path_factory):
     )
 
 
-def call(url: str, api: str, data: list) -> str:
-    """A `/gradio_api/call` request and its event stream, as text (every output, buttons included)."""
+@functools.cache
+def http():
+    """One HTTP client for the tests' requests: `httpx.post` makes a client per request, whose SSL context
+    alone takes ~45 ms here (measured), more than the app takes to answer."""
     import httpx
 
-    started = httpx.post(f"{url}gradio_api/call/{api}", json={"data": data}, timeout=60)
+    return httpx.Client(timeout=120)
+
+
+def call(url: str, api: str, data: list) -> str:
+    """A `/gradio_api/call` request and its event stream, as text (every output, buttons included)."""
+    started = http().post(f"{url}gradio_api/call/{api}", json={"data": data})
     assert started.status_code == 200, started.text[:200]
-    return httpx.get(f"{url}gradio_api/call/{api}/{started.json()['event_id']}", timeout=60).text
+    return http().get(f"{url}gradio_api/call/{api}/{started.json()['event_id']}").text
 
 
 @contextmanager

@@ -7,9 +7,10 @@ import math
 import threading
 from contextlib import contextmanager
 
-import httpx
 import pytest
 from gradio_client import Client
+
+from tests.conftest import http
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +33,23 @@ TEXTS = [
 ]
 
 
+DEFAULTS = ["most likely", 1.0, 0, 1.0, -1]  # mode, temperature, top_k, top_p, seed: the page's
+
+
+def suggest(url: str, text, *settings) -> list:
+    """The outputs of /suggest for `text` (the page's default settings, or `settings`), sent as raw JSON."""
+    return json.loads(raw_call(url, "suggest", [text, *(settings or DEFAULTS)]))
+
+
+def test_gradio_client_users_get_the_same_outputs(client, tiny_app):
+    """The tests below post raw JSON (a tenth of the time); `gradio_client` gets the same outputs."""
+    chips, message = client.predict("the c", api_name="/suggest")[-2:]
+    assert [chips, message] == suggest(tiny_app, "the c")[-2:] and chips["bigram"][0]["word"] == "cat"
+
+
 @pytest.mark.parametrize("text", TEXTS, ids=range(len(TEXTS)))
-def test_any_text_gets_suggestions_or_a_message(client, text):
-    outputs = client.predict(text, api_name="/suggest")
+def test_any_text_gets_suggestions_or_a_message(tiny_app, text):
+    outputs = suggest(tiny_app, text)
     chips, message = outputs[-2], outputs[-1]
     assert set(chips) >= {"bigram", "transformer"} and isinstance(message, str)
 
@@ -66,7 +81,7 @@ def message(client, *arguments, api_name):
         ({"mode": "chaos"}, "`mode` has to be one of 'most likely', 'sampled', but is 'chaos'"),
     ],
 )
-def test_impossible_settings_are_named(client, settings, named):
+def test_impossible_settings_are_named(tiny_app, settings, named):
     arguments = {
         "text": "the ",
         "mode": "sampled",
@@ -76,8 +91,8 @@ def test_impossible_settings_are_named(client, settings, named):
         "seed": -1,
         **settings,
     }
-    assert named in client.predict(*arguments.values(), api_name="/suggest")[-1]
-    assert client.predict("the c", api_name="/suggest")[-2]["bigram"][0]["word"] == "cat"  # still serving
+    assert named in suggest(tiny_app, *arguments.values())[-1]
+    assert suggest(tiny_app, "the c")[-2]["bigram"][0]["word"] == "cat"  # still serving
 
 
 @pytest.mark.parametrize("n", [0, -5, 10**7, 2.5])
@@ -194,15 +209,15 @@ def raw_call(url: str, endpoint: str, data: list) -> str:
     """The last event of a call posted as raw JSON (NaN, inf and lone surrogates included)."""
     body = json.dumps({"data": data}, allow_nan=True)
     headers = {"content-type": "application/json"}
-    event = httpx.post(f"{url}gradio_api/call/{endpoint}", content=body, headers=headers, timeout=60).json()["event_id"]
-    stream = httpx.get(f"{url}gradio_api/call/{endpoint}/{event}", timeout=120).text
+    event = http().post(f"{url}gradio_api/call/{endpoint}", content=body, headers=headers).json()["event_id"]
+    stream = http().get(f"{url}gradio_api/call/{endpoint}/{event}").text
     return stream.strip().rsplit("data: ", 1)[-1]
 
 
 @pytest.mark.parametrize(
     "endpoint, data, named", RAW_INPUTS, ids=[f"{e}-{i}" for i, (e, _, _) in enumerate(RAW_INPUTS)]
 )
-def test_every_bad_input_is_named_in_one_short_line(tiny_app, client, endpoint, data, named, caplog, capfd):
+def test_every_bad_input_is_named_in_one_short_line(tiny_app, endpoint, data, named, caplog, capfd):
     with caplog.at_level(logging.WARNING):
         last = json.loads(raw_call(tiny_app, endpoint, data))
     assert isinstance(last, list), last  # the app's outputs, never Gradio's {"error": null}
@@ -210,7 +225,7 @@ def test_every_bad_input_is_named_in_one_short_line(tiny_app, client, endpoint, 
     rejected = [record.getMessage() for record in caplog.records if record.name.startswith("demo")]
     assert len(rejected) <= 1 and all(len(line) < 800 and "\n" not in line for line in rejected)
     assert "Traceback" not in capfd.readouterr().err
-    assert client.predict("the c", api_name="/suggest")[-2]["bigram"][0]["word"] == "cat"  # still serving
+    assert suggest(tiny_app, "the c")[-2]["bigram"][0]["word"] == "cat"  # still serving
 
 
 @pytest.mark.slow

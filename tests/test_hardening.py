@@ -13,13 +13,13 @@ import pytest
 from demo.keystroke import MAX_TICKET
 from demo.serving import BODY_SECONDS, MAX_ERROR_BYTES
 from lm.core.checks import MAX_WORD_CHARS
-from tests.conftest import call
+from tests.conftest import call, http
 
 SETTINGS = ["most likely", 1.0, 0, 1.0, -1]
 
 
 def keystroke(url: str, body: bytes) -> httpx.Response:
-    return httpx.post(f"{url}keystroke/suggest_bigram", content=body, timeout=60)
+    return http().post(f"{url}keystroke/suggest_bigram", content=body, timeout=60)
 
 
 def port_of(url: str) -> int:
@@ -31,7 +31,7 @@ def test_every_route_that_takes_a_file_is_refused(tiny_app):
 
     folder = get_upload_folder()
     for route in ("gradio_api/process_recording", "gradio_api/upload", "gradio_api/call/suggest", "keystroke/x"):
-        answer = httpx.post(
+        answer = http().post(
             f"{tiny_app}{route}", files={"video": ("evil.html", b"<script>1</script>" * 100)}, timeout=60
         )
         assert answer.status_code in (404, 415) and "no files" in answer.text and "<script>" not in answer.text
@@ -99,7 +99,7 @@ def test_a_body_that_never_finishes_is_cut_off(tiny_app):
 
 def test_no_reply_echoes_a_big_input(tiny_app):
     junk = b'{"data": "' + b"x" * 1_000_000 + b'", "fn_index": "a"}'
-    answer = httpx.post(f"{tiny_app}gradio_api/queue/join", content=junk, headers={"content-type": "application/json"})
+    answer = http().post(f"{tiny_app}gradio_api/queue/join", content=junk, headers={"content-type": "application/json"})
     assert answer.status_code == 422 and len(answer.content) <= MAX_ERROR_BYTES
     slices = call(tiny_app, "slices", ["w" * 1_000_000, "cat"])
     assert len(slices) < 2_000 and f"at most {MAX_WORD_CHARS} characters" in slices
@@ -125,10 +125,10 @@ def test_every_bad_value_is_named(tiny_app, api, data, named):
 def test_a_lone_surrogate_in_the_sampled_text_is_read_as_a_space(tiny_app):
     body = '{"data": ["the c", 1.0, 0, 1.0, -1, "a \\ud800"]}'
     json_type = {"content-type": "application/json"}
-    started = httpx.post(
+    started = http().post(
         f"{tiny_app}gradio_api/call/sample_bigram", content=body.encode(), headers=json_type, timeout=60
     )
-    stream = httpx.get(f"{tiny_app}gradio_api/call/sample_bigram/{started.json()['event_id']}", timeout=60).text
+    stream = http().get(f"{tiny_app}gradio_api/call/sample_bigram/{started.json()['event_id']}", timeout=60).text
     assert "event: complete" in stream and "something went wrong" not in stream
 
 
@@ -183,7 +183,7 @@ def learn(url: str) -> str:
 
 def bigram_strip(url: str, text: str, token=None, written=None) -> list:
     data = {"data": [text, *SETTINGS, 1, token, written]}
-    return httpx.post(f"{url}keystroke/suggest_bigram", json=data, timeout=60).json()["data"]
+    return http().post(f"{url}keystroke/suggest_bigram", json=data, timeout=60).json()["data"]
 
 
 def test_a_page_flooding_its_learner_stops_at_the_bound_and_keeps_serving(tiny_app):
@@ -239,7 +239,7 @@ def test_one_client_cannot_fill_the_queue_for_everyone(own_app):
     text = " ".join(["the cat sat and the dog ran"] * 60)
 
     def post(_):
-        return httpx.post(f"{own_app}gradio_api/call/compare", json={"data": [text, 400]}, timeout=60)
+        return http().post(f"{own_app}gradio_api/call/compare", json={"data": [text, 400]}, timeout=60)
 
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(post, range(40)))
@@ -248,7 +248,7 @@ def test_one_client_cannot_fill_the_queue_for_everyone(own_app):
     assert "event: complete" in call(own_app, "sample_bigram", ["the c", 1.0, 0, 1.0, -1, ""])
     for answer in answers:  # let them finish, so that no other test waits behind them
         if answer.status_code == 200:
-            httpx.get(f"{own_app}gradio_api/call/compare/{answer.json()['event_id']}", timeout=300)
+            http().get(f"{own_app}gradio_api/call/compare/{answer.json()['event_id']}", timeout=300)
 
 
 def test_pages_kept_apart_share_no_cached_context(tiny_app, tiny_keyboard, monkeypatch):

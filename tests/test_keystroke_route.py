@@ -5,11 +5,13 @@ import httpx
 import pytest
 from gradio_client import Client
 
+from tests.conftest import http
+
 SETTINGS = ["most likely", 1.0, 0, 1.0, -1]
 
 
 def post(url: str, strip: str, body) -> httpx.Response:
-    return httpx.post(f"{url}keystroke/suggest_{strip}", json=body, timeout=60)
+    return http().post(f"{url}keystroke/suggest_{strip}", json=body, timeout=60)
 
 
 @pytest.mark.parametrize("strip", ["bigram", "transformer"])
@@ -40,9 +42,9 @@ def test_a_malformed_request_is_named_and_the_app_keeps_serving(tiny_app, body, 
 def test_an_unknown_strip_and_an_oversized_body_are_refused(tiny_app):
     answer = post(tiny_app, "trigram", {"data": ["the c", *SETTINGS, 1]})
     assert answer.status_code == 404 and "trigram" in answer.json()["error"]
-    huge = httpx.post(f"{tiny_app}keystroke/suggest_bigram", content=b"x" * (2 << 20), timeout=60)
+    huge = http().post(f"{tiny_app}keystroke/suggest_bigram", content=b"x" * (2 << 20), timeout=60)
     assert huge.status_code == 413
-    not_json = httpx.post(f"{tiny_app}keystroke/suggest_bigram", content=b"\xff\xfe{", timeout=60)
+    not_json = http().post(f"{tiny_app}keystroke/suggest_bigram", content=b"\xff\xfe{", timeout=60)
     assert not_json.status_code == 400
 
 

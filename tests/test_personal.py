@@ -3,12 +3,12 @@ one browser session at a time: the numbers, then the served app (tiny models).""
 
 import itertools
 
-import httpx
 import pytest
 from gradio_client import Client
 
 from lm import BigramModel
 from lm.counting.personal import MAX_SENTENCES, Learner, Learners
+from tests.conftest import http
 
 T1 = "The cat sat on the mat. The dog ran!"
 T2 = "A dog sat. The bird sang on the mat? Who's there."
@@ -112,7 +112,7 @@ def test_a_learner_counts_at_most_max_sentences():
 
 def strip(url, text, token=None, written=None):
     data = [text, "most likely", 1.0, 0, 1.0, -1, 1, token, written]
-    return httpx.post(f"{url}keystroke/suggest_bigram", json={"data": data}, timeout=60).json()["data"][0]
+    return http().post(f"{url}keystroke/suggest_bigram", json={"data": data}, timeout=60).json()["data"][0]
 
 
 def test_a_page_that_learns_sees_its_counts_and_no_other_page_does(tiny_app):

@@ -11,13 +11,14 @@ import pytest
 from starlette.datastructures import Headers
 
 from demo.serving import MAX_REQUEST_BYTES, proxy_names, refusal, served_names
+from tests.conftest import http
 
 HINT = "(to serve that name, start it with --allow-host NAME)"
 SUGGEST = {"data": ["the c", "most likely", 1.0, 0, 1.0, -1]}
 
 
 def call(url: str, headers: dict | None = None, body=SUGGEST) -> httpx.Response:
-    return httpx.post(f"{url}gradio_api/call/suggest", json=body, headers=headers or {}, timeout=60)
+    return http().post(f"{url}gradio_api/call/suggest", json=body, headers=headers or {}, timeout=60)
 
 
 def port_of(url: str) -> str:
@@ -30,7 +31,7 @@ def test_a_page_of_a_rebound_domain_is_refused_before_the_api_runs(tiny_app, tin
     evil = {"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"}
     with caplog.at_level(logging.WARNING, logger="demo.serving"):
         answer = call(tiny_app, evil)
-        page = httpx.get(tiny_app, headers=evil, timeout=60)
+        page = http().get(tiny_app, headers=evil, timeout=60)
     assert answer.status_code == 421 and "evil.example" in answer.text and page.status_code == 421
     assert "event_id" not in answer.text and tiny_keyboard.models["transformer"].engine.passes == searches
     assert [record.message for record in caplog.records] == [
@@ -53,7 +54,7 @@ def test_the_names_of_this_machine_are_served(tiny_app, host):
 def test_requests_from_other_pages_are_refused(tiny_app, origin):
     answer = call(tiny_app, {"Origin": origin})
     assert answer.status_code == 403 and "refused" in answer.text
-    keystroke = httpx.post(f"{tiny_app}keystroke/suggest_bigram", json={"data": []}, headers={"Origin": origin})
+    keystroke = http().post(f"{tiny_app}keystroke/suggest_bigram", json={"data": []}, headers={"Origin": origin})
     assert keystroke.status_code == 403
 
 
@@ -62,7 +63,7 @@ def test_uploads_are_refused_and_nothing_is_stored(tiny_app):
 
     folder = get_upload_folder()
     before = sum(len(files) for _, _, files in os.walk(folder)) if os.path.isdir(folder) else 0
-    answer = httpx.post(f"{tiny_app}gradio_api/upload", files={"files": ("big.bin", b"x" * 200_000)}, timeout=60)
+    answer = http().post(f"{tiny_app}gradio_api/upload", files={"files": ("big.bin", b"x" * 200_000)}, timeout=60)
     assert answer.status_code == 404 and "no files" in answer.text
     after = sum(len(files) for _, _, files in os.walk(folder)) if os.path.isdir(folder) else 0
     assert after == before
@@ -70,20 +71,20 @@ def test_uploads_are_refused_and_nothing_is_stored(tiny_app):
 
 def test_monitoring_and_run_history_are_off(tiny_app, capfd):
     for path in ("monitoring", "monitoring/summary"):
-        assert httpx.get(f"{tiny_app}{path}", timeout=60).status_code == 403
-    assert httpx.get(f"{tiny_app}gradio_api/runs", timeout=60).status_code == 404
+        assert http().get(f"{tiny_app}{path}", timeout=60).status_code == 403
+    assert http().get(f"{tiny_app}gradio_api/runs", timeout=60).status_code == 404
     assert "Monitoring URL" not in capfd.readouterr().out
 
 
 def test_an_oversized_body_is_refused_unread(tiny_app):
-    answer = httpx.post(f"{tiny_app}gradio_api/call/suggest", content=b"x" * (MAX_REQUEST_BYTES + 1), timeout=60)
+    answer = http().post(f"{tiny_app}gradio_api/call/suggest", content=b"x" * (MAX_REQUEST_BYTES + 1), timeout=60)
     assert answer.status_code == 413
 
 
 def test_a_request_short_of_values_gets_one_line_not_a_traceback(tiny_app, caplog, capfd):
     with caplog.at_level(logging.WARNING):
         event = call(tiny_app, body={"data": ["the c"]}).json()["event_id"]
-        stream = httpx.get(f"{tiny_app}gradio_api/call/suggest/{event}", timeout=60).text
+        stream = http().get(f"{tiny_app}gradio_api/call/suggest/{event}", timeout=60).text
     assert "/suggest takes 6 values, but got 1" in stream
     assert "Traceback" not in capfd.readouterr().err
     assert [r.message for r in caplog.records if "short" in r.message or "takes" in r.message] == [
