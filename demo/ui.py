@@ -187,8 +187,8 @@ def launch(
     pages, not for file uploads (the app takes none), and of a bounded size. Gradio's monitoring page
     and run history are off: the app uses neither.
 
-    The page's keystroke requests go to `demo.keystroke.KEYSTROKE_ROUTE`, which the Keyboard tab returns
-    among `DemoBlocks.routes`; they are added to the server here. Every
+    The page's keystroke requests go to `demo.keystroke.KEYSTROKE_ROUTE`, which the Keyboard tab adds
+    to `DemoBlocks.routes`; they are added to the server here. Every
     other event runs one request at a time (default_concurrency_limit=1): charts, sampling and
     comparisons are heavy and would only slow each other down on a small CPU. The queue holds at most
     QUEUE_SIZE waiting requests, and shares them out (`demo.serving.share_the_queue`: per endpoint and per
