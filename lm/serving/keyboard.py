@@ -178,6 +178,7 @@ class Keyboard:
         if not models:
             raise ValueError("`models` has to hold at least one model")
         self.lineup = list(models)
+        self._by_name: dict[str, NamedModel] = {m.name: m for m in models}
         self.models: dict[str, NextWordModel] = {m.name: m.model for m in models}  # strip name -> model, in order
         self.titles: dict[str, str] = {m.name: m.title for m in models}
         self.prefetcher = prefetcher
@@ -237,7 +238,7 @@ class Keyboard:
         check_choice(model, "model", tuple(MODELS))
         if model not in self.models:
             raise ValueError(f"this keyboard has no {model}")
-        return next(named for named in self.lineup if named.name == model)
+        return self._by_name[model]
 
     def _strip(self, model: str, context: str, prefix: str, settings: Settings, work: Work) -> tuple[list[dict], dict]:
         distribution = self.distribution(model, context, prefix, work)
@@ -288,12 +289,10 @@ class Keyboard:
             'p(cat | z = the, a word comes next) = c(the, cat) / (c(the) - c(the, </s>)) = 1 / (2 - 0) = 50.0%'
         """
         context, prefix = split_partial_word(clean_text(text)[0])
-        view = Work(VIEW, self.owner)
-        return {
-            model: [
-                self._named(model).doing(view).explain(context, word, prefix)
-                for word, _ in self.distribution(model, context, prefix, view).top(SLOTS)
-            ]
-            for model in (self.names if models is None else models)
-            if model in self.models
-        }
+        view, explained = Work(VIEW, self.owner), {}
+        for model in self.names if models is None else models:
+            if model in self.models:
+                at_work = self._named(model).doing(view)
+                top = self.distribution(model, context, prefix, view).top(SLOTS)
+                explained[model] = [at_work.explain(context, word, prefix) for word, _ in top]
+        return explained
