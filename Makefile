@@ -34,6 +34,7 @@ bench: install
 	$(PY) -m bench.bench_bigram
 	$(PY) -m bench.bench_transformer
 	$(PY) -m bench.bench_load
+	$(PY) -m bench.bench_alone
 	$(PY) -m bench.bench_api
 	$(PY) -m bench.bench_gil
 	$(PY) -m bench.bench_merged_passes
